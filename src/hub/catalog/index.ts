@@ -1,0 +1,3 @@
+export { Catalog, type CatalogOpenOptions } from './catalog.ts';
+export { MIGRATIONS, type Migration } from './migrations.ts';
+export * from './types.ts';

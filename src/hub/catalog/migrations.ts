@@ -1,0 +1,77 @@
+/**
+ * Catalog schema as numbered migrations. Each migration runs once, in order, inside the transaction that
+ * `Catalog.open` starts; its version is recorded in `schema_migrations`. Never edit a released migration:
+ * add the next number instead.
+ *
+ * The SQL is plain PostgreSQL (no PGlite-only features) so the same files run against a PostgreSQL server
+ * through `pg` at scale.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Table that records which migrations ran. Created before any migration, so it is not one itself. */
+export const MIGRATIONS_TABLE_SQL = `
+CREATE TABLE IF NOT EXISTS schema_migrations (
+  version     integer PRIMARY KEY,
+  name        text NOT NULL,
+  applied_at  timestamptz NOT NULL DEFAULT now()
+);`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'fields, robots, datasets, episodes',
+    sql: `
+CREATE TABLE fields (
+  id          text PRIMARY KEY,
+  name        text NOT NULL,
+  created_at  timestamptz NOT NULL DEFAULT now(),
+  updated_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE robots (
+  id               text PRIMARY KEY,
+  name             text NOT NULL,
+  embodiment       text NOT NULL,
+  embodiment_hash  text NOT NULL,
+  vendor           text NOT NULL,
+  field_id         text NOT NULL REFERENCES fields (id),
+  created_at       timestamptz NOT NULL DEFAULT now(),
+  updated_at       timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX robots_field_id_idx ON robots (field_id);
+
+CREATE TABLE datasets (
+  name        text PRIMARY KEY,
+  path        text NOT NULL,
+  fps         integer NOT NULL CHECK (fps > 0),
+  robot_type  text NOT NULL,
+  created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+-- id is the episode's content hash, so re-sending an episode is idempotent rather than a duplicate.
+CREATE TABLE episodes (
+  id             text PRIMARY KEY,
+  dataset_name   text NOT NULL REFERENCES datasets (name),
+  robot_id       text NOT NULL REFERENCES robots (id),
+  episode_index  integer NOT NULL CHECK (episode_index >= 0),
+  task           text NOT NULL,
+  instruction    text NOT NULL,
+  source         text NOT NULL CHECK (source IN ('teleop', 'mocap', 'policy', 'scripted')),
+  phase          text NOT NULL CHECK (phase IN ('orientation', 'drill', 'autonomy')),
+  success        boolean NOT NULL,
+  seed           bigint NOT NULL,
+  length         integer NOT NULL CHECK (length >= 0),
+  duration_sec   double precision NOT NULL CHECK (duration_sec >= 0),
+  recorded_at    timestamptz NOT NULL,
+  created_at     timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX episodes_robot_id_idx ON episodes (robot_id);
+CREATE INDEX episodes_dataset_name_idx ON episodes (dataset_name, episode_index);
+CREATE INDEX episodes_recorded_at_idx ON episodes (recorded_at DESC, id);
+`,
+  },
+];

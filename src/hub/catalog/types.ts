@@ -1,0 +1,101 @@
+/**
+ * The catalog's vocabulary: what goes in and what comes back. Rows are camelCase plain objects with
+ * timestamps as ISO 8601 strings, so they serialize to JSON unchanged (the HTTP API returns them as is and
+ * the console imports these types).
+ */
+
+/** How an episode's actions were produced (DESIGN.md, "Episode"). */
+export const EPISODE_SOURCES = ['teleop', 'mocap', 'policy', 'scripted'] as const;
+export type EpisodeSource = (typeof EPISODE_SOURCES)[number];
+
+/** Curriculum phase of the (robot, skill) pair when the episode was recorded: Orientation -> Physical Drill -> Autonomy. */
+export const CURRICULUM_PHASES = ['orientation', 'drill', 'autonomy'] as const;
+export type CurriculumPhase = (typeof CURRICULUM_PHASES)[number];
+
+export interface FieldInput {
+  id: string;
+  name: string;
+}
+
+export interface FieldRow extends FieldInput {
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface RobotInput {
+  id: string;
+  name: string;
+  /** Embodiment (robot model) name, e.g. "so100-arm". */
+  embodiment: string;
+  /** Content hash of the embodiment description the robot ran with. */
+  embodimentHash: string;
+  vendor: string;
+  /** Id of the training field the robot belongs to; the field row is created if it does not exist. */
+  field: string;
+}
+
+export interface RobotRow extends RobotInput {
+  /** Episodes of this robot in the catalog. */
+  episodeCount: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface DatasetInput {
+  name: string;
+  /** Dataset root on disk (LeRobot v3 layout). */
+  path: string;
+  fps: number;
+  /** LeRobot `robot_type` of the dataset. */
+  robotType: string;
+}
+
+export interface DatasetRow extends DatasetInput {
+  createdAt: string;
+}
+
+export interface EpisodeInput {
+  /** Content hash of the episode; the primary key. */
+  id: string;
+  robotId: string;
+  /** Index of the episode inside its dataset (LeRobot `episode_index`). */
+  episodeIndex: number;
+  task: string;
+  /** Natural-language instruction given to the robot. */
+  instruction: string;
+  source: EpisodeSource;
+  phase: CurriculumPhase;
+  success: boolean;
+  seed: number;
+  /** Number of frames. */
+  length: number;
+  durationSec: number;
+  /** When recording started: ISO 8601 string or Date. */
+  recordedAt: string | Date;
+}
+
+export interface EpisodeRow extends Omit<EpisodeInput, 'recordedAt'> {
+  datasetName: string;
+  recordedAt: string;
+}
+
+export interface ListEpisodesOptions {
+  limit: number;
+  offset: number;
+  robotId?: string;
+}
+
+export interface InsertEpisodesResult {
+  /** Episodes newly added. */
+  inserted: number;
+  /** Episodes whose id was already in the catalog (or repeated in the batch): left as they were. */
+  skipped: number;
+}
+
+export interface CatalogCounts {
+  fields: number;
+  robots: number;
+  datasets: number;
+  episodes: number;
+  successfulEpisodes: number;
+}
