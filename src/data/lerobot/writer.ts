@@ -1,0 +1,537 @@
+/**
+ * Writes episodes as a LeRobot v3.0 dataset (layout and sources: ./format.ts).
+ *
+ * Everything goes into a hidden sibling directory first; `close()` writes the metadata and renames it into
+ * place, so the target path holds either nothing or a complete dataset LeRobot can open.
+ *
+ * Frames reach DuckDB as raw memory: each 2048-row data chunk's vectors are filled with one memcpy per
+ * column from the episode's Float32Arrays (no per-frame or per-value JS objects), appended to a table, and
+ * COPY'd to a single-row-group parquet part; parts are spliced into the data files (./parquet-concat.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import {
+  ARRAY,
+  BIGINT,
+  type DuckDBAppender,
+  type DuckDBConnection,
+  DuckDBDataChunk,
+  DuckDBInstance,
+  type DuckDBType,
+  FLOAT,
+} from '@duckdb/node-api';
+import duckdb from '@duckdb/node-bindings';
+import { TgError } from '../../errors/index.ts';
+import type { RecordedEpisode } from '../episode.ts';
+import {
+  CODEBASE_VERSION,
+  type DatasetInfo,
+  DEFAULT_CHUNK_SIZE,
+  DEFAULT_DATA_FILE_SIZE_IN_MB,
+  DEFAULT_DATA_PATH,
+  DEFAULT_EPISODES_PATH,
+  DEFAULT_FEATURES,
+  DEFAULT_VIDEO_FILE_SIZE_IN_MB,
+  type FeatureSpec,
+  type FeatureStats,
+  formatPath,
+  hfFeature,
+  INFO_PATH,
+  MIB,
+  nextChunkFile,
+  STAT_NAMES,
+  STATS_PATH,
+  TASKS_PATH,
+  TG_EPISODES_PATH,
+  type VectorFeatureSpec,
+} from './format.ts';
+import { ParquetConcatWriter, parseParquet } from './parquet-concat.ts';
+import { aggregateStats, computeFeatureStats, HISTOGRAM_BINS } from './stats.ts';
+
+export interface LeRobotWriterOptions {
+  fps: number;
+  robotType: string;
+  features: Record<string, VectorFeatureSpec>;
+  /** Files per chunk directory (default 1000, as LeRobot). */
+  chunksSize?: number;
+  /** Data file rollover size (default 100 MB, as LeRobot). */
+  dataFilesSizeInMb?: number;
+}
+
+/** One row of meta/episodes/*.parquet. */
+interface EpisodeRow {
+  episode_index: number;
+  tasks: string[];
+  length: number;
+  'data/chunk_index': number;
+  'data/file_index': number;
+  dataset_from_index: number;
+  dataset_to_index: number;
+  stats: Record<string, FeatureStats>;
+}
+
+const FEATURE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+const VECTOR_SIZE = 2048; // DuckDB's STANDARD_VECTOR_SIZE: rows per data chunk
+
+function invalid(message: string): TgError {
+  return new TgError('INPUT_INVALID', `lerobot writer: ${message}`);
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+function quoteString(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`;
+}
+
+function validateOptions(opts: LeRobotWriterOptions): void {
+  if (!Number.isInteger(opts.fps) || opts.fps <= 0)
+    throw invalid(`fps must be a positive integer, got ${opts.fps}`);
+  if (typeof opts.robotType !== 'string' || opts.robotType.length === 0)
+    throw invalid('robotType is required');
+  const names = Object.keys(opts.features ?? {});
+  if (names.length === 0) throw invalid('at least one feature is required');
+  for (const name of names) {
+    const spec = opts.features[name] as VectorFeatureSpec;
+    if (!FEATURE_NAME.test(name))
+      throw invalid(`feature name ${JSON.stringify(name)} is not allowed ('/' and spaces are reserved)`);
+    if (name in DEFAULT_FEATURES)
+      throw invalid(`feature ${name} is reserved (LeRobot adds it to every dataset)`);
+    if (spec.dtype !== 'float32')
+      throw invalid(`feature ${name}: dtype must be float32, got ${String(spec.dtype)}`);
+    const dim = spec.shape?.[0];
+    if (
+      !Array.isArray(spec.shape) ||
+      spec.shape.length !== 1 ||
+      !Number.isInteger(dim) ||
+      (dim as number) <= 0
+    ) {
+      throw invalid(`feature ${name}: shape must be [n] with n >= 1, got ${JSON.stringify(spec.shape)}`);
+    }
+    if (!Array.isArray(spec.names) || spec.names.length !== dim) {
+      throw invalid(`feature ${name}: names must list ${dim} entries, got ${JSON.stringify(spec.names)}`);
+    }
+  }
+  for (const [key, v] of [
+    ['chunksSize', opts.chunksSize],
+    ['dataFilesSizeInMb', opts.dataFilesSizeInMb],
+  ] as const) {
+    if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw invalid(`${key} must be positive, got ${v}`);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class LeRobotWriter {
+  private readonly featureNames: string[];
+  private readonly dims: number[];
+  private readonly tasks = new Map<string, number>();
+  private readonly episodes: EpisodeRow[] = [];
+  private readonly tgEpisodes: string[] = [];
+  private totalFrames = 0;
+  private chunk = 0;
+  private file = 0;
+  private current: { writer: ParquetConcatWriter; close: () => Promise<void> } | undefined;
+  private dataChunk: DuckDBDataChunk;
+  private readonly histogram = new Float64Array(HISTOGRAM_BINS);
+  private state: 'open' | 'closed' | 'aborted' = 'open';
+
+  private constructor(
+    readonly dir: string,
+    private readonly staging: string,
+    private readonly opts: Required<LeRobotWriterOptions>,
+    private readonly instance: DuckDBInstance,
+    private readonly db: DuckDBConnection,
+    private readonly columnTypes: DuckDBType[],
+  ) {
+    this.featureNames = Object.keys(opts.features);
+    this.dims = this.featureNames.map((n) => (opts.features[n] as VectorFeatureSpec).shape[0]);
+    this.dataChunk = DuckDBDataChunk.create(columnTypes);
+  }
+
+  /** Starts a new dataset at `dir` (which must not exist yet). Nothing appears at `dir` before `close()`. */
+  static async create(dir: string, opts: LeRobotWriterOptions): Promise<LeRobotWriter> {
+    validateOptions(opts);
+    if (await exists(dir)) throw new TgError('STORAGE_FAILED', `lerobot writer: ${dir} already exists`);
+    const staging = join(
+      dirname(dir),
+      `.${basename(dir)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`,
+    );
+    const full: Required<LeRobotWriterOptions> = {
+      chunksSize: DEFAULT_CHUNK_SIZE,
+      dataFilesSizeInMb: DEFAULT_DATA_FILE_SIZE_IN_MB,
+      ...opts,
+    };
+    const types: DuckDBType[] = [];
+    const columns: string[] = [];
+    for (const [name, spec] of Object.entries(opts.features)) {
+      const dim = spec.shape[0];
+      types.push(dim === 1 ? FLOAT : ARRAY(FLOAT, dim));
+      columns.push(`${quoteIdent(name)} ${dim === 1 ? 'FLOAT' : `FLOAT[${dim}]`}`);
+    }
+    types.push(FLOAT, BIGINT, BIGINT, BIGINT, BIGINT);
+    columns.push(
+      'timestamp FLOAT',
+      'frame_index BIGINT',
+      'episode_index BIGINT',
+      '"index" BIGINT',
+      'task_index BIGINT',
+    );
+    try {
+      await mkdir(join(staging, '.work'), { recursive: true });
+      const instance = await DuckDBInstance.create(':memory:');
+      const db = await instance.connect();
+      await db.run(`CREATE TABLE frames (${columns.join(', ')})`);
+      return new LeRobotWriter(dir, staging, full, instance, db, types);
+    } catch (cause) {
+      await rm(staging, { recursive: true, force: true });
+      throw new TgError('STORAGE_FAILED', `lerobot writer: cannot start ${dir}: ${String(cause)}`, { cause });
+    }
+  }
+
+  /** The features as info.json declares them: the caller's, then LeRobot's defaults. */
+  get features(): Record<string, FeatureSpec> {
+    const out: Record<string, FeatureSpec> = {};
+    for (const [name, spec] of Object.entries(this.opts.features)) {
+      out[name] = { dtype: spec.dtype, shape: [...spec.shape], names: [...spec.names] };
+    }
+    for (const [name, spec] of Object.entries(DEFAULT_FEATURES)) {
+      out[name] = { dtype: spec.dtype, shape: [...spec.shape], names: spec.names };
+    }
+    return out;
+  }
+
+  /** Appends one episode; returns its episode_index. */
+  async addEpisode(ep: RecordedEpisode): Promise<number> {
+    if (this.state !== 'open') throw invalid(`addEpisode after ${this.state}`);
+    const length = ep.length;
+    if (!Number.isInteger(length) || length < 1)
+      throw invalid(`episode ${ep.meta?.id}: length must be >= 1, got ${length}`);
+    for (let i = 0; i < this.featureNames.length; i++) {
+      const name = this.featureNames[i] as string;
+      const col = ep.columns[name];
+      const want = length * (this.dims[i] as number);
+      if (!(col instanceof Float32Array)) throw invalid(`episode ${ep.meta.id}: feature ${name} missing`);
+      if (col.length !== want)
+        throw invalid(`episode ${ep.meta.id}: feature ${name} has ${col.length} values, expected ${want}`);
+    }
+    for (const name of Object.keys(ep.columns)) {
+      if (!(name in this.opts.features)) throw invalid(`episode ${ep.meta.id}: undeclared feature ${name}`);
+    }
+
+    const episodeIndex = this.episodes.length;
+    const task = ep.meta.instruction.length > 0 ? ep.meta.instruction : ep.meta.task;
+    let taskIndex = this.tasks.get(task);
+    if (taskIndex === undefined) {
+      taskIndex = this.tasks.size;
+      this.tasks.set(task, taskIndex);
+    }
+    const from = this.totalFrames;
+
+    // The default features, computed as LeRobot's add_frame/save_episode do: timestamp = frame_index / fps.
+    const timestamp = new Float32Array(length);
+    const frameIndex = new BigInt64Array(length);
+    const index = new BigInt64Array(length);
+    for (let f = 0; f < length; f++) {
+      timestamp[f] = f / this.opts.fps;
+      frameIndex[f] = BigInt(f);
+      index[f] = BigInt(from + f);
+    }
+    const episodeCol = new BigInt64Array(length).fill(BigInt(episodeIndex));
+    const taskCol = new BigInt64Array(length).fill(BigInt(taskIndex));
+
+    try {
+      await this.appendFrames(ep, [timestamp, frameIndex, episodeCol, index, taskCol]);
+      const partPath = join(this.staging, '.work', 'part.parquet');
+      await this.db.run(
+        `COPY frames TO ${quoteString(partPath)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 2147483647, ` +
+          `KV_METADATA {huggingface: ${quoteString(this.hfMetadata())}})`,
+      );
+      await this.db.run('TRUNCATE frames');
+      const part = parseParquet(await readFile(partPath));
+      if (part.rowGroups.length !== 1 || part.numRows !== length) {
+        throw new Error(
+          `DuckDB wrote ${part.rowGroups.length} row groups / ${part.numRows} rows for ${length} frames`,
+        );
+      }
+      // Rollover as LeRobot's _save_episode_data: start a new file when this episode would reach the limit.
+      if (
+        this.current &&
+        (this.current.writer.size + part.body.length) / MIB >= this.opts.dataFilesSizeInMb
+      ) {
+        await this.finishDataFile();
+        [this.chunk, this.file] = nextChunkFile(this.chunk, this.file, this.opts.chunksSize);
+      }
+      if (!this.current) await this.openDataFile();
+      await (this.current as { writer: ParquetConcatWriter }).writer.addPart(part);
+    } catch (cause) {
+      if (cause instanceof TgError) throw cause;
+      throw new TgError('STORAGE_FAILED', `lerobot writer: episode ${episodeIndex}: ${String(cause)}`, {
+        cause,
+      });
+    }
+
+    const stats: Record<string, FeatureStats> = {};
+    for (let i = 0; i < this.featureNames.length; i++) {
+      const name = this.featureNames[i] as string;
+      stats[name] = computeFeatureStats(
+        ep.columns[name] as Float32Array,
+        length,
+        this.dims[i] as number,
+        this.histogram,
+      );
+    }
+    stats.timestamp = computeFeatureStats(timestamp, length, 1, this.histogram);
+    stats.frame_index = computeFeatureStats(Float64Array.from(frameIndex, Number), length, 1, this.histogram);
+    stats.episode_index = computeFeatureStats(
+      new Float64Array(length).fill(episodeIndex),
+      length,
+      1,
+      this.histogram,
+    );
+    stats.index = computeFeatureStats(Float64Array.from(index, Number), length, 1, this.histogram);
+    stats.task_index = computeFeatureStats(
+      new Float64Array(length).fill(taskIndex),
+      length,
+      1,
+      this.histogram,
+    );
+
+    this.episodes.push({
+      episode_index: episodeIndex,
+      tasks: [task],
+      length,
+      'data/chunk_index': this.chunk,
+      'data/file_index': this.file,
+      dataset_from_index: from,
+      dataset_to_index: from + length,
+      stats,
+    });
+    this.tgEpisodes.push(JSON.stringify({ episode_index: episodeIndex, ...ep.meta }));
+    this.totalFrames += length;
+    return episodeIndex;
+  }
+
+  /** Writes meta/, makes the dataset visible at `dir` (atomic rename), and releases DuckDB. */
+  async close(): Promise<void> {
+    if (this.state !== 'open') throw invalid(`close after ${this.state}`);
+    if (this.episodes.length === 0) {
+      await this.abort();
+      throw invalid('no episodes were added; LeRobot cannot open an empty dataset');
+    }
+    try {
+      await this.finishDataFile();
+      await this.writeTasks();
+      await this.writeEpisodes();
+      const stats = aggregateStats(this.episodes.map((e) => e.stats));
+      await writeFile(join(this.staging, STATS_PATH), `${JSON.stringify(stats, null, 4)}\n`);
+      await writeFile(join(this.staging, INFO_PATH), `${JSON.stringify(this.info(), null, 4)}\n`);
+      await writeFile(join(this.staging, TG_EPISODES_PATH), `${this.tgEpisodes.join('\n')}\n`);
+      await rm(join(this.staging, '.work'), { recursive: true, force: true });
+      this.release();
+      if (await exists(this.dir)) throw new Error(`${this.dir} appeared while writing`);
+      await rename(this.staging, this.dir);
+      this.state = 'closed';
+    } catch (cause) {
+      await this.abort();
+      if (cause instanceof TgError) throw cause;
+      throw new TgError('STORAGE_FAILED', `lerobot writer: close ${this.dir}: ${String(cause)}`, { cause });
+    }
+  }
+
+  /** Drops everything written so far; nothing appears at `dir`. */
+  async abort(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'aborted';
+    if (this.current) {
+      await this.current.close().catch(() => {});
+      this.current = undefined;
+    }
+    this.release();
+    await rm(this.staging, { recursive: true, force: true });
+  }
+
+  private released = false;
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.db.closeSync();
+    this.instance.closeSync();
+  }
+
+  private info(): DatasetInfo {
+    return {
+      codebase_version: CODEBASE_VERSION,
+      robot_type: this.opts.robotType,
+      total_episodes: this.episodes.length,
+      total_frames: this.totalFrames,
+      total_tasks: this.tasks.size,
+      chunks_size: this.opts.chunksSize,
+      data_files_size_in_mb: this.opts.dataFilesSizeInMb,
+      video_files_size_in_mb: DEFAULT_VIDEO_FILE_SIZE_IN_MB,
+      fps: this.opts.fps,
+      splits: { train: `0:${this.episodes.length}` },
+      data_path: DEFAULT_DATA_PATH,
+      video_path: null,
+      features: this.features,
+    };
+  }
+
+  /** The "huggingface" schema metadata HF `datasets` writes with a table: its features, non-video. */
+  private hfMetadata(): string {
+    const features: Record<string, unknown> = {};
+    for (const [name, spec] of Object.entries(this.features)) features[name] = hfFeature(spec);
+    return JSON.stringify({ info: { features } });
+  }
+
+  /** Fills DuckDB data chunks straight from the typed arrays (one memcpy per column per 2048 rows). */
+  private async appendFrames(
+    ep: RecordedEpisode,
+    defaults: [Float32Array, ...BigInt64Array[]],
+  ): Promise<void> {
+    const appender: DuckDBAppender = await this.db.createAppender('frames');
+    try {
+      const sources: { data: Float32Array | BigInt64Array; width: number; array: boolean }[] = [];
+      for (let i = 0; i < this.featureNames.length; i++) {
+        const dim = this.dims[i] as number;
+        sources.push({
+          data: ep.columns[this.featureNames[i] as string] as Float32Array,
+          width: dim,
+          array: dim > 1,
+        });
+      }
+      for (const d of defaults) sources.push({ data: d, width: 1, array: false });
+      const chunk = this.dataChunk;
+      for (let start = 0; start < ep.length; start += VECTOR_SIZE) {
+        const rows = Math.min(VECTOR_SIZE, ep.length - start);
+        chunk.reset();
+        chunk.rowCount = rows;
+        for (let c = 0; c < sources.length; c++) {
+          const src = sources[c] as (typeof sources)[number];
+          let vector = duckdb.data_chunk_get_vector(chunk.chunk, c);
+          if (src.array) vector = duckdb.array_vector_get_child(vector);
+          const bytes = src.data.BYTES_PER_ELEMENT;
+          duckdb.copy_data_to_vector(
+            vector,
+            0,
+            src.data.buffer as ArrayBuffer,
+            src.data.byteOffset + start * src.width * bytes,
+            rows * src.width * bytes,
+          );
+        }
+        appender.appendDataChunk(chunk);
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+  }
+
+  private async openDataFile(): Promise<void> {
+    const path = join(
+      this.staging,
+      formatPath(DEFAULT_DATA_PATH, { chunk_index: this.chunk, file_index: this.file }),
+    );
+    await mkdir(dirname(path), { recursive: true });
+    const handle = await open(path, 'w');
+    this.current = { writer: new ParquetConcatWriter(handle), close: () => handle.close() };
+  }
+
+  private async finishDataFile(): Promise<void> {
+    if (!this.current) return;
+    const { writer, close } = this.current;
+    this.current = undefined;
+    await writer.finish();
+    await close();
+  }
+
+  /** meta/tasks.parquet as pandas DataFrame.to_parquet writes it: column task_index, then the index "task". */
+  private async writeTasks(): Promise<void> {
+    const work = join(this.staging, '.work', 'tasks.jsonl');
+    const lines = [...this.tasks].map(([task, i]) => JSON.stringify({ task_index: i, task }));
+    await writeFile(work, `${lines.join('\n')}\n`);
+    const pandas = {
+      index_columns: ['task'],
+      column_indexes: [
+        {
+          name: null,
+          field_name: null,
+          pandas_type: 'unicode',
+          numpy_type: 'object',
+          metadata: { encoding: 'UTF-8' },
+        },
+      ],
+      columns: [
+        {
+          name: 'task_index',
+          field_name: 'task_index',
+          pandas_type: 'int64',
+          numpy_type: 'int64',
+          metadata: null,
+        },
+        { name: 'task', field_name: 'task', pandas_type: 'unicode', numpy_type: 'object', metadata: null },
+      ],
+      creator: { library: 'training-ground', version: '0.1.0' },
+      pandas_version: '2.2.3',
+    };
+    const out = join(this.staging, TASKS_PATH);
+    await mkdir(dirname(out), { recursive: true });
+    await this.db.run(
+      `COPY (SELECT task_index, task FROM read_json(${quoteString(work)}, format='newline_delimited', ` +
+        `columns={task_index: 'BIGINT', task: 'VARCHAR'}) ORDER BY task_index) TO ${quoteString(out)} ` +
+        `(FORMAT parquet, COMPRESSION snappy, KV_METADATA {pandas: ${quoteString(JSON.stringify(pandas))}})`,
+    );
+  }
+
+  /** meta/episodes/chunk-000/file-000.parquet: one row per episode, columns as LeRobot's save_episode. */
+  private async writeEpisodes(): Promise<void> {
+    const statNames = Object.keys(this.features);
+    const columns: [string, string][] = [
+      ['episode_index', 'BIGINT'],
+      ['tasks', 'VARCHAR[]'],
+      ['length', 'BIGINT'],
+      ['data/chunk_index', 'BIGINT'],
+      ['data/file_index', 'BIGINT'],
+      ['dataset_from_index', 'BIGINT'],
+      ['dataset_to_index', 'BIGINT'],
+    ];
+    for (const f of statNames) {
+      for (const s of STAT_NAMES) columns.push([`stats/${f}/${s}`, s === 'count' ? 'BIGINT[]' : 'DOUBLE[]']);
+    }
+    columns.push(['meta/episodes/chunk_index', 'BIGINT'], ['meta/episodes/file_index', 'BIGINT']);
+    const work = join(this.staging, '.work', 'episodes.jsonl');
+    const lines = this.episodes.map((e) => {
+      const row: Record<string, unknown> = {
+        episode_index: e.episode_index,
+        tasks: e.tasks,
+        length: e.length,
+        'data/chunk_index': e['data/chunk_index'],
+        'data/file_index': e['data/file_index'],
+        dataset_from_index: e.dataset_from_index,
+        dataset_to_index: e.dataset_to_index,
+      };
+      for (const f of statNames) for (const s of STAT_NAMES) row[`stats/${f}/${s}`] = e.stats[f]?.[s];
+      row['meta/episodes/chunk_index'] = 0;
+      row['meta/episodes/file_index'] = 0;
+      return JSON.stringify(row);
+    });
+    await writeFile(work, `${lines.join('\n')}\n`);
+    const out = join(this.staging, formatPath(DEFAULT_EPISODES_PATH, { chunk_index: 0, file_index: 0 }));
+    await mkdir(dirname(out), { recursive: true });
+    const spec = columns.map(([n, t]) => `${quoteString(n)}: ${quoteString(t)}`).join(', ');
+    const select = columns.map(([n]) => quoteIdent(n)).join(', ');
+    await this.db.run(
+      `COPY (SELECT ${select} FROM read_json(${quoteString(work)}, format='newline_delimited', columns={${spec}}) ` +
+        `ORDER BY episode_index) TO ${quoteString(out)} (FORMAT parquet, COMPRESSION snappy)`,
+    );
+  }
+}
