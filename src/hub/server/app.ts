@@ -1,0 +1,93 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import { type ErrorCode, isTgError } from '../../errors/index.ts';
+import type { Catalog } from '../catalog/index.ts';
+import type { ApiErrorBody } from './api-types.ts';
+import { episodesRoutes } from './routes/episodes.ts';
+import { robotsRoutes } from './routes/robots.ts';
+import { statusRoutes } from './routes/status.ts';
+
+export interface HubAppOptions {
+  catalog: Catalog;
+  /** Live run summary served at /api/status (see `RunStatus`). */
+  status?: () => unknown;
+  /** Built console (web/dist) served at `/` with SPA fallback; omitted: API only. */
+  consoleDir?: string;
+  /** Fastify request logging; off by default (the CLI prints its own lines). */
+  logger?: boolean;
+}
+
+/** HTTP status for each error code a request can fail with. */
+const STATUS_BY_CODE: Record<ErrorCode, number> = {
+  USAGE: 400,
+  CONFIG_INVALID: 400,
+  CONFIG_UNREADABLE: 400,
+  NOT_FOUND: 404,
+  INPUT_INVALID: 400,
+  MODEL_INVALID: 422,
+  SIM_DIVERGED: 422,
+  STORAGE_FAILED: 500,
+  INTERRUPTED: 503,
+};
+
+/** The hub's HTTP app: one plugin per resource under /api, and the console's static files at /. */
+export async function buildHubApp(opts: HubAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: opts.logger ?? false });
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (isTgError(err)) return sendError(reply, STATUS_BY_CODE[err.code], err.code, err.message);
+    // Fastify's own client errors (malformed JSON, unsupported media type) carry a 4xx statusCode.
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+      return sendError(reply, err.statusCode, 'INPUT_INVALID', err.message);
+    }
+    request.log.error(err);
+    return sendError(reply, 500, 'INTERNAL', 'internal error (see the hub log)');
+  });
+
+  await app.register(robotsRoutes, { catalog: opts.catalog });
+  await app.register(episodesRoutes, { catalog: opts.catalog });
+  await app.register(
+    statusRoutes,
+    opts.status ? { catalog: opts.catalog, status: opts.status } : { catalog: opts.catalog },
+  );
+
+  const consoleDir =
+    opts.consoleDir && existsSync(path.join(opts.consoleDir, 'index.html')) ? opts.consoleDir : null;
+  if (opts.consoleDir && !consoleDir) {
+    throw new Error(`console directory ${opts.consoleDir} has no index.html (build the console first)`);
+  }
+  if (consoleDir) {
+    await app.register(fastifyStatic, {
+      root: consoleDir,
+      prefix: '/',
+      // Vite fingerprints everything under assets/, so those can be cached forever; index.html must not be.
+      setHeaders: (reply, filePath) => {
+        reply.header(
+          'cache-control',
+          filePath.includes(`${path.sep}assets${path.sep}`)
+            ? 'public, max-age=31536000, immutable'
+            : 'no-cache',
+        );
+      },
+    });
+  }
+
+  app.setNotFoundHandler((request, reply) => {
+    const url = request.url.split('?')[0] ?? '/';
+    const isPage = request.method === 'GET' && !url.startsWith('/api/') && url !== '/api';
+    // Client-side routes (/robots/arm-01) get the console's shell; the app routes them in the browser.
+    if (consoleDir && isPage && !path.extname(url)) {
+      return reply.header('cache-control', 'no-cache').sendFile('index.html');
+    }
+    return sendError(reply, 404, 'NOT_FOUND', `no such route: ${request.method} ${url}`);
+  });
+
+  return app;
+}
+
+function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+  const body: ApiErrorBody = { error: { code, message } };
+  return reply.status(status).send(body);
+}

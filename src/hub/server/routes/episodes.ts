@@ -1,0 +1,41 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import type { Catalog } from '../../catalog/index.ts';
+import type { EpisodesResponse } from '../api-types.ts';
+import { parseQuery } from '../query.ts';
+
+export interface EpisodesRoutesOptions {
+  catalog: Catalog;
+}
+
+export const EPISODES_DEFAULT_LIMIT = 50;
+export const EPISODES_MAX_LIMIT = 500;
+
+/** Query strings arrive as text; digits only, so "1e3", "-0" or "5.5" are rejected rather than coerced. */
+const integerText = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `${name} must be a whole number`)
+    .transform(Number)
+    .pipe(z.number().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`));
+
+export const episodesQuerySchema = z
+  .object({
+    limit: integerText('limit', 1, EPISODES_MAX_LIMIT).default(EPISODES_DEFAULT_LIMIT),
+    offset: integerText('offset', 0, Number.MAX_SAFE_INTEGER).default(0),
+    robot: z.string().trim().min(1, 'robot must not be empty').max(200).optional(),
+  })
+  .strict();
+
+/** GET /api/episodes?limit&offset&robot: a page of episodes, newest first. */
+export const episodesRoutes: FastifyPluginAsync<EpisodesRoutesOptions> = async (app, { catalog }) => {
+  app.get('/api/episodes', async (request): Promise<EpisodesResponse> => {
+    const q = parseQuery(episodesQuerySchema, request.query);
+    const filter = q.robot === undefined ? {} : { robotId: q.robot };
+    const [episodes, total] = await Promise.all([
+      catalog.listEpisodes({ limit: q.limit, offset: q.offset, ...filter }),
+      catalog.countEpisodes(filter),
+    ]);
+    return { episodes, total, limit: q.limit, offset: q.offset };
+  });
+};
