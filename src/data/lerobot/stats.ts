@@ -100,22 +100,24 @@ function histogramQuantiles(
     else if (i !== bins - 1 && x >= edge(i + 1)) i++;
     hist[i] = (hist[i] as number) + 1;
   }
+  // Cumulative counts in place, then searchsorted(cumsum, q * n, side='left') per quantile.
+  for (let i = 1; i < bins; i++) hist[i] = (hist[i] as number) + (hist[i - 1] as number);
   const out: number[] = [];
   for (const q of QUANTILES) {
     const target = q * frames;
-    // searchsorted(cumsum, target, side='left'): first bin whose cumulative count reaches the target.
-    let cum = 0;
-    let idx = 0;
-    let before = 0;
-    for (; idx < bins; idx++) {
-      before = cum;
-      cum += hist[idx] as number;
-      if (cum >= target) break;
+    let a = 0;
+    let b = bins;
+    while (a < b) {
+      const m = (a + b) >>> 1;
+      if ((hist[m] as number) < target) a = m + 1;
+      else b = m;
     }
+    const idx = a;
     if (idx === 0) out.push(edge(0));
     else if (idx >= bins) out.push(edge(bins));
     else {
-      const inBin = cum - before;
+      const before = hist[idx - 1] as number;
+      const inBin = (hist[idx] as number) - before;
       if (inBin === 0) out.push(edge(idx));
       else out.push(edge(idx) + ((target - before) / inBin) * (edge(idx + 1) - edge(idx)));
     }

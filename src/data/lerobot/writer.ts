@@ -9,7 +9,7 @@
  * COPY'd to a single-row-group parquet part; parts are spliced into the data files (./parquet-concat.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import {
   ARRAY,
@@ -73,6 +73,9 @@ interface EpisodeRow {
 
 const FEATURE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 const VECTOR_SIZE = 2048; // DuckDB's STANDARD_VECTOR_SIZE: rows per data chunk
+/** Episodes (or frames) buffered in DuckDB before one COPY writes them. */
+const BATCH_EPISODES = 64;
+const BATCH_FRAMES = 262_144;
 
 function invalid(message: string): TgError {
   return new TgError('INPUT_INVALID', `lerobot writer: ${message}`);
@@ -144,6 +147,9 @@ export class LeRobotWriter {
   private dataChunk: DuckDBDataChunk;
   private readonly histogram = new Float64Array(HISTOGRAM_BINS);
   private state: 'open' | 'closed' | 'aborted' = 'open';
+  private appender: DuckDBAppender | undefined;
+  private pending: EpisodeRow[] = [];
+  private pendingFrames = 0;
 
   private constructor(
     readonly dir: string,
@@ -251,30 +257,7 @@ export class LeRobotWriter {
 
     try {
       await this.appendFrames(ep, [timestamp, frameIndex, episodeCol, index, taskCol]);
-      const partPath = join(this.staging, '.work', 'part.parquet');
-      await this.db.run(
-        `COPY frames TO ${quoteString(partPath)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 2147483647, ` +
-          `KV_METADATA {huggingface: ${quoteString(this.hfMetadata())}})`,
-      );
-      await this.db.run('TRUNCATE frames');
-      const part = parseParquet(await readFile(partPath));
-      if (part.rowGroups.length !== 1 || part.numRows !== length) {
-        throw new Error(
-          `DuckDB wrote ${part.rowGroups.length} row groups / ${part.numRows} rows for ${length} frames`,
-        );
-      }
-      // Rollover as LeRobot's _save_episode_data: start a new file when this episode would reach the limit.
-      if (
-        this.current &&
-        (this.current.writer.size + part.body.length) / MIB >= this.opts.dataFilesSizeInMb
-      ) {
-        await this.finishDataFile();
-        [this.chunk, this.file] = nextChunkFile(this.chunk, this.file, this.opts.chunksSize);
-      }
-      if (!this.current) await this.openDataFile();
-      await (this.current as { writer: ParquetConcatWriter }).writer.addPart(part);
     } catch (cause) {
-      if (cause instanceof TgError) throw cause;
       throw new TgError('STORAGE_FAILED', `lerobot writer: episode ${episodeIndex}: ${String(cause)}`, {
         cause,
       });
@@ -310,14 +293,17 @@ export class LeRobotWriter {
       episode_index: episodeIndex,
       tasks: [task],
       length,
-      'data/chunk_index': this.chunk,
-      'data/file_index': this.file,
+      'data/chunk_index': -1, // set when the batch is spliced into a data file
+      'data/file_index': -1,
       dataset_from_index: from,
       dataset_to_index: from + length,
       stats,
     });
     this.tgEpisodes.push(JSON.stringify({ episode_index: episodeIndex, ...ep.meta }));
     this.totalFrames += length;
+    this.pending.push(this.episodes[this.episodes.length - 1] as EpisodeRow);
+    this.pendingFrames += length;
+    if (this.pending.length >= BATCH_EPISODES || this.pendingFrames >= BATCH_FRAMES) await this.flushBatch();
     return episodeIndex;
   }
 
@@ -329,6 +315,7 @@ export class LeRobotWriter {
       throw invalid('no episodes were added; LeRobot cannot open an empty dataset');
     }
     try {
+      await this.flushBatch();
       await this.finishDataFile();
       await this.writeTasks();
       await this.writeEpisodes();
@@ -356,6 +343,12 @@ export class LeRobotWriter {
       await this.current.close().catch(() => {});
       this.current = undefined;
     }
+    try {
+      this.appender?.closeSync();
+    } catch {
+      // the connection may already be gone
+    }
+    this.appender = undefined;
     this.release();
     await rm(this.staging, { recursive: true, force: true });
   }
@@ -398,8 +391,9 @@ export class LeRobotWriter {
     ep: RecordedEpisode,
     defaults: [Float32Array, ...BigInt64Array[]],
   ): Promise<void> {
-    const appender: DuckDBAppender = await this.db.createAppender('frames');
-    try {
+    this.appender ??= await this.db.createAppender('frames');
+    const appender = this.appender;
+    {
       const sources: { data: Float32Array | BigInt64Array; width: number; array: boolean }[] = [];
       for (let i = 0; i < this.featureNames.length; i++) {
         const dim = this.dims[i] as number;
@@ -430,9 +424,55 @@ export class LeRobotWriter {
         }
         appender.appendDataChunk(chunk);
       }
-      appender.flushSync();
-    } finally {
-      appender.closeSync();
+    }
+  }
+
+  /**
+   * Writes the pending episodes with one partitioned COPY (one part file, one row group per episode: the
+   * per-COPY cost is milliseconds, so one COPY per episode would dominate), then splices the parts in order.
+   */
+  private async flushBatch(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.pendingFrames = 0;
+    const dir = join(this.staging, '.work', 'batch');
+    try {
+      this.appender?.closeSync();
+      this.appender = undefined;
+      await this.db.run(
+        `COPY frames TO ${quoteString(dir)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (episode_index), ` +
+          `WRITE_PARTITION_COLUMNS true, OVERWRITE true, FILENAME_PATTERN 'part', ROW_GROUP_SIZE 2147483647, ` +
+          `KV_METADATA {huggingface: ${quoteString(this.hfMetadata())}})`,
+      );
+      await this.db.run('TRUNCATE frames');
+      for (const row of batch) {
+        const partDir = join(dir, `episode_index=${row.episode_index}`);
+        const files = await readdir(partDir);
+        if (files.length !== 1)
+          throw new Error(`DuckDB wrote ${files.length} files for episode ${row.episode_index}`);
+        const part = parseParquet(await readFile(join(partDir, files[0] as string)));
+        if (part.rowGroups.length !== 1 || part.numRows !== row.length) {
+          throw new Error(
+            `DuckDB wrote ${part.rowGroups.length} row groups / ${part.numRows} rows for ${row.length} frames`,
+          );
+        }
+        // Rollover as LeRobot's _save_episode_data: a new file when this episode would reach the limit.
+        if (
+          this.current &&
+          (this.current.writer.size + part.body.length) / MIB >= this.opts.dataFilesSizeInMb
+        ) {
+          await this.finishDataFile();
+          [this.chunk, this.file] = nextChunkFile(this.chunk, this.file, this.opts.chunksSize);
+        }
+        if (!this.current) await this.openDataFile();
+        await (this.current as { writer: ParquetConcatWriter }).writer.addPart(part);
+        row['data/chunk_index'] = this.chunk;
+        row['data/file_index'] = this.file;
+      }
+      await rm(dir, { recursive: true, force: true });
+    } catch (cause) {
+      throw new TgError('STORAGE_FAILED', `lerobot writer: writing episodes: ${String(cause)}`, { cause });
     }
   }
 
