@@ -261,11 +261,10 @@ describe('LeRobot v3.0 writer', () => {
         max("observation.state"[1]) - min("observation.state"[1]) AS span FROM '${file}' WHERE episode_index = 1`,
     );
     const tol = (2 * Number(exact?.span)) / 5000 + 1e-3;
-    assert.ok(
-      Math.abs(((perEp?.q10 as number[])[0] as number) - Number(exact?.q10)) < tol,
-      `${(perEp?.q10 as number[])[0]} vs ${exact?.q10} tol ${tol}`,
-    );
-    assert.ok(Math.abs(((perEp?.q90 as number[])[0] as number) - Number(exact?.q90)) < tol);
+    const q10 = (perEp as { q10: number[] }).q10[0] as number;
+    const q90 = (perEp as { q90: number[] }).q90[0] as number;
+    assert.ok(Math.abs(q10 - Number(exact?.q10)) < tol, `${q10} vs ${exact?.q10} tol ${tol}`);
+    assert.ok(Math.abs(q90 - Number(exact?.q90)) < tol, `${q90} vs ${exact?.q90} tol ${tol}`);
     // The dataset's q10 is the minimum over episodes, q90 the maximum (LeRobot's aggregate_feature_stats).
     const [env] = await rows(
       db,

@@ -157,7 +157,7 @@ export class LeRobotWriter {
     private readonly opts: Required<LeRobotWriterOptions>,
     private readonly instance: DuckDBInstance,
     private readonly db: DuckDBConnection,
-    private readonly columnTypes: DuckDBType[],
+    columnTypes: DuckDBType[],
   ) {
     this.featureNames = Object.keys(opts.features);
     this.dims = this.featureNames.map((n) => (opts.features[n] as VectorFeatureSpec).shape[0]);
