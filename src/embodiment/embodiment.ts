@@ -20,6 +20,8 @@ export interface Embodiment {
   actionKind: 'position';
   /** Limits per state/action channel (joints, then gripper), same order as `stateNames`. */
   jointLimits: { lower: number[]; upper: number[] };
+  /** Rest pose in state order (joints, then gripper opening): reached by resets. */
+  home: number[];
 }
 
 export type EmbodimentName = 'arm7';
@@ -28,6 +30,8 @@ const ARM7_JOINTS = ['j1', 'j2', 'j3', 'j4', 'j5', 'j6', 'j7'];
 // Must match the MJCF's joint ranges and the gripper actuator's ctrlrange (test/sim checks it).
 const ARM7_LOWER = [-2.9, -2.0, -2.9, -2.0, -2.9, -2.0, -3.0, 0];
 const ARM7_UPPER = [2.9, 2.0, 2.9, 2.0, 2.9, 2.0, 3.0, 0.08];
+// Elbow up, gripper pointing down about 0.45 m in front of the base and 0.34 m above the table.
+const ARM7_HOME = [0, 0.4, 0, 1.6, 0, Math.PI - 2.0, 0, 0.08];
 
 export function loadEmbodiment(name: EmbodimentName): Embodiment {
   if (name !== 'arm7') throw new TgError('NOT_FOUND', `unknown embodiment '${String(name)}'`);
@@ -40,6 +44,7 @@ export function loadEmbodiment(name: EmbodimentName): Embodiment {
     actionNames: [...names],
     actionKind: 'position',
     jointLimits: { lower: [...ARM7_LOWER], upper: [...ARM7_UPPER] },
+    home: [...ARM7_HOME],
   };
 }
 
