@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Browser, chromium, type Locator } from 'playwright-core';
 import { Catalog } from '../../src/hub/catalog/index.ts';
+import { CONSOLE_DIST_DIR, ensureConsoleBuilt } from '../../src/hub/console-build.ts';
 import type { RunStatus } from '../../src/hub/server/api-types.ts';
 import { type RunningHub, startHub } from '../../src/hub/server/start.ts';
 import { seedCatalog } from './fixtures.ts';
@@ -114,4 +115,12 @@ test('the console lists robots and episodes and shows the live run', { skip, tim
   await page.screenshot({ path: screenshot, fullPage: true });
   console.log(`console screenshot: ${screenshot}`);
   assert.deepEqual(consoleErrors, []);
+});
+
+test('ensureConsoleBuilt reuses an up-to-date build', { skip, timeout: 60_000 }, async () => {
+  // startHub (in before) has just built or validated web/dist.
+  const index = path.join(CONSOLE_DIST_DIR, 'index.html');
+  const builtAt = (await stat(index)).mtimeMs;
+  assert.equal(await ensureConsoleBuilt(), CONSOLE_DIST_DIR);
+  assert.equal((await stat(index)).mtimeMs, builtAt);
 });
