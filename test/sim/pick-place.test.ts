@@ -62,7 +62,7 @@ describe('pick-and-place', () => {
       assert.equal(world.cubeInBin(), true);
       assert.equal(r.spineInterventions, 0, 'the skill stays inside the spine limits');
       assert.equal(r.frames, times.length);
-      times.forEach((t, k) => assert.equal(t, k / 30));
+      for (const [k, t] of times.entries()) assert.equal(t, k / 30);
       assert.ok(r.frames >= Math.floor(r.simSec * 30));
       assert.ok(r.simSec < 12);
       assert.ok(lastAction[7]! > 0.07, 'gripper open at the end');
