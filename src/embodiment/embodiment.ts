@@ -28,8 +28,8 @@ export type EmbodimentName = 'arm7';
 
 const ARM7_JOINTS = ['j1', 'j2', 'j3', 'j4', 'j5', 'j6', 'j7'];
 // Must match the MJCF's joint ranges and the gripper actuator's ctrlrange (test/sim checks it).
-const ARM7_LOWER = [-2.9, -2.0, -2.9, -2.0, -2.9, -2.0, -3.0, 0];
-const ARM7_UPPER = [2.9, 2.0, 2.9, 2.0, 2.9, 2.0, 3.0, 0.08];
+const ARM7_LOWER = [-2.9, -2.0, -2.9, -2.5, -2.9, -2.0, -3.0, 0];
+const ARM7_UPPER = [2.9, 2.0, 2.9, 2.5, 2.9, 2.0, 3.0, 0.08];
 // Elbow up, gripper pointing down about 0.45 m in front of the base and 0.34 m above the table.
 const ARM7_HOME = [0, 0.4, 0, 1.6, 0, Math.PI - 2.0, 0, 0.08];
 
