@@ -66,6 +66,11 @@ export class Recorder {
     this.count++;
   }
 
+  /** Drops the frames recorded so far (an aborted episode is not data). */
+  discard(): void {
+    this.count = 0;
+  }
+
   /** Ends the episode: returns exact-length copies of the columns and resets the recorder for the next one. */
   finish(labels: EpisodeLabels): RecordedEpisode {
     const length = this.count;

@@ -1,0 +1,84 @@
+import type { Command } from 'commander';
+import { Facility, type UpSummary } from '../../facility/up.ts';
+import { intArg } from '../args.ts';
+import { commandContext } from '../context.ts';
+import { printResult } from '../output.ts';
+import { createProgress } from '../progress.ts';
+
+interface UpFlags {
+  episodes?: number;
+  robots?: number;
+  fps?: number;
+  seed?: number;
+  exit?: boolean;
+}
+
+export function registerUpCommand(program: Command): void {
+  program
+    .command('up')
+    .description('start the hub and console, and drill simulated robots (pick-and-place) into a dataset')
+    .option('--episodes <n>', 'episodes to drill (config up.episodes)', intArg(1, 100000))
+    .option('--robots <n>', 'simulated robots, one thread each (config up.robots)', intArg(1, 1000))
+    .option('--fps <n>', 'dataset frame rate (config up.fps)', intArg(1, 500))
+    .option('--seed <n>', 'seed of the first episode (config up.seed)', intArg(0))
+    .option('--exit', 'exit after the drill instead of serving the console until Ctrl-C')
+    .action(async (flags: UpFlags, cmd: Command) => {
+      const up: Record<string, number> = {};
+      for (const key of ['episodes', 'robots', 'fps', 'seed'] as const) {
+        if (flags[key] !== undefined) up[key] = flags[key];
+      }
+      const ctx = commandContext(cmd, Object.keys(up).length ? { up } : {});
+      const log = (line: string) => {
+        if (!ctx.json) process.stderr.write(`${line}\n`);
+      };
+
+      const facility = await Facility.start(ctx.config);
+      let interrupts = 0;
+      let drilling = true;
+      let release: () => void = () => {};
+      const onSigint = () => {
+        interrupts++;
+        if (interrupts > 1) process.exit(130);
+        log('\nstopping: finishing the dataset and catalog (Ctrl-C again to force)');
+        if (drilling) void facility.interrupt();
+        else release();
+      };
+      process.on('SIGINT', onSigint);
+      process.on('SIGTERM', onSigint);
+      try {
+        log(`Training Ground hub and console at ${facility.url}`);
+        log(`data in ${ctx.config.home}`);
+        const bar = createProgress({ total: ctx.config.up.episodes, label: 'episodes', json: ctx.json });
+        let summary: UpSummary;
+        try {
+          summary = await facility.runDrill({
+            onEpisode: (s) =>
+              bar.update(s.episodesDone, {
+                detail: `success ${Math.round((100 * s.successes) / s.episodesDone)}%`,
+              }),
+          });
+        } finally {
+          bar.stop();
+          drilling = false;
+        }
+        printResult(ctx, summary, () => humanSummary(summary));
+        if (flags.exit || interrupts > 0) return;
+        log(`console: ${facility.url} (Ctrl-C to stop)`);
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+      } finally {
+        process.off('SIGINT', onSigint);
+        process.off('SIGTERM', onSigint);
+        await facility.close();
+      }
+    });
+}
+
+function humanSummary(s: UpSummary): string {
+  const rate = `${(100 * s.successRate).toFixed(0)}%`;
+  return [
+    `${s.interrupted ? 'interrupted after' : 'drilled'} ${s.episodes} episode(s) on ${s.robots.length} robot(s) in ${s.durationSec}s: success ${rate}`,
+    s.datasetPath ? `dataset: ${s.datasetPath}` : 'no dataset written (no whole episode)',
+  ].join('\n');
+}

@@ -1,0 +1,154 @@
+/**
+ * The field's drill: one worker thread per simulated robot, fed episode jobs from a shared queue, so a
+ * fleet keeps every core busy and the main thread stays free for HTTP and writing. Episodes come back in
+ * completion order; `onEpisode` is awaited one at a time (the dataset writer is single-threaded).
+ */
+import type { Worker } from 'node:worker_threads';
+import type { RecordedEpisode } from '../data/episode.ts';
+import { TgError } from '../errors/index.ts';
+import { spawnWorker } from '../threads/index.ts';
+import type { DrillCommand, DrillReport, DrillWorkerData } from './drill-protocol.ts';
+
+export interface DrillRobot {
+  id: string;
+  embodimentHash: string;
+  stateNames: string[];
+  actionNames: string[];
+}
+
+export interface DrilledEpisode {
+  episode: RecordedEpisode;
+  robotId: string;
+  simSec: number;
+  wallSec: number;
+  spineInterventions: number;
+}
+
+export interface DrillOptions {
+  field: string;
+  robots: number;
+  episodes: number;
+  seed: number;
+  fps: number;
+  maxSimSec?: number;
+  onEpisode: (e: DrilledEpisode) => Promise<void>;
+}
+
+interface RobotThread {
+  robot: DrillRobot;
+  worker: Worker;
+}
+
+const WORKER = new URL('./drill-worker.ts', import.meta.url);
+
+export class Drill {
+  private threads: RobotThread[] = [];
+  private nextEpisode = 0;
+  private stopping = false;
+  private sink: Promise<void> = Promise.resolve();
+  private failure: Error | null = null;
+
+  private constructor(private readonly opts: DrillOptions) {}
+
+  /** Starts the robots (worker threads) and waits until each has loaded its world. */
+  static async start(opts: DrillOptions): Promise<Drill> {
+    const drill = new Drill(opts);
+    const count = Math.max(1, Math.min(opts.robots, opts.episodes));
+    drill.threads = await Promise.all(
+      Array.from({ length: count }, (_, i) => drill.startRobot(`${opts.field}-arm7-${i}`)),
+    );
+    return drill;
+  }
+
+  get robots(): DrillRobot[] {
+    return this.threads.map((t) => t.robot);
+  }
+
+  private startRobot(id: string): Promise<RobotThread> {
+    const data: DrillWorkerData = {
+      robotId: id,
+      field: this.opts.field,
+      fps: this.opts.fps,
+      maxSimSec: this.opts.maxSimSec ?? 12,
+    };
+    const worker = spawnWorker(WORKER, { ...data });
+    return new Promise((resolve, reject) => {
+      worker.once('error', reject);
+      worker.once('message', (report: DrillReport) => {
+        worker.off('error', reject);
+        if (report.type !== 'ready') return reject(new Error(`robot ${id}: unexpected first message`));
+        const { embodimentHash, stateNames, actionNames } = report;
+        resolve({ robot: { id, embodimentHash, stateNames, actionNames }, worker });
+      });
+    });
+  }
+
+  /** Runs every episode; resolves when all are delivered or `stop()` was called. */
+  async run(): Promise<void> {
+    await Promise.all(this.threads.map((t) => this.feed(t)));
+    await this.sink;
+    if (this.failure) throw this.failure;
+  }
+
+  private async feed(thread: RobotThread): Promise<void> {
+    while (!this.stopping && this.nextEpisode < this.opts.episodes) {
+      const episodeIndex = this.nextEpisode++;
+      const report = await this.runOne(thread, episodeIndex);
+      if (report === null) return; // stopped mid-episode: the partial episode is dropped
+      if (report.type === 'failed') {
+        this.failure ??= new TgError(
+          report.code === 'SIM_DIVERGED' ? 'SIM_DIVERGED' : 'STORAGE_FAILED',
+          `robot ${thread.robot.id}, episode ${episodeIndex}: ${report.message}`,
+        );
+        this.stopping = true;
+        return;
+      }
+      if (report.type !== 'episode') continue;
+      const delivered: DrilledEpisode = {
+        episode: report.episode,
+        robotId: thread.robot.id,
+        simSec: report.simSec,
+        wallSec: report.wallSec,
+        spineInterventions: report.spineInterventions,
+      };
+      this.sink = this.sink.then(() => (this.failure ? undefined : this.opts.onEpisode(delivered)));
+      this.sink = this.sink.catch((err: Error) => {
+        this.failure ??= err;
+        this.stopping = true;
+      });
+    }
+  }
+
+  private runOne(thread: RobotThread, episodeIndex: number): Promise<DrillReport | null> {
+    return new Promise((resolve) => {
+      const onMessage = (report: DrillReport) => {
+        cleanup();
+        resolve(report);
+      };
+      const onExit = () => {
+        cleanup();
+        resolve(null);
+      };
+      const onError = (err: Error) => {
+        cleanup();
+        resolve({ type: 'failed', episodeIndex, code: 'INTERNAL', message: err.message });
+      };
+      const cleanup = () => {
+        thread.worker.off('message', onMessage);
+        thread.worker.off('exit', onExit);
+        thread.worker.off('error', onError);
+      };
+      thread.worker.on('message', onMessage);
+      thread.worker.once('exit', onExit);
+      thread.worker.once('error', onError);
+      const cmd: DrillCommand = { type: 'run', episodeIndex, seed: this.opts.seed + episodeIndex };
+      thread.worker.postMessage(cmd);
+    });
+  }
+
+  /** Stops handing out episodes and ends the robot threads now; a half-run episode is dropped. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(this.threads.map((t) => t.worker.terminate()));
+  }
+}
