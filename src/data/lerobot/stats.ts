@@ -21,9 +21,22 @@ export const HISTOGRAM_BINS = 5000;
 /** Anything indexable by number: Float32Array, Float64Array, number[]. */
 export type NumericColumn = ArrayLike<number>;
 
+/** Histogram bins per coarse block: the quantile search walks blocks, then bins inside one block. */
+const BLOCK_BINS = 100;
+const BLOCKS = Math.ceil(HISTOGRAM_BINS / BLOCK_BINS);
+
+/** Scratch reused across calls (this module is single-threaded): bin per frame, block counts. */
+let binOf = new Int32Array(1024);
+let blockCounts = new Float64Array(BLOCKS);
+
 /**
  * Stats of one episode's feature: `data` holds `frames * dim` values, frame-major.
- * `histogram` is scratch space (reused across calls to avoid allocation); pass none to allocate.
+ * `histogram` is scratch space of HISTOGRAM_BINS zeros (reused across calls, left zeroed); pass none to
+ * allocate.
+ *
+ * One frame-major pass gathers min/max/sum/sum of squares for every dimension at once; the quantile pass
+ * then touches only the bins its frames fall in (clearing them afterwards) plus a two-level search, so an
+ * episode costs O(frames * dim) rather than O(bins * dim).
  */
 export function computeFeatureStats(
   data: NumericColumn,
@@ -31,9 +44,22 @@ export function computeFeatureStats(
   dim: number,
   histogram: Float64Array = new Float64Array(HISTOGRAM_BINS),
 ): FeatureStats {
+  const mins = new Float64Array(dim).fill(Number.POSITIVE_INFINITY);
+  const maxs = new Float64Array(dim).fill(Number.NEGATIVE_INFINITY);
+  const sums = new Float64Array(dim);
+  const sumSqs = new Float64Array(dim);
+  for (let f = 0, base = 0; f < frames; f++, base += dim) {
+    for (let d = 0; d < dim; d++) {
+      const x = data[base + d] as number;
+      if (x < (mins[d] as number)) mins[d] = x;
+      if (x > (maxs[d] as number)) maxs[d] = x;
+      sums[d] = (sums[d] as number) + x;
+      sumSqs[d] = (sumSqs[d] as number) + x * x;
+    }
+  }
   const stats: FeatureStats = {
-    min: [],
-    max: [],
+    min: Array.from(mins),
+    max: Array.from(maxs),
     mean: [],
     std: [],
     count: [frames],
@@ -43,37 +69,29 @@ export function computeFeatureStats(
     q90: [],
     q99: [],
   };
+  const quantiles = new Float64Array(QUANTILES.length);
   for (let d = 0; d < dim; d++) {
-    let min = Number.POSITIVE_INFINITY;
-    let max = Number.NEGATIVE_INFINITY;
-    let sum = 0;
-    let sumSq = 0;
-    for (let f = 0; f < frames; f++) {
-      const x = data[f * dim + d] as number;
-      if (x < min) min = x;
-      if (x > max) max = x;
-      sum += x;
-      sumSq += x * x;
-    }
-    const mean = sum / frames;
-    const variance = Math.max(0, sumSq / frames - mean * mean);
-    stats.min.push(min);
-    stats.max.push(max);
+    const mean = (sums[d] as number) / frames;
+    const variance = Math.max(0, (sumSqs[d] as number) / frames - mean * mean);
     stats.mean.push(mean);
     stats.std.push(Math.sqrt(variance));
     if (frames < 2) {
       for (const key of QUANTILE_KEYS) stats[key].push(mean);
       continue;
     }
-    const quantiles = histogramQuantiles(data, frames, dim, d, min, max, histogram);
-    QUANTILE_KEYS.forEach((key, i) => {
-      stats[key].push(quantiles[i] as number);
-    });
+    histogramQuantiles(data, frames, dim, d, mins[d] as number, maxs[d] as number, histogram, quantiles);
+    for (let i = 0; i < QUANTILE_KEYS.length; i++) {
+      stats[QUANTILE_KEYS[i] as (typeof QUANTILE_KEYS)[number]].push(quantiles[i] as number);
+    }
   }
   return stats;
 }
 
-/** numpy.histogram over uniform edges, then RunningQuantileStats._compute_single_quantile per quantile. */
+/**
+ * numpy.histogram over uniform edges, then RunningQuantileStats._compute_single_quantile per quantile
+ * (searchsorted(cumsum, q * n, side='left'), linear interpolation inside the bin). The cumulative sum is
+ * never materialised: block counts locate the block, then the bins inside it.
+ */
 function histogramQuantiles(
   data: NumericColumn,
   frames: number,
@@ -82,47 +100,52 @@ function histogramQuantiles(
   min: number,
   max: number,
   hist: Float64Array,
-): number[] {
+  out: Float64Array,
+): void {
   const bins = hist.length;
   const lo = min - 1e-10;
   const hi = max + 1e-10;
   const width = (hi - lo) / bins;
   const edge = (i: number): number => (i === bins ? hi : lo + i * width);
-  hist.fill(0);
   const norm = bins / (hi - lo);
-  for (let f = 0; f < frames; f++) {
-    const x = data[f * dim + d] as number;
+  if (binOf.length < frames) binOf = new Int32Array(frames);
+  const blocks = Math.ceil(bins / BLOCK_BINS);
+  if (blockCounts.length < blocks) blockCounts = new Float64Array(blocks);
+  blockCounts.fill(0, 0, blocks);
+  for (let f = 0, at = d; f < frames; f++, at += dim) {
+    const x = data[at] as number;
     let i = Math.floor((x - lo) * norm);
     // numpy corrects the computed bin against the actual edges; the last bin is closed on the right.
     if (i >= bins) i = bins - 1;
     if (i < 0) i = 0;
-    if (x < edge(i)) i--;
-    else if (i !== bins - 1 && x >= edge(i + 1)) i++;
+    if (x < lo + i * width) i--;
+    else if (i !== bins - 1 && x >= lo + (i + 1) * width) i++;
     hist[i] = (hist[i] as number) + 1;
+    binOf[f] = i;
+    const b = (i / BLOCK_BINS) | 0;
+    blockCounts[b] = (blockCounts[b] as number) + 1;
   }
-  // Cumulative counts in place, then searchsorted(cumsum, q * n, side='left') per quantile.
-  for (let i = 1; i < bins; i++) hist[i] = (hist[i] as number) + (hist[i - 1] as number);
-  const out: number[] = [];
-  for (const q of QUANTILES) {
-    const target = q * frames;
-    let a = 0;
-    let b = bins;
-    while (a < b) {
-      const m = (a + b) >>> 1;
-      if ((hist[m] as number) < target) a = m + 1;
-      else b = m;
+  let block = 0;
+  let beforeBlock = 0;
+  for (let k = 0; k < QUANTILES.length; k++) {
+    const target = (QUANTILES[k] as number) * frames;
+    // Quantiles ascend, so the search resumes where the previous one stopped.
+    while (beforeBlock + (blockCounts[block] as number) < target) {
+      beforeBlock += blockCounts[block] as number;
+      block++;
     }
-    const idx = a;
-    if (idx === 0) out.push(edge(0));
-    else if (idx >= bins) out.push(edge(bins));
-    else {
-      const before = hist[idx - 1] as number;
-      const inBin = (hist[idx] as number) - before;
-      if (inBin === 0) out.push(edge(idx));
-      else out.push(edge(idx) + ((target - before) / inBin) * (edge(idx + 1) - edge(idx)));
+    let idx = block * BLOCK_BINS;
+    let cum = beforeBlock + (hist[idx] as number);
+    while (cum < target) {
+      idx++;
+      cum += hist[idx] as number;
     }
+    const inBin = hist[idx] as number;
+    const before = cum - inBin;
+    if (idx === 0) out[k] = edge(0);
+    else out[k] = edge(idx) + ((target - before) / inBin) * (edge(idx + 1) - edge(idx));
   }
-  return out;
+  for (let f = 0; f < frames; f++) hist[binOf[f] as number] = 0;
 }
 
 /** Aggregates per-episode stats of one feature (compute_stats.py aggregate_feature_stats). */
