@@ -12,10 +12,18 @@ function buildProgram(): Command {
     .option('--debug', 'show stack traces on errors')
     .option('--config <file>', 'config file (default ./tg.config.json if present)')
     .option('--home <dir>', 'data directory (env TG_HOME, default ./.tg)')
-    .option('--port <port>', 'hub HTTP port (env TG_PORT, default 7800)', intArg(1, 65535))
+    .option('--port <port>', 'hub HTTP port (env TG_PORT, default 7800)', intArg(0, 65535))
     .showSuggestionAfterError()
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(`tg: ${text.replace(/^error: /, '').trim()}\n`) });
+    .configureOutput({
+      outputError: (text, write) =>
+        write(
+          `tg: ${text
+            .replace(/^error: /, '')
+            .trim()
+            .replace(/\s*\n\s*/g, ' ')}\n`,
+        ),
+    });
   registerUpCommand(program);
   registerConfigCommand(program);
   registerBenchCommand(program);

@@ -5,8 +5,8 @@ export const configSchema = z
   .object({
     /** Where the embedded catalog, blobs and datasets live. */
     home: z.string().min(1),
-    /** HTTP port of the hub and its console. */
-    port: z.number().int().min(1).max(65535),
+    /** HTTP port of the hub and its console; 0 picks a free port (the URL printed names it). */
+    port: z.number().int().min(0).max(65535),
     /** Interface the hub binds to. */
     host: z.string().min(1),
     /** PostgreSQL catalog instead of the embedded PGlite one. */
