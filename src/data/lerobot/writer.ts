@@ -60,7 +60,7 @@ export interface LeRobotWriterOptions {
 }
 
 /** One row of meta/episodes/*.parquet. */
-interface EpisodeRow {
+export interface EpisodeRow {
   episode_index: number;
   tasks: string[];
   length: number;
@@ -81,11 +81,11 @@ function invalid(message: string): TgError {
   return new TgError('INPUT_INVALID', `lerobot writer: ${message}`);
 }
 
-function quoteIdent(name: string): string {
+export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-function quoteString(s: string): string {
+export function quoteString(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;
 }
 
@@ -381,9 +381,7 @@ export class LeRobotWriter {
 
   /** The "huggingface" schema metadata HF `datasets` writes with a table: its features, non-video. */
   private hfMetadata(): string {
-    const features: Record<string, unknown> = {};
-    for (const [name, spec] of Object.entries(this.features)) features[name] = hfFeature(spec);
-    return JSON.stringify({ info: { features } });
+    return hfMetadata(this.features);
   }
 
   /** Fills DuckDB data chunks straight from the typed arrays (one memcpy per column per 2048 rows). */
@@ -494,84 +492,107 @@ export class LeRobotWriter {
     await close();
   }
 
-  /** meta/tasks.parquet as pandas DataFrame.to_parquet writes it: column task_index, then the index "task". */
   private async writeTasks(): Promise<void> {
-    const work = join(this.staging, '.work', 'tasks.jsonl');
-    const lines = [...this.tasks].map(([task, i]) => JSON.stringify({ task_index: i, task }));
-    await writeFile(work, `${lines.join('\n')}\n`);
-    const pandas = {
-      index_columns: ['task'],
-      column_indexes: [
-        {
-          name: null,
-          field_name: null,
-          pandas_type: 'unicode',
-          numpy_type: 'object',
-          metadata: { encoding: 'UTF-8' },
-        },
-      ],
-      columns: [
-        {
-          name: 'task_index',
-          field_name: 'task_index',
-          pandas_type: 'int64',
-          numpy_type: 'int64',
-          metadata: null,
-        },
-        { name: 'task', field_name: 'task', pandas_type: 'unicode', numpy_type: 'object', metadata: null },
-      ],
-      creator: { library: 'training-ground', version: '0.1.0' },
-      pandas_version: '2.2.3',
-    };
-    const out = join(this.staging, TASKS_PATH);
-    await mkdir(dirname(out), { recursive: true });
-    await this.db.run(
-      `COPY (SELECT task_index, task FROM read_json(${quoteString(work)}, format='newline_delimited', ` +
-        `columns={task_index: 'BIGINT', task: 'VARCHAR'}) ORDER BY task_index) TO ${quoteString(out)} ` +
-        `(FORMAT parquet, COMPRESSION snappy, KV_METADATA {pandas: ${quoteString(JSON.stringify(pandas))}})`,
-    );
+    await writeTasksParquet(this.db, this.staging, this.tasks);
   }
 
-  /** meta/episodes/chunk-000/file-000.parquet: one row per episode, columns as LeRobot's save_episode. */
   private async writeEpisodes(): Promise<void> {
-    const statNames = Object.keys(this.features);
-    const columns: [string, string][] = [
-      ['episode_index', 'BIGINT'],
-      ['tasks', 'VARCHAR[]'],
-      ['length', 'BIGINT'],
-      ['data/chunk_index', 'BIGINT'],
-      ['data/file_index', 'BIGINT'],
-      ['dataset_from_index', 'BIGINT'],
-      ['dataset_to_index', 'BIGINT'],
-    ];
-    for (const f of statNames) {
-      for (const s of STAT_NAMES) columns.push([`stats/${f}/${s}`, s === 'count' ? 'BIGINT[]' : 'DOUBLE[]']);
-    }
-    columns.push(['meta/episodes/chunk_index', 'BIGINT'], ['meta/episodes/file_index', 'BIGINT']);
-    const work = join(this.staging, '.work', 'episodes.jsonl');
-    const lines = this.episodes.map((e) => {
-      const row: Record<string, unknown> = {
-        episode_index: e.episode_index,
-        tasks: e.tasks,
-        length: e.length,
-        'data/chunk_index': e['data/chunk_index'],
-        'data/file_index': e['data/file_index'],
-        dataset_from_index: e.dataset_from_index,
-        dataset_to_index: e.dataset_to_index,
-      };
-      for (const f of statNames) for (const s of STAT_NAMES) row[`stats/${f}/${s}`] = e.stats[f]?.[s];
-      row['meta/episodes/chunk_index'] = 0;
-      row['meta/episodes/file_index'] = 0;
-      return JSON.stringify(row);
-    });
-    await writeFile(work, `${lines.join('\n')}\n`);
-    const out = join(this.staging, formatPath(DEFAULT_EPISODES_PATH, { chunk_index: 0, file_index: 0 }));
-    await mkdir(dirname(out), { recursive: true });
-    const spec = columns.map(([n, t]) => `${quoteString(n)}: ${quoteString(t)}`).join(', ');
-    const select = columns.map(([n]) => quoteIdent(n)).join(', ');
-    await this.db.run(
-      `COPY (SELECT ${select} FROM read_json(${quoteString(work)}, format='newline_delimited', columns={${spec}}) ` +
-        `ORDER BY episode_index) TO ${quoteString(out)} (FORMAT parquet, COMPRESSION snappy)`,
-    );
+    await writeEpisodesParquet(this.db, this.staging, Object.keys(this.features), this.episodes);
   }
+}
+
+/** The "huggingface" parquet key-value metadata for a table with these (non-video) features. */
+export function hfMetadata(featureSpecs: Record<string, FeatureSpec>): string {
+  const features: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(featureSpecs)) features[name] = hfFeature(spec);
+  return JSON.stringify({ info: { features } });
+}
+
+/** meta/tasks.parquet as pandas DataFrame.to_parquet writes it: column task_index, then the index "task". */
+export async function writeTasksParquet(
+  db: DuckDBConnection,
+  staging: string,
+  tasks: ReadonlyMap<string, number>,
+): Promise<void> {
+  const work = join(staging, '.work', 'tasks.jsonl');
+  const lines = [...tasks].map(([task, i]) => JSON.stringify({ task_index: i, task }));
+  await writeFile(work, `${lines.join('\n')}\n`);
+  const pandas = {
+    index_columns: ['task'],
+    column_indexes: [
+      {
+        name: null,
+        field_name: null,
+        pandas_type: 'unicode',
+        numpy_type: 'object',
+        metadata: { encoding: 'UTF-8' },
+      },
+    ],
+    columns: [
+      {
+        name: 'task_index',
+        field_name: 'task_index',
+        pandas_type: 'int64',
+        numpy_type: 'int64',
+        metadata: null,
+      },
+      { name: 'task', field_name: 'task', pandas_type: 'unicode', numpy_type: 'object', metadata: null },
+    ],
+    creator: { library: 'training-ground', version: '0.1.0' },
+    pandas_version: '2.2.3',
+  };
+  const out = join(staging, TASKS_PATH);
+  await mkdir(dirname(out), { recursive: true });
+  await db.run(
+    `COPY (SELECT task_index, task FROM read_json(${quoteString(work)}, format='newline_delimited', ` +
+      `columns={task_index: 'BIGINT', task: 'VARCHAR'}) ORDER BY task_index) TO ${quoteString(out)} ` +
+      `(FORMAT parquet, COMPRESSION snappy, KV_METADATA {pandas: ${quoteString(JSON.stringify(pandas))}})`,
+  );
+}
+
+/** meta/episodes/chunk-000/file-000.parquet: one row per episode, columns as LeRobot's save_episode. */
+export async function writeEpisodesParquet(
+  db: DuckDBConnection,
+  staging: string,
+  statNames: readonly string[],
+  episodes: readonly EpisodeRow[],
+): Promise<void> {
+  const columns: [string, string][] = [
+    ['episode_index', 'BIGINT'],
+    ['tasks', 'VARCHAR[]'],
+    ['length', 'BIGINT'],
+    ['data/chunk_index', 'BIGINT'],
+    ['data/file_index', 'BIGINT'],
+    ['dataset_from_index', 'BIGINT'],
+    ['dataset_to_index', 'BIGINT'],
+  ];
+  for (const f of statNames) {
+    for (const s of STAT_NAMES) columns.push([`stats/${f}/${s}`, s === 'count' ? 'BIGINT[]' : 'DOUBLE[]']);
+  }
+  columns.push(['meta/episodes/chunk_index', 'BIGINT'], ['meta/episodes/file_index', 'BIGINT']);
+  const work = join(staging, '.work', 'episodes.jsonl');
+  const lines = episodes.map((e) => {
+    const row: Record<string, unknown> = {
+      episode_index: e.episode_index,
+      tasks: e.tasks,
+      length: e.length,
+      'data/chunk_index': e['data/chunk_index'],
+      'data/file_index': e['data/file_index'],
+      dataset_from_index: e.dataset_from_index,
+      dataset_to_index: e.dataset_to_index,
+    };
+    for (const f of statNames) for (const s of STAT_NAMES) row[`stats/${f}/${s}`] = e.stats[f]?.[s];
+    row['meta/episodes/chunk_index'] = 0;
+    row['meta/episodes/file_index'] = 0;
+    return JSON.stringify(row);
+  });
+  await writeFile(work, `${lines.join('\n')}\n`);
+  const out = join(staging, formatPath(DEFAULT_EPISODES_PATH, { chunk_index: 0, file_index: 0 }));
+  await mkdir(dirname(out), { recursive: true });
+  const spec = columns.map(([n, t]) => `${quoteString(n)}: ${quoteString(t)}`).join(', ');
+  const select = columns.map(([n]) => quoteIdent(n)).join(', ');
+  await db.run(
+    `COPY (SELECT ${select} FROM read_json(${quoteString(work)}, format='newline_delimited', columns={${spec}}) ` +
+      `ORDER BY episode_index) TO ${quoteString(out)} (FORMAT parquet, COMPRESSION snappy)`,
+  );
 }
