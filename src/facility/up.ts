@@ -88,7 +88,7 @@ export class Facility {
     const { up } = this.config;
     const started = performance.now();
     const dataset = uniqueDatasetName(path.join(this.config.home, 'datasets'));
-    const drilled: Array<{ e: DrilledEpisode; index: number }> = [];
+    const drilled: Array<{ e: DrilledEpisode; index: number; recordedAt: Date }> = [];
     let simSec = 0;
     let spineInterventions = 0;
     let writer: LeRobotWriter | null = null;
@@ -102,7 +102,7 @@ export class Facility {
       onEpisode: async (e) => {
         if (!writer) throw new Error('dataset writer not open');
         const index = await writer.addEpisode(e.episode);
-        drilled.push({ e, index });
+        drilled.push({ e, index, recordedAt: new Date() });
         simSec += e.simSec;
         spineInterventions += e.spineInterventions;
         this.status.episodesDone++;
@@ -157,7 +157,7 @@ export class Facility {
       });
       await this.catalog.insertEpisodes(
         dataset.name,
-        drilled.map(({ e, index }) => ({
+        drilled.map(({ e, index, recordedAt }) => ({
           id: e.episode.meta.id,
           robotId: e.robotId,
           episodeIndex: index,
@@ -169,7 +169,7 @@ export class Facility {
           seed: e.episode.meta.seed,
           length: e.episode.length,
           durationSec: e.episode.length / up.fps,
-          recordedAt: new Date(),
+          recordedAt,
         })),
       );
     } else {

@@ -217,7 +217,7 @@ export class Catalog {
                 length, duration_sec, recorded_at
          FROM episodes
          WHERE ($3::text IS NULL OR robot_id = $3::text)
-         ORDER BY recorded_at DESC, id
+         ORDER BY recorded_at DESC, episode_index DESC, id
          LIMIT $1 OFFSET $2`,
         [o.limit, o.offset, o.robotId ?? null],
       ),
