@@ -1,0 +1,548 @@
+/**
+ * Dataset surgery on LeRobot v3.0 datasets (layout: ./format.ts): merge, filter (and delete), split. The
+ * counterparts of lerobot/datasets/aggregate.py (aggregate_datasets) and dataset_tools.py (delete_episodes,
+ * split_dataset).
+ *
+ * Every operation writes a NEW dataset: everything goes into a hidden sibling directory that is renamed into
+ * place at the end, so the output path holds either nothing or a complete dataset. Inputs are only read.
+ *
+ * The output is re-indexed as LeRobot expects: episode_index 0..n-1 in output order, the global `index`
+ * contiguous from 0, task_index into a merged task table (tasks are matched by their string), and
+ * dataset_from/to_index, data/chunk_index and data/file_index recomputed for the new data files (one row
+ * group per episode, rolled over by size like the writer). Per-episode stats are taken from the inputs'
+ * episodes metadata where present (episode_index, index and task_index stats are recomputed, since their
+ * values change); an episode without stored stats is recomputed from its frames. stats.json is aggregated
+ * from the per-episode stats (./stats.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { TgError } from '../../errors/index.ts';
+import {
+  type DatasetInfo,
+  DEFAULT_DATA_PATH,
+  DEFAULT_FEATURE_NAMES,
+  EPISODES_DIR,
+  type FeatureStats,
+  formatPath,
+  INFO_PATH,
+  isScalarFeature,
+  MIB,
+  nextChunkFile,
+  STAT_NAMES,
+  STATS_PATH,
+  TG_EPISODES_PATH,
+} from './format.ts';
+import { ParquetConcatWriter, parseParquet } from './parquet-concat.ts';
+import { type LeRobotDataset, readLeRobotDataset } from './reader.ts';
+import { aggregateStats, computeFeatureStats } from './stats.ts';
+import {
+  type EpisodeRow,
+  hfMetadata,
+  quoteIdent,
+  quoteString,
+  writeEpisodesParquet,
+  writeTasksParquet,
+} from './writer.ts';
+
+/** What a filter keeps: a predicate over the input's episodes, or a list of episode indices. */
+export type EpisodeSelection = ((episode: EpisodeSummary) => boolean) | readonly number[];
+
+/** An input episode as a filter predicate sees it. */
+export interface EpisodeSummary {
+  episodeIndex: number;
+  length: number;
+  tasks: string[];
+  /** Training Ground's own metadata for the episode (meta/tg_episodes.jsonl), when the dataset has it. */
+  tg: Record<string, unknown> | null;
+}
+
+/** Split by fractions of the episodes (in episode order), or by explicit episode index lists. */
+export type SplitSpec = Record<string, number> | Record<string, readonly number[]>;
+
+export interface SurgeryResult {
+  dir: string;
+  episodes: number;
+  frames: number;
+  tasks: number;
+}
+
+/** One input episode to copy into the output. */
+interface Pick {
+  source: number;
+  episodeIndex: number;
+}
+
+function invalid(message: string): TgError {
+  return new TgError('INPUT_INVALID', `dataset surgery: ${message}`);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function refuseExisting(path: string): Promise<void> {
+  if (await exists(path)) throw new TgError('STORAGE_FAILED', `dataset surgery: ${path} already exists`);
+}
+
+function stagingPath(target: string): string {
+  return join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+/** Writes into a hidden sibling of `target`, then renames it into place; nothing remains on failure. */
+async function atomically<T>(target: string, build: (staging: string) => Promise<T>): Promise<T> {
+  await refuseExisting(target);
+  const staging = stagingPath(target);
+  try {
+    const out = await build(staging);
+    if (await exists(target))
+      throw new TgError('STORAGE_FAILED', `dataset surgery: ${target} appeared while writing`);
+    await rename(staging, target);
+    return out;
+  } catch (cause) {
+    await rm(staging, { recursive: true, force: true });
+    if (cause instanceof TgError) throw cause;
+    throw new TgError('STORAGE_FAILED', `dataset surgery: writing ${target}: ${String(cause)}`, { cause });
+  }
+}
+
+async function openAll(inputs: readonly string[]): Promise<LeRobotDataset[]> {
+  const out: LeRobotDataset[] = [];
+  try {
+    for (const dir of inputs) out.push(await readLeRobotDataset(dir));
+    return out;
+  } catch (err) {
+    for (const ds of out) ds.close();
+    throw err;
+  }
+}
+
+/** The features' JSON, for comparing two datasets' declarations. */
+function featuresKey(info: DatasetInfo): string {
+  return JSON.stringify(
+    Object.entries(info.features).map(([name, f]) => [name, f.dtype, f.shape, f.names ?? null]),
+  );
+}
+
+function checkSupported(ds: LeRobotDataset): void {
+  for (const [name, spec] of Object.entries(ds.info.features)) {
+    if (spec.dtype === 'video' || spec.dtype === 'image')
+      throw invalid(`${ds.dir}: feature ${name} is ${spec.dtype}; surgery handles frame data only`);
+  }
+  for (const name of DEFAULT_FEATURE_NAMES) {
+    if (!(name in ds.info.features)) throw invalid(`${ds.dir}: feature ${name} is missing from info.json`);
+  }
+}
+
+function checkCompatible(datasets: readonly LeRobotDataset[]): void {
+  const first = datasets[0] as LeRobotDataset;
+  for (const ds of datasets.slice(1)) {
+    if (ds.info.fps !== first.info.fps)
+      throw invalid(`cannot merge ${ds.dir} (fps ${ds.info.fps}) into ${first.dir} (fps ${first.info.fps})`);
+    if (featuresKey(ds.info) !== featuresKey(first.info)) {
+      const a = Object.keys(first.info.features).join(', ');
+      const b = Object.keys(ds.info.features).join(', ');
+      throw invalid(
+        `cannot merge ${ds.dir} into ${first.dir}: features differ (names, order, dtype, shape or names lists): [${b}] vs [${a}]`,
+      );
+    }
+  }
+}
+
+/** Per-episode stats from meta/episodes (stats/<feature>/<stat> columns), null where an episode has none. */
+async function readEpisodeStats(
+  db: DuckDBConnection,
+  ds: LeRobotDataset,
+): Promise<(Record<string, FeatureStats> | null)[]> {
+  const glob = join(ds.dir, EPISODES_DIR, '*', '*.parquet');
+  const rows = (
+    await db.runAndReadAll(
+      `SELECT * FROM read_parquet(${quoteString(glob)}, union_by_name=true) ORDER BY episode_index`,
+    )
+  ).getRowObjectsJS() as Record<string, unknown>[];
+  const features = Object.keys(ds.info.features);
+  return rows.map((row) => {
+    const out: Record<string, FeatureStats> = {};
+    for (const f of features) {
+      const stats = {} as FeatureStats;
+      for (const s of STAT_NAMES) {
+        const v = row[`stats/${f}/${s}`];
+        if (!Array.isArray(v)) return null;
+        stats[s] = v.map(Number);
+      }
+      out[f] = stats;
+    }
+    return out;
+  });
+}
+
+function constantStats(value: number, frames: number): FeatureStats {
+  const v = [value];
+  return { min: v, max: v, mean: v, std: [0], count: [frames], q01: v, q10: v, q50: v, q90: v, q99: v };
+}
+
+/**
+ * Copies the picked episodes, in order, into a new dataset at `staging`. `sources` must be compatible
+ * (checked by the callers). Returns what the new dataset holds.
+ */
+async function writeSubset(
+  sources: readonly LeRobotDataset[],
+  picks: readonly Pick[],
+  staging: string,
+  db: DuckDBConnection,
+  storedStats: readonly (Record<string, FeatureStats> | null)[][],
+): Promise<Omit<SurgeryResult, 'dir'>> {
+  if (picks.length === 0)
+    throw invalid('no episodes selected; LeRobot cannot open an empty dataset, so none is written');
+  const first = sources[0] as LeRobotDataset;
+  const info = first.info;
+  const features = info.features;
+  const columns = Object.entries(features)
+    .filter(([, spec]) => spec.dtype !== 'video')
+    .map(([name]) => name);
+  const work = join(staging, '.work');
+  await mkdir(work, { recursive: true });
+
+  // Tasks matched by string, numbered in order of first use.
+  const tasks = new Map<string, number>();
+  const taskOf = (task: string): number => {
+    let i = tasks.get(task);
+    if (i === undefined) {
+      i = tasks.size;
+      tasks.set(task, i);
+    }
+    return i;
+  };
+
+  const chunksSize = info.chunks_size;
+  const fileLimitMb = info.data_files_size_in_mb;
+  const kv = quoteString(hfMetadata(features));
+  let chunk = 0;
+  let file = 0;
+  let current: { writer: ParquetConcatWriter; close: () => Promise<void> } | undefined;
+  const finishFile = async () => {
+    if (!current) return;
+    const c = current;
+    current = undefined;
+    await c.writer.finish();
+    await c.close();
+  };
+  const rows: EpisodeRow[] = [];
+  const tgLines: string[] = [];
+  const withTg = sources.every((s) => s.tgEpisodes !== null);
+  let total = 0;
+  try {
+    for (let e = 0; e < picks.length; e++) {
+      const pick = picks[e] as Pick;
+      const ds = sources[pick.source] as LeRobotDataset;
+      const ep = ds.episodes[pick.episodeIndex];
+      if (!ep) throw invalid(`${ds.dir}: no episode ${pick.episodeIndex}`);
+      // Data task_index values map through the task strings (only the episode's own tasks are carried
+      // over, so tasks no kept episode uses are dropped); any other value fails the COPY.
+      for (const t of ep.tasks) taskOf(t);
+      const cases = ds.tasks
+        .filter((t) => ep.tasks.includes(t.task))
+        .map((t) => `WHEN ${t.taskIndex} THEN ${taskOf(t.task)}`);
+      const taskExpr =
+        `CASE task_index ${cases.join(' ')} ELSE error('episode ${pick.episodeIndex}: task_index ' || ` +
+        `task_index || ' is not one of its tasks') END`;
+      const shift = total - ep.datasetFromIndex;
+      const src = join(
+        ds.dir,
+        formatPath(ds.info.data_path, { chunk_index: ep.dataChunkIndex, file_index: ep.dataFileIndex }),
+      );
+      const select = columns
+        .map((c) => {
+          if (c === 'episode_index') return `${e}::BIGINT AS episode_index`;
+          if (c === 'index') return `("index" + ${shift})::BIGINT AS "index"`;
+          if (c === 'task_index') return `(${taskExpr})::BIGINT AS task_index`;
+          return quoteIdent(c);
+        })
+        .join(', ');
+      const part = join(work, `episode-${e}.parquet`);
+      await db.run(
+        `COPY (SELECT ${select} FROM read_parquet(${quoteString(src)}) WHERE episode_index = ${pick.episodeIndex} ` +
+          `ORDER BY frame_index) TO ${quoteString(part)} (FORMAT parquet, COMPRESSION snappy, ` +
+          `ROW_GROUP_SIZE 2147483647, KV_METADATA {huggingface: ${kv}})`,
+      );
+      const parsed = parseParquet(await readFile(part));
+      await rm(part, { force: true });
+      if (parsed.numRows !== ep.length)
+        throw invalid(
+          `${src}: episode ${pick.episodeIndex} has ${parsed.numRows} frames, metadata says ${ep.length}`,
+        );
+      if (parsed.rowGroups.length !== 1)
+        throw new Error(`DuckDB wrote ${parsed.rowGroups.length} row groups for one episode`);
+      // Rollover as LeRobot's _save_episode_data (and ./writer.ts): a new file when this episode would reach the limit.
+      if (current && (current.writer.size + parsed.body.length) / MIB >= fileLimitMb) {
+        await finishFile();
+        [chunk, file] = nextChunkFile(chunk, file, chunksSize);
+      }
+      if (!current) {
+        const path = join(staging, formatPath(DEFAULT_DATA_PATH, { chunk_index: chunk, file_index: file }));
+        await mkdir(dirname(path), { recursive: true });
+        const handle = await open(path, 'w');
+        current = { writer: new ParquetConcatWriter(handle), close: () => handle.close() };
+      }
+      await current.writer.addPart(parsed);
+
+      const stats = await episodeStats(ds, pick, storedStats[pick.source]?.[pick.episodeIndex] ?? null);
+      stats.episode_index = constantStats(e, ep.length);
+      const index = new Float64Array(ep.length);
+      for (let f = 0; f < ep.length; f++) index[f] = total + f;
+      stats.index = computeFeatureStats(index, ep.length, 1);
+      const taskStats = stats.task_index;
+      if (taskStats && taskStats.min[0] === taskStats.max[0]) {
+        const old = ds.tasks.find((t) => t.taskIndex === taskStats.min[0]);
+        stats.task_index = constantStats(old ? taskOf(old.task) : (taskStats.min[0] as number), ep.length);
+      } else {
+        stats.task_index = await columnStats(db, src, pick.episodeIndex, taskExpr, ep.length);
+      }
+      rows.push({
+        episode_index: e,
+        tasks: ep.tasks,
+        length: ep.length,
+        'data/chunk_index': chunk,
+        'data/file_index': file,
+        dataset_from_index: total,
+        dataset_to_index: total + ep.length,
+        stats,
+      });
+      if (withTg) {
+        const tg = ds.tgEpisodes?.[pick.episodeIndex] ?? {};
+        tgLines.push(JSON.stringify({ ...tg, episode_index: e }));
+      }
+      total += ep.length;
+    }
+    await finishFile();
+  } catch (err) {
+    if (current) await (current as { close: () => Promise<void> }).close().catch(() => {});
+    throw err;
+  }
+
+  await writeTasksParquet(db, staging, tasks);
+  await writeEpisodesParquet(db, staging, Object.keys(features), rows);
+  const robotTypes = new Set(sources.map((s) => s.info.robot_type));
+  const outInfo: DatasetInfo = {
+    ...info,
+    robot_type: robotTypes.size === 1 ? info.robot_type : null,
+    total_episodes: rows.length,
+    total_frames: total,
+    total_tasks: tasks.size,
+    splits: { train: `0:${rows.length}` },
+    data_path: DEFAULT_DATA_PATH,
+  };
+  await writeFile(
+    join(staging, STATS_PATH),
+    `${JSON.stringify(aggregateStats(rows.map((r) => r.stats)), null, 4)}\n`,
+  );
+  await writeFile(join(staging, INFO_PATH), `${JSON.stringify(outInfo, null, 4)}\n`);
+  if (withTg) await writeFile(join(staging, TG_EPISODES_PATH), `${tgLines.join('\n')}\n`);
+  await rm(work, { recursive: true, force: true });
+  return { episodes: rows.length, frames: total, tasks: tasks.size };
+}
+
+/** The episode's stored stats, or (where the input has none) stats computed from its frames. */
+async function episodeStats(
+  ds: LeRobotDataset,
+  pick: Pick,
+  stored: Record<string, FeatureStats> | null,
+): Promise<Record<string, FeatureStats>> {
+  if (stored) return { ...stored };
+  const frames = await ds.readEpisodeFrames(pick.episodeIndex);
+  const out: Record<string, FeatureStats> = {};
+  for (const [name, spec] of Object.entries(ds.info.features)) {
+    const col = frames.columns[name];
+    if (col)
+      out[name] = computeFeatureStats(
+        col,
+        frames.length,
+        isScalarFeature(spec) ? 1 : col.length / frames.length,
+      );
+  }
+  out.timestamp = computeFeatureStats(frames.timestamp, frames.length, 1);
+  out.frame_index = computeFeatureStats(frames.frameIndex, frames.length, 1);
+  out.task_index = computeFeatureStats(frames.taskIndex, frames.length, 1);
+  return out;
+}
+
+/** Stats of one scalar SQL expression over an episode's frames (used for a re-mapped task_index). */
+async function columnStats(
+  db: DuckDBConnection,
+  file: string,
+  episodeIndex: number,
+  expr: string,
+  length: number,
+): Promise<FeatureStats> {
+  const values = (
+    await db.runAndReadAll(
+      `SELECT (${expr})::DOUBLE AS v FROM read_parquet(${quoteString(file)}) WHERE episode_index = ${episodeIndex} ORDER BY frame_index`,
+    )
+  )
+    .getRowObjectsJS()
+    .map((r) => Number(r.v));
+  return computeFeatureStats(values, length, 1);
+}
+
+/** Runs `op` with the inputs open and a private DuckDB connection; closes everything afterwards. */
+async function withInputs<T>(
+  inputs: readonly string[],
+  op: (
+    datasets: LeRobotDataset[],
+    db: DuckDBConnection,
+    stats: (Record<string, FeatureStats> | null)[][],
+  ) => Promise<T>,
+): Promise<T> {
+  const datasets = await openAll(inputs);
+  const instance = await DuckDBInstance.create(':memory:');
+  const db = await instance.connect();
+  try {
+    for (const ds of datasets) checkSupported(ds);
+    const stats: (Record<string, FeatureStats> | null)[][] = [];
+    for (const ds of datasets) stats.push(await readEpisodeStats(db, ds));
+    return await op(datasets, db, stats);
+  } finally {
+    db.closeSync();
+    instance.closeSync();
+    for (const ds of datasets) ds.close();
+  }
+}
+
+/** Merges datasets (same fps and features) into a new one at `out`: every episode, inputs in order. */
+export async function mergeDatasets(inputs: readonly string[], out: string): Promise<SurgeryResult> {
+  if (inputs.length === 0) throw invalid('merge needs at least one input dataset');
+  await refuseExisting(out);
+  return withInputs(inputs, async (datasets, db, stats) => {
+    checkCompatible(datasets);
+    const picks = datasets.flatMap((ds, source) =>
+      ds.episodes.map((e) => ({ source, episodeIndex: e.episodeIndex })),
+    );
+    const r = await atomically(out, (staging) => writeSubset(datasets, picks, staging, db, stats));
+    return { dir: out, ...r };
+  });
+}
+
+function selectEpisodes(ds: LeRobotDataset, keep: EpisodeSelection): number[] {
+  if (typeof keep === 'function') {
+    return ds.episodes
+      .filter((e) =>
+        keep({
+          episodeIndex: e.episodeIndex,
+          length: e.length,
+          tasks: [...e.tasks],
+          tg: ds.tgEpisodes?.[e.episodeIndex] ?? null,
+        }),
+      )
+      .map((e) => e.episodeIndex);
+  }
+  const seen = new Set<number>();
+  for (const i of keep) {
+    if (!Number.isInteger(i) || i < 0 || i >= ds.episodes.length)
+      throw invalid(`${ds.dir}: no episode ${i} (it has ${ds.episodes.length})`);
+    if (seen.has(i)) throw invalid(`episode ${i} listed twice`);
+    seen.add(i);
+  }
+  return [...seen].sort((a, b) => a - b);
+}
+
+/** Writes a new dataset at `out` holding only the episodes `keep` selects (in their original order). */
+export async function filterEpisodes(
+  input: string,
+  out: string,
+  keep: EpisodeSelection,
+): Promise<SurgeryResult> {
+  await refuseExisting(out);
+  return withInputs([input], async ([ds], db, stats) => {
+    const kept = selectEpisodes(ds as LeRobotDataset, keep);
+    if (kept.length === 0)
+      throw invalid('the filter keeps no episodes; LeRobot cannot open an empty dataset, so none is written');
+    const picks = kept.map((episodeIndex) => ({ source: 0, episodeIndex }));
+    const r = await atomically(out, (staging) =>
+      writeSubset([ds as LeRobotDataset], picks, staging, db, stats),
+    );
+    return { dir: out, ...r };
+  });
+}
+
+/** Writes a new dataset at `out` without the listed episodes (a filter with the complement). */
+export async function deleteEpisodes(
+  input: string,
+  out: string,
+  remove: readonly number[],
+): Promise<SurgeryResult> {
+  const drop = new Set(remove);
+  return filterEpisodes(input, out, (ep) => !drop.has(ep.episodeIndex));
+}
+
+const SPLIT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+/** Episode indices per split: fractions cut the episode order at rounded cumulative boundaries. */
+export function planSplit(totalEpisodes: number, spec: SplitSpec): Record<string, number[]> {
+  const names = Object.keys(spec);
+  if (names.length === 0) throw invalid('split needs at least one named part');
+  for (const n of names)
+    if (!SPLIT_NAME.test(n)) throw invalid(`split name ${JSON.stringify(n)} is not allowed`);
+  const values = Object.values(spec);
+  const out: Record<string, number[]> = {};
+  if (values.every((v) => typeof v === 'number')) {
+    const fractions = values as number[];
+    if (fractions.some((f) => !(Number.isFinite(f) && f > 0)))
+      throw invalid(`split fractions must be positive, got ${fractions.join(', ')}`);
+    const sum = fractions.reduce((a, b) => a + b, 0);
+    if (sum > 1 + 1e-9) throw invalid(`split fractions add up to ${sum}, more than 1`);
+    let cum = 0;
+    let start = 0;
+    names.forEach((name, i) => {
+      cum += fractions[i] as number;
+      const end = Math.abs(cum - 1) < 1e-9 ? totalEpisodes : Math.round(cum * totalEpisodes);
+      out[name] = Array.from({ length: Math.max(0, end - start) }, (_, k) => start + k);
+      start = Math.max(start, end);
+    });
+  } else if (values.every((v) => Array.isArray(v))) {
+    const seen = new Map<number, string>();
+    for (const name of names) {
+      const list = spec[name] as readonly number[];
+      for (const i of list) {
+        if (!Number.isInteger(i) || i < 0 || i >= totalEpisodes)
+          throw invalid(`split ${name}: no episode ${i} (the dataset has ${totalEpisodes})`);
+        const other = seen.get(i);
+        if (other !== undefined) throw invalid(`episode ${i} is in both ${other} and ${name}`);
+        seen.set(i, name);
+      }
+      out[name] = [...list].sort((a, b) => a - b);
+    }
+  } else {
+    throw invalid('split parts must all be fractions or all be episode index lists');
+  }
+  for (const [name, list] of Object.entries(out)) {
+    if (list.length === 0)
+      throw invalid(
+        `split ${name} would hold no episodes (of ${totalEpisodes}); LeRobot cannot open an empty dataset`,
+      );
+  }
+  return out;
+}
+
+/** Splits a dataset into `outDir/<name>` datasets, one per part; `outDir` appears only when all are written. */
+export async function splitDataset(input: string, spec: SplitSpec, outDir: string): Promise<SurgeryResult[]> {
+  await refuseExisting(outDir);
+  return withInputs([input], async ([ds], db, stats) => {
+    const plan = planSplit((ds as LeRobotDataset).episodes.length, spec);
+    return atomically(outDir, async (staging) => {
+      await mkdir(staging, { recursive: true });
+      const results: SurgeryResult[] = [];
+      for (const [name, episodes] of Object.entries(plan)) {
+        const picks = episodes.map((episodeIndex) => ({ source: 0, episodeIndex }));
+        const r = await writeSubset([ds as LeRobotDataset], picks, join(staging, name), db, stats);
+        results.push({ dir: join(outDir, name), ...r });
+      }
+      return results;
+    });
+  });
+}
