@@ -4,6 +4,7 @@ import { intArg } from './args.ts';
 import { registerBenchCommand } from './commands/bench.ts';
 import { registerConfigCommand } from './commands/config.ts';
 import { registerUpCommand } from './commands/up.ts';
+import { registerValidateCommand } from './commands/validate.ts';
 
 function buildProgram(): Command {
   const program = new Command('tg')
@@ -26,6 +27,7 @@ function buildProgram(): Command {
     });
   registerUpCommand(program);
   registerConfigCommand(program);
+  registerValidateCommand(program);
   registerBenchCommand(program);
   for (const cmd of program.commands) cmd.exitOverride().showSuggestionAfterError();
   return program;
