@@ -2,11 +2,12 @@
  * Scripted pick-and-place (cerebellum). A phase machine sets a grip-site goal (position, gripper pointing
  * down with the fingers square to the cube) and a gripper goal; damped-least-squares differential IK on
  * the grip-site Jacobian turns the bounded Cartesian velocity toward the goal into joint targets, with a
- * null-space pull toward the home pose to keep the redundant joint away from its limits.
+ * null-space pull toward the home pose to keep the redundant joint away from its limits (src/control/ik.ts).
  * Every phase has a timeout so the skill can never hang; a timed-out phase hands over to the next.
  */
 import type { PickPlaceLayout } from '../../sim/scenes/pick-place.ts';
 import type { PickPlaceWorld } from '../../sim/world.ts';
+import { DlsIk, downOrientationError, integrateJointTargets } from '../ik.ts';
 
 export type PickPlacePhase =
   | 'approach'
@@ -87,10 +88,8 @@ export class PickPlaceSkill {
   private readonly cube = new Float64Array(3);
   private readonly cubeQuat = new Float64Array(4);
   private readonly twist = new Float64Array(6);
-  private readonly a = new Float64Array(36);
-  private readonly y = new Float64Array(6);
+  private readonly ik: DlsIk;
   private readonly dq: Float64Array;
-  private readonly nullDq: Float64Array;
 
   constructor(world: PickPlaceWorld, opts: PickPlaceSkillOptions) {
     this.dt = opts.controlDtSec;
@@ -101,7 +100,7 @@ export class PickPlaceSkill {
     this.qCmd = new Float64Array(this.n);
     this.jac = new Float64Array(6 * this.n);
     this.dq = new Float64Array(this.n);
-    this.nullDq = new Float64Array(this.n);
+    this.ik = new DlsIk(this.n, { damping: DAMPING, nullGain: NULL_GAIN });
     this.reset(world);
   }
 
@@ -137,14 +136,9 @@ export class PickPlaceSkill {
     }
     const speed = this.phase === 'done' ? 0.2 : PHASES[this.phase].speed;
     this.computeTwist(speed);
-    this.solveDls();
-    const maxStep = JOINT_SPEED * this.dt;
-    for (let i = 0; i < n; i++) {
-      const d = Math.min(maxStep, Math.max(-maxStep, this.dq[i]! * this.dt));
-      const q = this.state[i]!;
-      this.qCmd[i] = Math.min(q + MAX_LEAD_RAD, Math.max(q - MAX_LEAD_RAD, this.qCmd[i]! + d));
-      out[i] = this.qCmd[i]!;
-    }
+    this.ik.solve(this.jac, this.twist, this.dq, this.state, this.home);
+    integrateJointTargets(this.qCmd, this.state, this.dq, this.dt, JOINT_SPEED, MAX_LEAD_RAD);
+    for (let i = 0; i < n; i++) out[i] = this.qCmd[i]!;
     const gStep = GRIPPER_SPEED * this.dt;
     this.gripperCmd += Math.min(gStep, Math.max(-gStep, this.gripperGoal - this.gripperCmd));
     out[n] = this.gripperCmd;
@@ -208,19 +202,9 @@ export class PickPlaceSkill {
     );
   }
 
-  /** Orientation error vector (rad, world): 0.5 * sum_j R[:,j] x Rgoal[:,j]; goal z points down. */
+  /** Orientation error vector (rad, world) toward the gripper pointing down at the goal yaw. */
   private rotationErrorInto(e: Float64Array, offset: number): void {
-    const m = this.mat;
-    const c = Math.cos(this.yawGoal);
-    const s = Math.sin(this.yawGoal);
-    // Goal axes x = (c, s, 0), y = (s, -c, 0), z = (0, 0, -1); column j of R is (m[j], m[3 + j], m[6 + j]).
-    // x column cross (c, s, 0), y column cross (s, -c, 0), z column cross (0, 0, -1):
-    const ex = -m[6]! * s + m[7]! * c - m[5]!;
-    const ey = m[6]! * c + m[7]! * s + m[2]!;
-    const ez = m[0]! * s - m[3]! * c - m[1]! * c - m[4]! * s;
-    e[offset] = 0.5 * ex;
-    e[offset + 1] = 0.5 * ey;
-    e[offset + 2] = 0.5 * ez;
+    downOrientationError(this.mat, this.yawGoal, e, offset);
   }
 
   private rotationError(): number {
@@ -238,75 +222,5 @@ export class PickPlaceSkill {
     for (let i = 3; i < 6; i++) t[i] = ROT_GAIN * t[i]!;
     const w = Math.hypot(t[3]!, t[4]!, t[5]!);
     if (w > MAX_ROT_SPEED) for (let i = 3; i < 6; i++) t[i] = (t[i]! * MAX_ROT_SPEED) / w;
-  }
-
-  /**
-   * dq = J^T (J J^T + lambda^2 I)^-1 twist + (I - J^T (J J^T + lambda^2 I)^-1 J) k (q_home - q):
-   * damped least squares (Wampler 1986) with a null-space posture term.
-   */
-  private solveDls(): void {
-    const n = this.n;
-    const J = this.jac;
-    const A = this.a;
-    for (let r = 0; r < 6; r++) {
-      for (let c = 0; c <= r; c++) {
-        let sum = 0;
-        for (let k = 0; k < n; k++) sum += J[r * n + k]! * J[c * n + k]!;
-        if (r === c) sum += DAMPING * DAMPING;
-        A[r * 6 + c] = sum;
-      }
-    }
-    choleskyInPlace(A);
-    // Task part.
-    this.y.set(this.twist);
-    choleskySolve(A, this.y);
-    for (let k = 0; k < n; k++) {
-      let sum = 0;
-      for (let r = 0; r < 6; r++) sum += J[r * n + k]! * this.y[r]!;
-      this.dq[k] = sum;
-    }
-    // Null-space part: v - J^T A^-1 J v.
-    const v = this.nullDq;
-    for (let k = 0; k < n; k++) v[k] = NULL_GAIN * (this.home[k]! - this.state[k]!);
-    for (let r = 0; r < 6; r++) {
-      let sum = 0;
-      for (let k = 0; k < n; k++) sum += J[r * n + k]! * v[k]!;
-      this.y[r] = sum;
-    }
-    choleskySolve(A, this.y);
-    for (let k = 0; k < n; k++) {
-      let sum = 0;
-      for (let r = 0; r < 6; r++) sum += J[r * n + k]! * this.y[r]!;
-      this.dq[k] = this.dq[k]! + v[k]! - sum;
-    }
-  }
-}
-
-/** Lower-triangular Cholesky factor of a 6x6 SPD matrix, in place (lower triangle used). */
-function choleskyInPlace(A: Float64Array): void {
-  for (let j = 0; j < 6; j++) {
-    let d = A[j * 6 + j]!;
-    for (let k = 0; k < j; k++) d -= A[j * 6 + k]! * A[j * 6 + k]!;
-    const l = Math.sqrt(d);
-    A[j * 6 + j] = l;
-    for (let i = j + 1; i < 6; i++) {
-      let s = A[i * 6 + j]!;
-      for (let k = 0; k < j; k++) s -= A[i * 6 + k]! * A[j * 6 + k]!;
-      A[i * 6 + j] = s / l;
-    }
-  }
-}
-
-/** Solves L L^T x = b in place (b becomes x). */
-function choleskySolve(L: Float64Array, b: Float64Array): void {
-  for (let i = 0; i < 6; i++) {
-    let s = b[i]!;
-    for (let k = 0; k < i; k++) s -= L[i * 6 + k]! * b[k]!;
-    b[i] = s / L[i * 6 + i]!;
-  }
-  for (let i = 5; i >= 0; i--) {
-    let s = b[i]!;
-    for (let k = i + 1; k < 6; k++) s -= L[k * 6 + i]! * b[k]!;
-    b[i] = s / L[i * 6 + i]!;
   }
 }
