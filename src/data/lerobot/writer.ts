@@ -74,8 +74,10 @@ export interface EpisodeRow {
 const FEATURE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 const VECTOR_SIZE = 2048; // DuckDB's STANDARD_VECTOR_SIZE: rows per data chunk
 /** Episodes (or frames) buffered in DuckDB before one COPY writes them. */
-const BATCH_EPISODES = 64;
+const BATCH_EPISODES = 128;
 const BATCH_FRAMES = 262_144;
+/** Two staging tables: one fills on the main thread while the other's COPY runs on DuckDB's threads. */
+const TABLES = ['frames_0', 'frames_1'] as const;
 
 function invalid(message: string): TgError {
   return new TgError('INPUT_INVALID', `lerobot writer: ${message}`);
@@ -148,6 +150,11 @@ export class LeRobotWriter {
   private readonly histogram = new Float64Array(HISTOGRAM_BINS);
   private state: 'open' | 'closed' | 'aborted' = 'open';
   private appender: DuckDBAppender | undefined;
+  /** The staging table being filled (index into TABLES). */
+  private table = 0;
+  /** The previous batch's COPY + splice, running while the next batch fills; at most one at a time. */
+  private inflight: Promise<void> | undefined;
+  private inflightError: unknown;
   private pending: EpisodeRow[] = [];
   private pendingFrames = 0;
 
@@ -157,6 +164,7 @@ export class LeRobotWriter {
     private readonly opts: Required<LeRobotWriterOptions>,
     private readonly instance: DuckDBInstance,
     private readonly db: DuckDBConnection,
+    private readonly copyDb: DuckDBConnection,
     columnTypes: DuckDBType[],
   ) {
     this.featureNames = Object.keys(opts.features);
@@ -196,8 +204,9 @@ export class LeRobotWriter {
       await mkdir(join(staging, '.work'), { recursive: true });
       const instance = await DuckDBInstance.create(':memory:');
       const db = await instance.connect();
-      await db.run(`CREATE TABLE frames (${columns.join(', ')})`);
-      return new LeRobotWriter(dir, staging, full, instance, db, types);
+      for (const table of TABLES) await db.run(`CREATE TABLE ${table} (${columns.join(', ')})`);
+      const copyDb = await instance.connect();
+      return new LeRobotWriter(dir, staging, full, instance, db, copyDb, types);
     } catch (cause) {
       await rm(staging, { recursive: true, force: true });
       throw new TgError('STORAGE_FAILED', `lerobot writer: cannot start ${dir}: ${String(cause)}`, { cause });
@@ -316,6 +325,7 @@ export class LeRobotWriter {
     }
     try {
       await this.flushBatch();
+      await this.settle();
       await this.finishDataFile();
       await this.writeTasks();
       await this.writeEpisodes();
@@ -339,6 +349,8 @@ export class LeRobotWriter {
   async abort(): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'aborted';
+    await this.inflight;
+    this.inflight = undefined;
     if (this.current) {
       await this.current.close().catch(() => {});
       this.current = undefined;
@@ -358,6 +370,7 @@ export class LeRobotWriter {
     if (this.released) return;
     this.released = true;
     this.db.closeSync();
+    this.copyDb.closeSync();
     this.instance.closeSync();
   }
 
@@ -389,7 +402,7 @@ export class LeRobotWriter {
     ep: RecordedEpisode,
     defaults: [Float32Array, ...BigInt64Array[]],
   ): Promise<void> {
-    this.appender ??= await this.db.createAppender('frames');
+    this.appender ??= await this.db.createAppender(TABLES[this.table] as string);
     const appender = this.appender;
     {
       const sources: { data: Float32Array | BigInt64Array; width: number; array: boolean }[] = [];
@@ -426,52 +439,79 @@ export class LeRobotWriter {
   }
 
   /**
-   * Writes the pending episodes with one partitioned COPY (one part file, one row group per episode: the
-   * per-COPY cost is milliseconds, so one COPY per episode would dominate), then splices the parts in order.
+   * Hands the pending episodes to one partitioned COPY (one part file, one row group per episode: the
+   * per-COPY cost is milliseconds, so one COPY per episode would dominate), which runs on DuckDB's threads on
+   * a second connection while the next batch fills the other staging table; the parts are then spliced in
+   * order. At most one batch is in flight, so data files receive batches in episode order.
    */
   private async flushBatch(): Promise<void> {
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
     this.pendingFrames = 0;
-    const dir = join(this.staging, '.work', 'batch');
     try {
       this.appender?.closeSync();
-      this.appender = undefined;
-      await this.db.run(
-        `COPY frames TO ${quoteString(dir)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (episode_index), ` +
-          `WRITE_PARTITION_COLUMNS true, OVERWRITE true, FILENAME_PATTERN 'part', ROW_GROUP_SIZE 2147483647, ` +
-          `KV_METADATA {huggingface: ${quoteString(this.hfMetadata())}})`,
-      );
-      await this.db.run('TRUNCATE frames');
-      for (const row of batch) {
-        const partDir = join(dir, `episode_index=${row.episode_index}`);
-        const files = await readdir(partDir);
-        if (files.length !== 1)
-          throw new Error(`DuckDB wrote ${files.length} files for episode ${row.episode_index}`);
-        const part = parseParquet(await readFile(join(partDir, files[0] as string)));
-        if (part.rowGroups.length !== 1 || part.numRows !== row.length) {
-          throw new Error(
-            `DuckDB wrote ${part.rowGroups.length} row groups / ${part.numRows} rows for ${row.length} frames`,
-          );
-        }
-        // Rollover as LeRobot's _save_episode_data: a new file when this episode would reach the limit.
-        if (
-          this.current &&
-          (this.current.writer.size + part.body.length) / MIB >= this.opts.dataFilesSizeInMb
-        ) {
-          await this.finishDataFile();
-          [this.chunk, this.file] = nextChunkFile(this.chunk, this.file, this.opts.chunksSize);
-        }
-        if (!this.current) await this.openDataFile();
-        await (this.current as { writer: ParquetConcatWriter }).writer.addPart(part);
-        row['data/chunk_index'] = this.chunk;
-        row['data/file_index'] = this.file;
-      }
-      await rm(dir, { recursive: true, force: true });
     } catch (cause) {
       throw new TgError('STORAGE_FAILED', `lerobot writer: writing episodes: ${String(cause)}`, { cause });
     }
+    this.appender = undefined;
+    await this.settle();
+    const table = TABLES[this.table] as string;
+    this.table = 1 - this.table;
+    this.inflight = this.writeBatch(table, batch).then(
+      () => undefined,
+      (cause: unknown) => {
+        this.inflightError = cause;
+      },
+    );
+  }
+
+  /** Waits for the batch in flight; rethrows its failure. */
+  private async settle(): Promise<void> {
+    await this.inflight;
+    this.inflight = undefined;
+    const failure = this.inflightError;
+    if (failure === undefined) return;
+    this.inflightError = undefined;
+    if (failure instanceof TgError) throw failure;
+    throw new TgError('STORAGE_FAILED', `lerobot writer: writing episodes: ${String(failure)}`, {
+      cause: failure,
+    });
+  }
+
+  private async writeBatch(table: string, batch: EpisodeRow[]): Promise<void> {
+    const dir = join(this.staging, '.work', `batch-${batch[0]?.episode_index}`);
+    await this.copyDb.run(
+      `COPY ${table} TO ${quoteString(dir)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (episode_index), ` +
+        `WRITE_PARTITION_COLUMNS true, OVERWRITE true, FILENAME_PATTERN 'part', ROW_GROUP_SIZE 2147483647, ` +
+        `KV_METADATA {huggingface: ${quoteString(this.hfMetadata())}})`,
+    );
+    await this.copyDb.run(`TRUNCATE ${table}`);
+    for (const row of batch) {
+      const partDir = join(dir, `episode_index=${row.episode_index}`);
+      const files = await readdir(partDir);
+      if (files.length !== 1)
+        throw new Error(`DuckDB wrote ${files.length} files for episode ${row.episode_index}`);
+      const part = parseParquet(await readFile(join(partDir, files[0] as string)));
+      if (part.rowGroups.length !== 1 || part.numRows !== row.length) {
+        throw new Error(
+          `DuckDB wrote ${part.rowGroups.length} row groups / ${part.numRows} rows for ${row.length} frames`,
+        );
+      }
+      // Rollover as LeRobot's _save_episode_data: a new file when this episode would reach the limit.
+      if (
+        this.current &&
+        (this.current.writer.size + part.body.length) / MIB >= this.opts.dataFilesSizeInMb
+      ) {
+        await this.finishDataFile();
+        [this.chunk, this.file] = nextChunkFile(this.chunk, this.file, this.opts.chunksSize);
+      }
+      if (!this.current) await this.openDataFile();
+      await (this.current as { writer: ParquetConcatWriter }).writer.addPart(part);
+      row['data/chunk_index'] = this.chunk;
+      row['data/file_index'] = this.file;
+    }
+    await rm(dir, { recursive: true, force: true });
   }
 
   private async openDataFile(): Promise<void> {
