@@ -3,6 +3,8 @@ import { isTgError } from '../errors/index.ts';
 import { intArg } from './args.ts';
 import { registerBenchCommand } from './commands/bench.ts';
 import { registerConfigCommand } from './commands/config.ts';
+import { registerExportCommand } from './commands/export.ts';
+import { registerImportCommand } from './commands/import.ts';
 import { registerUpCommand } from './commands/up.ts';
 import { registerValidateCommand } from './commands/validate.ts';
 
@@ -28,6 +30,8 @@ function buildProgram(): Command {
   registerUpCommand(program);
   registerConfigCommand(program);
   registerValidateCommand(program);
+  registerExportCommand(program);
+  registerImportCommand(program);
   registerBenchCommand(program);
   for (const cmd of program.commands) cmd.exitOverride().showSuggestionAfterError();
   return program;
