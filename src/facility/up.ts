@@ -9,6 +9,8 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/index.ts';
 import { LeRobotWriter } from '../data/lerobot/writer.ts';
+import { validateDataset } from '../data/quality/index.ts';
+import { loadEmbodiment } from '../embodiment/index.ts';
 import { Drill, type DrilledEpisode } from '../field/drill.ts';
 import { Catalog } from '../hub/catalog/index.ts';
 import type { RunStatus } from '../hub/server/api-types.ts';
@@ -26,6 +28,10 @@ export interface UpSummary {
   durationSec: number;
   robots: string[];
   url: string;
+  /** Accepted frames / recorded frames by the quality checks (null without a dataset). */
+  dataYield: number | null;
+  /** Episodes the quality checks accepted. */
+  acceptedEpisodes: number;
   /** True when the run was interrupted before all planned episodes ran. */
   interrupted: boolean;
   simSec: number;
@@ -175,6 +181,15 @@ export class Facility {
     } else {
       await writer.abort();
     }
+    // Data yield is computed from the dataset as written, never typed in.
+    const quality = datasetPath
+      ? (
+          await validateDataset(datasetPath, {
+            jointLimits: loadEmbodiment('arm7').jointLimits,
+            actionKind: 'position',
+          })
+        ).yield
+      : null;
     this.status.state = failure ? 'failed' : this.interrupted ? 'stopped' : 'done';
     this.status.message = failure
       ? (failure as Error).message
@@ -192,6 +207,8 @@ export class Facility {
       durationSec: Math.round((performance.now() - started) / 10) / 100,
       robots: robots.map((r) => r.id),
       url: this.hub.url,
+      dataYield: quality?.yield ?? null,
+      acceptedEpisodes: quality?.acceptedEpisodes ?? 0,
       interrupted: this.interrupted,
       simSec: Math.round(simSec * 100) / 100,
       spineInterventions,

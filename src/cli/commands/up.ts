@@ -80,5 +80,10 @@ function humanSummary(s: UpSummary): string {
   return [
     `${s.interrupted ? 'interrupted after' : 'drilled'} ${s.episodes} episode(s) on ${s.robots.length} robot(s) in ${s.durationSec}s: success ${rate}`,
     s.datasetPath ? `dataset: ${s.datasetPath}` : 'no dataset written (no whole episode)',
-  ].join('\n');
+    s.dataYield === null
+      ? ''
+      : `data yield ${(100 * s.dataYield).toFixed(1)}% (${s.acceptedEpisodes} of ${s.episodes} episodes pass the quality checks; tg validate shows why)`,
+  ]
+    .filter(Boolean)
+    .join('\n');
 }
