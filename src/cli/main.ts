@@ -3,6 +3,7 @@ import { isTgError } from '../errors/index.ts';
 import { intArg } from './args.ts';
 import { registerBenchCommand } from './commands/bench.ts';
 import { registerConfigCommand } from './commands/config.ts';
+import { registerDatasetCommand } from './commands/dataset.ts';
 import { registerExportCommand } from './commands/export.ts';
 import { registerImportCommand } from './commands/import.ts';
 import { registerUpCommand } from './commands/up.ts';
@@ -32,6 +33,7 @@ function buildProgram(): Command {
   registerValidateCommand(program);
   registerExportCommand(program);
   registerImportCommand(program);
+  registerDatasetCommand(program);
   registerBenchCommand(program);
   for (const cmd of program.commands) cmd.exitOverride().showSuggestionAfterError();
   return program;
