@@ -22,7 +22,8 @@ export const HISTOGRAM_BINS = 5000;
 export type NumericColumn = ArrayLike<number>;
 
 /** Histogram bins per coarse block: the quantile search walks blocks, then bins inside one block. */
-const BLOCK_BINS = 100;
+const BLOCK_SHIFT = 7;
+const BLOCK_BINS = 1 << BLOCK_SHIFT;
 const BLOCKS = Math.ceil(HISTOGRAM_BINS / BLOCK_BINS);
 
 /** Scratch reused across calls (this module is single-threaded): bin per frame, block counts. */
@@ -122,7 +123,7 @@ function histogramQuantiles(
     else if (i !== bins - 1 && x >= lo + (i + 1) * width) i++;
     hist[i] = (hist[i] as number) + 1;
     binOf[f] = i;
-    const b = (i / BLOCK_BINS) | 0;
+    const b = i >> BLOCK_SHIFT;
     blockCounts[b] = (blockCounts[b] as number) + 1;
   }
   let block = 0;

@@ -182,9 +182,9 @@ async function readEpisodeStats(
   });
 }
 
+/** Stats of a column holding one value (computed, so the quantiles match what the writer stores). */
 function constantStats(value: number, frames: number): FeatureStats {
-  const v = [value];
-  return { min: v, max: v, mean: v, std: [0], count: [frames], q01: v, q10: v, q50: v, q90: v, q99: v };
+  return computeFeatureStats(new Float64Array(frames).fill(value), frames, 1);
 }
 
 /**

@@ -127,6 +127,21 @@ function validateOptions(opts: LeRobotWriterOptions): void {
   }
 }
 
+/**
+ * Non-negative integers below 2^53 as int64, written as little-endian 32-bit halves: a BigInt per value
+ * would allocate on every frame.
+ */
+function toInt64(values: Float64Array): BigInt64Array {
+  const out = new BigInt64Array(values.length);
+  const halves = new Uint32Array(out.buffer);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    halves[2 * i] = v % 0x1_0000_0000;
+    halves[2 * i + 1] = Math.floor(v / 0x1_0000_0000);
+  }
+  return out;
+}
+
 async function exists(path: string): Promise<boolean> {
   try {
     await stat(path);
@@ -254,13 +269,15 @@ export class LeRobotWriter {
 
     // The default features, computed as LeRobot's add_frame/save_episode do: timestamp = frame_index / fps.
     const timestamp = new Float32Array(length);
-    const frameIndex = new BigInt64Array(length);
-    const index = new BigInt64Array(length);
+    const frameNums = new Float64Array(length);
+    const indexNums = new Float64Array(length);
     for (let f = 0; f < length; f++) {
       timestamp[f] = f / this.opts.fps;
-      frameIndex[f] = BigInt(f);
-      index[f] = BigInt(from + f);
+      frameNums[f] = f;
+      indexNums[f] = from + f;
     }
+    const frameIndex = toInt64(frameNums);
+    const index = toInt64(indexNums);
     const episodeCol = new BigInt64Array(length).fill(BigInt(episodeIndex));
     const taskCol = new BigInt64Array(length).fill(BigInt(taskIndex));
 
@@ -283,14 +300,14 @@ export class LeRobotWriter {
       );
     }
     stats.timestamp = computeFeatureStats(timestamp, length, 1, this.histogram);
-    stats.frame_index = computeFeatureStats(Float64Array.from(frameIndex, Number), length, 1, this.histogram);
+    stats.frame_index = computeFeatureStats(frameNums, length, 1, this.histogram);
     stats.episode_index = computeFeatureStats(
       new Float64Array(length).fill(episodeIndex),
       length,
       1,
       this.histogram,
     );
-    stats.index = computeFeatureStats(Float64Array.from(index, Number), length, 1, this.histogram);
+    stats.index = computeFeatureStats(indexNums, length, 1, this.histogram);
     stats.task_index = computeFeatureStats(
       new Float64Array(length).fill(taskIndex),
       length,
