@@ -1,0 +1,293 @@
+/**
+ * A compiled scene with its MjData: physics and name lookups, plus canonical-vector access to the scene's
+ * arm when it has one (the same contract as PickPlaceWorld, so skills written against `ArmSite` run in
+ * either). It makes no control decisions and knows no task: tasks reset and judge it from outside.
+ */
+import { TgError } from '../../errors/index.ts';
+import { type DoubleBuffer, loadMujoco, type MjData, type MjModel, type Mujoco } from '../mujoco.ts';
+import { compileScene, type Scene } from './scene.ts';
+
+export type ObjKind = 'body' | 'joint' | 'geom' | 'site' | 'actuator' | 'sensor' | 'equality';
+
+export class SceneWorld {
+  readonly scene: Scene;
+  readonly mj: Mujoco;
+  /** The compiled model: randomization edits it in place (src/sim/randomization.ts). */
+  readonly model: MjModel;
+  readonly data: MjData;
+  readonly timestepSec: number;
+  /** Arm joints (0 without an arm). */
+  readonly armDof: number;
+  readonly stateDim: number;
+  readonly actionDim: number;
+
+  private readonly armQpos: Int32Array;
+  private readonly armDofs: Int32Array;
+  private readonly fingerQpos: number[];
+  private readonly siteId: number;
+  private readonly jacp: DoubleBuffer;
+  private readonly jacr: DoubleBuffer;
+  private steps = 0;
+  private kinematicsAt = -1;
+
+  constructor(mj: Mujoco, scene: Scene) {
+    this.mj = mj;
+    this.scene = scene;
+    this.model = compileScene(mj, scene);
+    const m = this.model;
+    let data: MjData | undefined;
+    try {
+      data = new mj.MjData(m);
+      this.data = data;
+      this.timestepSec = m.opt.timestep;
+      const arm = scene.arm;
+      if (arm) {
+        const jntQposAdr = m.jnt_qposadr as Int32Array;
+        const jntDofAdr = m.jnt_dofadr as Int32Array;
+        const joints = arm.jointNames.map((n) => this.id('joint', n));
+        this.armDof = joints.length;
+        this.armQpos = Int32Array.from(joints, (j) => jntQposAdr[j]!);
+        this.armDofs = Int32Array.from(joints, (j) => jntDofAdr[j]!);
+        this.fingerQpos = ['finger_left', 'finger_right'].map((n) => jntQposAdr[this.id('joint', n)]!);
+        this.siteId = this.id('site', 'grip_site');
+        this.stateDim = arm.stateNames.length;
+        this.actionDim = arm.actionNames.length;
+      } else {
+        this.armDof = 0;
+        this.armQpos = new Int32Array(0);
+        this.armDofs = new Int32Array(0);
+        this.fingerQpos = [];
+        this.siteId = -1;
+        this.stateDim = 0;
+        this.actionDim = 0;
+      }
+      this.jacp = new mj.DoubleBuffer(3 * m.nv);
+      this.jacr = new mj.DoubleBuffer(3 * m.nv);
+    } catch (err) {
+      data?.delete();
+      m.delete();
+      throw err;
+    }
+  }
+
+  static async create(scene: Scene): Promise<SceneWorld> {
+    return new SceneWorld(await loadMujoco(), scene);
+  }
+
+  /** Id of a named object; throws MODEL_INVALID when the scene has none. */
+  id(kind: ObjKind, name: string): number {
+    const i = this.mj.mj_name2id(this.model, this.objType(kind), name);
+    if (i < 0) throw new TgError('MODEL_INVALID', `scene '${this.scene.name}' has no ${kind} '${name}'`);
+    return i;
+  }
+
+  /** Id of a named object, or -1. */
+  findId(kind: ObjKind, name: string): number {
+    return this.mj.mj_name2id(this.model, this.objType(kind), name);
+  }
+
+  /** qpos address of a named joint. */
+  qposAdr(joint: string): number {
+    return (this.model.jnt_qposadr as Int32Array)[this.id('joint', joint)]!;
+  }
+
+  /** dof address of a named joint. */
+  dofAdr(joint: string): number {
+    return (this.model.jnt_dofadr as Int32Array)[this.id('joint', joint)]!;
+  }
+
+  // Views are fetched on each call: live views die when the WASM heap grows (DESIGN.md, MuJoCo notes).
+  get qpos(): Float64Array {
+    return this.data.qpos as Float64Array;
+  }
+  get qvel(): Float64Array {
+    return this.data.qvel as Float64Array;
+  }
+  get ctrl(): Float64Array {
+    return this.data.ctrl as Float64Array;
+  }
+  get xpos(): Float64Array {
+    return this.data.xpos as Float64Array;
+  }
+  get xquat(): Float64Array {
+    return this.data.xquat as Float64Array;
+  }
+  get xmat(): Float64Array {
+    return this.data.xmat as Float64Array;
+  }
+  get xfrcApplied(): Float64Array {
+    return this.data.xfrc_applied as Float64Array;
+  }
+  get mocapPos(): Float64Array {
+    return this.data.mocap_pos as Float64Array;
+  }
+  get mocapQuat(): Float64Array {
+    return this.data.mocap_quat as Float64Array;
+  }
+  get sensordata(): Float64Array {
+    return this.data.sensordata as Float64Array;
+  }
+
+  get simTimeSec(): number {
+    return this.data.time;
+  }
+
+  /** Physics steps since the last `resetData`. */
+  get stepCount(): number {
+    return this.steps;
+  }
+
+  /** mj_resetData: qpos0, zero velocity and time, equality constraints back to their model defaults. */
+  resetData(): void {
+    this.mj.mj_resetData(this.model, this.data);
+    this.steps = 0;
+    this.kinematicsAt = -1;
+  }
+
+  /** mj_forward after a reset writes positions: derived quantities (xpos, sensors) follow them. */
+  forward(): void {
+    this.mj.mj_forward(this.model, this.data);
+    this.kinematicsAt = this.steps;
+  }
+
+  step(n = 1): void {
+    for (let i = 0; i < n; i++) this.mj.mj_step(this.model, this.data);
+    this.steps += n;
+  }
+
+  /** Writes a free joint's position (m) and quaternion (w, x, y, z) into qpos and zeroes its velocity. */
+  setFreePose(joint: string, pos: ArrayLike<number>, quat: ArrayLike<number> = [1, 0, 0, 0]): void {
+    const a = this.qposAdr(joint);
+    const v = this.dofAdr(joint);
+    const qpos = this.qpos;
+    const qvel = this.qvel;
+    for (let i = 0; i < 3; i++) qpos[a + i] = pos[i]!;
+    for (let i = 0; i < 4; i++) qpos[a + 3 + i] = quat[i]!;
+    for (let i = 0; i < 6; i++) qvel[v + i] = 0;
+  }
+
+  /** World position of a body (after forward/step). */
+  bodyPos(body: number, out: Float64Array): void {
+    const x = this.xpos;
+    for (let i = 0; i < 3; i++) out[i] = x[3 * body + i]!;
+  }
+
+  /** World position of a site (after forward/step). */
+  sitePos(site: number, out: Float64Array): void {
+    const x = this.data.site_xpos as Float64Array;
+    for (let i = 0; i < 3; i++) out[i] = x[3 * site + i]!;
+  }
+
+  /** Copies a sensor's values into `out` (after forward/step). */
+  readSensor(sensor: number, out: Float64Array): void {
+    const m = this.model;
+    const adr = (m.sensor_adr as Int32Array)[sensor]!;
+    const dim = (m.sensor_dim as Int32Array)[sensor]!;
+    const d = this.sensordata;
+    for (let i = 0; i < dim; i++) out[i] = d[adr + i]!;
+  }
+
+  /** World z axis of a body frame (third column of xmat). */
+  bodyZAxis(body: number, out: Float64Array): void {
+    const m = this.xmat;
+    out[0] = m[9 * body + 2]!;
+    out[1] = m[9 * body + 5]!;
+    out[2] = m[9 * body + 8]!;
+  }
+
+  // ---- the arm, in canonical vectors (src/embodiment) ----
+
+  /** Sets the arm joints and gripper opening (canonical state order) and matching actuator targets. */
+  setArmState(state: ArrayLike<number>): void {
+    this.requireArm();
+    const qpos = this.qpos;
+    const ctrl = this.ctrl;
+    for (let i = 0; i < this.armDof; i++) qpos[this.armQpos[i]!] = state[i]!;
+    const opening = state[this.armDof]!;
+    for (const a of this.fingerQpos) qpos[a] = opening / 2;
+    for (let i = 0; i < this.actionDim; i++) ctrl[i] = state[i]!;
+  }
+
+  /** Canonical state: arm joint positions (rad) then gripper opening (m). */
+  readState(out: Float32Array | Float64Array): void {
+    const qpos = this.qpos;
+    for (let i = 0; i < this.armDof; i++) out[i] = qpos[this.armQpos[i]!]!;
+    let opening = 0;
+    for (const a of this.fingerQpos) opening += qpos[a]!;
+    if (this.fingerQpos.length > 0) out[this.armDof] = opening;
+  }
+
+  /** Writes actuator targets in canonical action order. Callers pass spine output only. */
+  applyAction(action: ArrayLike<number>): void {
+    const ctrl = this.ctrl;
+    for (let i = 0; i < this.actionDim; i++) ctrl[i] = action[i]!;
+  }
+
+  /** Grip-site pose and Jacobian, as `ArmSite.gripSite` (src/control/ik.ts) describes. */
+  gripSite(pos: Float64Array, mat: Float64Array, jac?: Float64Array): void {
+    this.requireArm();
+    const { mj, model: m, data: d } = this;
+    if (this.kinematicsAt !== this.steps) {
+      // mj_step leaves derived quantities at the start of the step; refresh them for the new positions.
+      mj.mj_kinematics(m, d);
+      mj.mj_comPos(m, d);
+      this.kinematicsAt = this.steps;
+    }
+    const xpos = d.site_xpos as Float64Array;
+    const xmat = d.site_xmat as Float64Array;
+    const s = this.siteId;
+    for (let i = 0; i < 3; i++) pos[i] = xpos[3 * s + i]!;
+    for (let i = 0; i < 9; i++) mat[i] = xmat[9 * s + i]!;
+    if (!jac) return;
+    mj.mj_jacSite(m, d, this.jacp, this.jacr, s);
+    const jp = this.jacp.GetView() as Float64Array;
+    const jr = this.jacr.GetView() as Float64Array;
+    const nv = m.nv;
+    const n = this.armDof;
+    for (let r = 0; r < 3; r++) {
+      for (let j = 0; j < n; j++) {
+        const col = this.armDofs[j]!;
+        jac[r * n + j] = jp[r * nv + col]!;
+        jac[(r + 3) * n + j] = jr[r * nv + col]!;
+      }
+    }
+  }
+
+  /** True when a position is non-finite (the state is no longer trustworthy). */
+  diverged(): boolean {
+    const qpos = this.qpos;
+    for (let i = 0; i < qpos.length; i++) if (!Number.isFinite(qpos[i]!)) return true;
+    return false;
+  }
+
+  dispose(): void {
+    this.jacp.delete();
+    this.jacr.delete();
+    this.data.delete();
+    this.model.delete();
+  }
+
+  private requireArm(): void {
+    if (this.armDof === 0) throw new TgError('MODEL_INVALID', `scene '${this.scene.name}' has no arm`);
+  }
+
+  private objType(kind: ObjKind): number {
+    const o = this.mj.mjtObj;
+    switch (kind) {
+      case 'body':
+        return o.mjOBJ_BODY.value;
+      case 'joint':
+        return o.mjOBJ_JOINT.value;
+      case 'geom':
+        return o.mjOBJ_GEOM.value;
+      case 'site':
+        return o.mjOBJ_SITE.value;
+      case 'actuator':
+        return o.mjOBJ_ACTUATOR.value;
+      case 'sensor':
+        return o.mjOBJ_SENSOR.value;
+      case 'equality':
+        return o.mjOBJ_EQUALITY.value;
+    }
+  }
+}
