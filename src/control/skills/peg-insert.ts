@@ -1,0 +1,328 @@
+/**
+ * Scripted force-guided peg insertion (cerebellum) for an arm holding a peg with its tip `tipOffsetM`
+ * below the grip site along the site's z axis (src/sim/scenes/peg-board.ts: the peg starts welded in the
+ * gripper). Phases:
+ *   approach  tip to `hoverM` above the perceived hole top, gripper pointing down;
+ *   descend   the goal moves down at `descendSpeed`; contact force above `contactN` with the tip still at
+ *             the surface means the peg landed on the board: search; a tip below the top means it went in;
+ *   search    an Archimedean spiral around the perceived hole (pitch below the chamfer's capture width)
+ *             while the goal is pushed down until the contact force is `pressN`: the position servos are
+ *             the spring, the force error moves the goal (admittance control). The chamfer catches the rim
+ *             and the tip drops: insert. Past `searchRadiusM` the skill gives up: failed;
+ *   insert    the goal follows the measured tip laterally (the bore guides, the arm does not fight it) and
+ *             descends at `insertSpeed` until the tip is `depthM` below the top; a force above `jamN`
+ *             holds the goal (no pushing through a jam).
+ * Motion goes through the shared differential IK (src/control/ik.ts). `step` allocates nothing.
+ */
+import { TgError } from '../../errors/index.ts';
+import type { SceneWorld } from '../../sim/scenes/scene-world.ts';
+import { DlsIk, downOrientationError, integrateJointTargets } from '../ik.ts';
+import { Spine } from '../spine.ts';
+
+export type PegInsertPhase = 'approach' | 'descend' | 'search' | 'insert' | 'done' | 'failed';
+
+export interface PegInsertOptions {
+  /** Period at which `step` is called (s). */
+  controlDtSec: number;
+  /** Perceived top centre of the hole (m, world). */
+  holeTop: ArrayLike<number>;
+  /** Peg tip below the grip site along the site z axis (m). */
+  tipOffsetM: number;
+  /** Name of the sensor giving the net contact force on the peg (3 values, N). */
+  forceSensor?: string;
+  /** Target insertion depth (m, default 0.02). */
+  depthM?: number;
+  hoverM?: number;
+  descendSpeed?: number;
+  insertSpeed?: number;
+  contactN?: number;
+  pressN?: number;
+  jamN?: number;
+  /** Spiral pitch (m per turn, default 0.8 mm) and tangential speed (m/s). */
+  spiralPitchM?: number;
+  spiralSpeed?: number;
+  /** Give up when the spiral reaches this radius (m, default 4 mm). */
+  searchRadiusM?: number;
+  /** Phase time limits (s). */
+  approachTimeoutSec?: number;
+  insertTimeoutSec?: number;
+}
+
+const POS_GAIN = 10; // 1/s
+const ROT_GAIN = 8; // 1/s
+const APPROACH_SPEED = 0.15; // m/s
+const JOINT_SPEED = 1.0; // rad/s, under the spine's 2.5
+const MAX_LEAD_RAD = 0.05;
+const ADMITTANCE = 0.0004; // m/s per N of force error while searching
+
+export class PegInsertSkill {
+  phase: PegInsertPhase = 'approach';
+  /** Spiral radius reached (m). */
+  searchRadiusReachedM = 0;
+  /** Sim time spent per phase (s). */
+  readonly phaseTimeSec: Record<PegInsertPhase, number> = {
+    approach: 0,
+    descend: 0,
+    search: 0,
+    insert: 0,
+    done: 0,
+    failed: 0,
+  };
+  private readonly o: Required<Omit<PegInsertOptions, 'holeTop'>>;
+  private readonly hole = new Float64Array(3);
+  private readonly n: number;
+  private readonly ik: DlsIk;
+  private readonly state: Float64Array;
+  private readonly posture: Float64Array;
+  private readonly qCmd: Float64Array;
+  private readonly pos = new Float64Array(3);
+  private readonly mat = new Float64Array(9);
+  private readonly jac: Float64Array;
+  private readonly twist = new Float64Array(6);
+  private readonly deflection = new Float64Array(6);
+  private readonly dq: Float64Array;
+  private readonly tip = new Float64Array(3);
+  private readonly goal = new Float64Array(3); // tip goal
+  private readonly force = new Float64Array(3);
+  private readonly sensorId: number;
+  private gripperCmd: number;
+  private phaseSec = 0;
+  private surfaceZ = 0;
+  private theta = 0;
+  private yawGoal = 0;
+
+  constructor(world: SceneWorld, opts: PegInsertOptions) {
+    this.o = {
+      controlDtSec: opts.controlDtSec,
+      tipOffsetM: opts.tipOffsetM,
+      forceSensor: opts.forceSensor ?? 'peg_contact',
+      depthM: opts.depthM ?? 0.02,
+      hoverM: opts.hoverM ?? 0.01,
+      descendSpeed: opts.descendSpeed ?? 0.01,
+      insertSpeed: opts.insertSpeed ?? 0.01,
+      contactN: opts.contactN ?? 2,
+      pressN: opts.pressN ?? 6,
+      jamN: opts.jamN ?? 40,
+      spiralPitchM: opts.spiralPitchM ?? 0.0008,
+      spiralSpeed: opts.spiralSpeed ?? 0.01,
+      searchRadiusM: opts.searchRadiusM ?? 0.004,
+      approachTimeoutSec: opts.approachTimeoutSec ?? 4,
+      insertTimeoutSec: opts.insertTimeoutSec ?? 4,
+    };
+    for (let i = 0; i < 3; i++) this.hole[i] = opts.holeTop[i]!;
+    this.n = world.armDof;
+    this.ik = new DlsIk(this.n);
+    this.state = new Float64Array(world.stateDim);
+    this.posture = new Float64Array(this.n);
+    this.qCmd = new Float64Array(this.n);
+    this.jac = new Float64Array(6 * this.n);
+    this.dq = new Float64Array(this.n);
+    this.sensorId = world.id('sensor', this.o.forceSensor);
+    world.readState(this.state);
+    for (let i = 0; i < this.n; i++) {
+      this.qCmd[i] = this.state[i]!;
+      this.posture[i] = this.state[i]!;
+    }
+    this.gripperCmd = this.state[this.n]!;
+    world.gripSite(this.pos, this.mat);
+    this.yawGoal = Math.atan2(this.mat[3]!, this.mat[0]!);
+  }
+
+  get finished(): boolean {
+    return this.phase === 'done' || this.phase === 'failed';
+  }
+
+  /** One control tick: joint targets then the gripper target into `out` (canonical action order). */
+  step(world: SceneWorld, out: Float64Array): void {
+    const o = this.o;
+    const dt = o.controlDtSec;
+    world.readState(this.state);
+    world.gripSite(this.pos, this.mat, this.jac);
+    // Tip = grip site + tipOffset along the site's z axis (column 2 of the row-major matrix).
+    for (let i = 0; i < 3; i++) this.tip[i] = this.pos[i]! + o.tipOffsetM * this.mat[3 * i + 2]!;
+    world.readSensor(this.sensorId, this.force);
+    const forceN = Math.hypot(this.force[0]!, this.force[1]!, this.force[2]!);
+    const hole = this.hole;
+    const goal = this.goal;
+    this.phaseSec += dt;
+    this.phaseTimeSec[this.phase] += dt;
+    let speed = APPROACH_SPEED;
+    switch (this.phase) {
+      case 'approach': {
+        goal[0] = hole[0]!;
+        goal[1] = hole[1]!;
+        goal[2] = hole[2]! + o.hoverM;
+        if (this.tipError() < 0.0005 || this.phaseSec > o.approachTimeoutSec) this.enter('descend');
+        break;
+      }
+      case 'descend': {
+        speed = 2 * o.descendSpeed;
+        goal[2] = goal[2]! - o.descendSpeed * dt;
+        if (this.tip[2]! < hole[2]! - 0.0015) {
+          this.enter('insert');
+        } else if (forceN > o.contactN) {
+          this.surfaceZ = this.tip[2]!;
+          goal[2] = this.tip[2]!;
+          this.theta = 0;
+          this.enter('search');
+        }
+        break;
+      }
+      case 'search': {
+        speed = 2 * o.spiralSpeed;
+        if (this.tip[2]! < this.surfaceZ - 0.0015) {
+          this.enter('insert');
+          break;
+        }
+        // Archimedean spiral r = pitch * theta / 2 pi at constant tangential speed v: dtheta = v dt / r.
+        const r = (o.spiralPitchM * this.theta) / (2 * Math.PI);
+        this.theta += (o.spiralSpeed * dt) / Math.max(r, o.spiralPitchM / 2);
+        const r2 = (o.spiralPitchM * this.theta) / (2 * Math.PI);
+        this.searchRadiusReachedM = r2;
+        if (r2 > o.searchRadiusM) {
+          this.enter('failed');
+          break;
+        }
+        goal[0] = hole[0]! + r2 * Math.cos(this.theta);
+        goal[1] = hole[1]! + r2 * Math.sin(this.theta);
+        // Admittance in z: press until the contact force is pressN.
+        goal[2] = goal[2]! - ADMITTANCE * (o.pressN - forceN) * dt;
+        goal[2] = Math.min(goal[2]!, this.surfaceZ + 0.001);
+        break;
+      }
+      case 'insert': {
+        speed = 2 * o.insertSpeed;
+        goal[0] = this.tip[0]!;
+        goal[1] = this.tip[1]!;
+        if (forceN < o.jamN) goal[2] = Math.max(hole[2]! - o.depthM - 0.001, goal[2]! - o.insertSpeed * dt);
+        if (hole[2]! - this.tip[2]! >= o.depthM) this.enter('done');
+        else if (this.phaseSec > o.insertTimeoutSec) this.enter('failed');
+        break;
+      }
+      case 'done':
+      case 'failed':
+        // Hold where the tip is.
+        break;
+    }
+    this.computeTwist(speed);
+    this.ik.solve(this.jac, this.twist, this.dq, this.state, this.posture);
+    integrateJointTargets(this.qCmd, this.state, this.dq, dt, JOINT_SPEED, MAX_LEAD_RAD);
+    for (let i = 0; i < this.n; i++) out[i] = this.qCmd[i]!;
+    out[this.n] = this.gripperCmd;
+  }
+
+  private enter(phase: PegInsertPhase): void {
+    this.phase = phase;
+    this.phaseSec = 0;
+    if (phase === 'insert') this.goal[2] = this.tip[2]!;
+    if (phase === 'done' || phase === 'failed') this.goal.set(this.tip);
+  }
+
+  private tipError(): number {
+    return Math.hypot(
+      this.goal[0]! - this.tip[0]!,
+      this.goal[1]! - this.tip[1]!,
+      this.goal[2]! - this.tip[2]!,
+    );
+  }
+
+  /**
+   * Grip-site twist moving the *commanded* tip toward its goal (the site and the tip translate together).
+   * The commanded pose is the measured one plus J (q_cmd - q): the servo deflection. Closing the loop on
+   * it rather than on the measured pose makes the arm a spring about the goal (force = servo stiffness x
+   * deflection) instead of an integrator that winds up against the board.
+   */
+  private computeTwist(speed: number): void {
+    const t = this.twist;
+    const n = this.n;
+    const J = this.jac;
+    for (let r = 0; r < 6; r++) {
+      let s = 0;
+      for (let k = 0; k < n; k++) s += J[r * n + k]! * (this.qCmd[k]! - this.state[k]!);
+      this.deflection[r] = s;
+    }
+    for (let i = 0; i < 3; i++) t[i] = POS_GAIN * (this.goal[i]! - this.tip[i]! - this.deflection[i]!);
+    const v = Math.hypot(t[0]!, t[1]!, t[2]!);
+    if (v > speed) for (let i = 0; i < 3; i++) t[i] = (t[i]! * speed) / v;
+    downOrientationError(this.mat, this.yawGoal, t, 3);
+    for (let i = 3; i < 6; i++) t[i] = ROT_GAIN * (t[i]! - this.deflection[i]!);
+  }
+}
+
+export interface PegInsertRunOptions {
+  world: SceneWorld;
+  /** Writes the initial state (`task.apply`) before the call; `update` is called after each physics step. */
+  task: { update(world: SceneWorld): void };
+  skill: Omit<PegInsertOptions, 'controlDtSec'>;
+  /** Cerebellum rate (default 500 Hz); must divide the physics rate. */
+  controlHz?: number;
+  maxSimSec?: number;
+  /** The spinal cord (default: the embodiment's limits at the physics rate). */
+  spine?: Spine;
+}
+
+export interface PegInsertRunResult {
+  phase: PegInsertPhase;
+  simSec: number;
+  searchRadiusReachedM: number;
+  phaseTimeSec: Record<PegInsertPhase, number>;
+  spineInterventions: number;
+}
+
+/**
+ * Runs the skill in a world whose initial state is already written: the skill at `controlHz`, the spine
+ * and physics every step, commands interpolated between control ticks (first-order hold, as in
+ * src/control/episode-loop.ts). Stops when the skill finishes (plus 0.1 s to settle) or at `maxSimSec`.
+ */
+export function runPegInsertion(opts: PegInsertRunOptions): PegInsertRunResult {
+  const { world, task } = opts;
+  const dt = world.timestepSec;
+  const controlHz = opts.controlHz ?? 500;
+  const stepsPerControl = Math.round(1 / (controlHz * dt));
+  if (stepsPerControl < 1 || Math.abs(stepsPerControl * controlHz * dt - 1) > 1e-9) {
+    throw new TgError(
+      'CONFIG_INVALID',
+      `controlHz ${controlHz} does not divide the physics rate ${1 / dt} Hz`,
+    );
+  }
+  const arm = world.scene.arm;
+  if (!arm) throw new TgError('CONFIG_INVALID', `scene '${world.scene.name}' has no arm`);
+  const n = world.actionDim;
+  const state = new Float64Array(world.stateDim);
+  world.readState(state);
+  const spine = opts.spine ?? Spine.forEmbodiment(arm, dt);
+  spine.reset(state);
+  const before = spine.stats.interventions;
+  const skill = new PegInsertSkill(world, { ...opts.skill, controlDtSec: stepsPerControl * dt });
+  const prev = Float64Array.from(state);
+  const next = Float64Array.from(state);
+  const held = new Float64Array(n);
+  const safe = new Float64Array(n);
+  const totalSteps = Math.round((opts.maxSimSec ?? 20) / dt);
+  let settle = Math.round(0.1 / dt);
+  for (let step = 0; step < totalSteps; step++) {
+    const k = step % stepsPerControl;
+    if (k === 0) {
+      if (skill.finished && settle <= 0) break;
+      prev.set(next);
+      skill.step(world, next);
+    }
+    if (skill.finished) settle--;
+    const alpha = (k + 1) / stepsPerControl;
+    for (let i = 0; i < n; i++) held[i] = prev[i]! + alpha * (next[i]! - prev[i]!);
+    spine.check(held, safe);
+    world.applyAction(safe);
+    world.step();
+    task.update(world);
+    if (world.diverged())
+      throw new TgError('SIM_DIVERGED', `peg insertion diverged at t=${world.simTimeSec}s`);
+  }
+  world.forward();
+  return {
+    phase: skill.phase,
+    simSec: world.simTimeSec,
+    searchRadiusReachedM: skill.searchRadiusReachedM,
+    phaseTimeSec: { ...skill.phaseTimeSec },
+    spineInterventions: spine.stats.interventions - before,
+  };
+}
