@@ -53,6 +53,9 @@ const ROT_GAIN = 8; // 1/s
 const APPROACH_SPEED = 0.15; // m/s
 const JOINT_SPEED = 1.0; // rad/s, under the spine's 2.5
 const MAX_LEAD_RAD = 0.05;
+// Tip this far below the top (or the surface it landed on) is inside the chamfer's capture: the bore
+// guides it from there, so contact forces no longer mean "missed".
+const ENTERED_M = 0.0006;
 const ADMITTANCE = 0.0004; // m/s per N of force error while searching
 
 export class PegInsertSkill {
@@ -158,7 +161,7 @@ export class PegInsertSkill {
       case 'descend': {
         speed = 2 * o.descendSpeed;
         goal[2] = goal[2]! - o.descendSpeed * dt;
-        if (this.tip[2]! < hole[2]! - 0.0015) {
+        if (this.tip[2]! < hole[2]! - ENTERED_M) {
           this.enter('insert');
         } else if (forceN > o.contactN) {
           this.surfaceZ = this.tip[2]!;
@@ -170,7 +173,7 @@ export class PegInsertSkill {
       }
       case 'search': {
         speed = 2 * o.spiralSpeed;
-        if (this.tip[2]! < this.surfaceZ - 0.0015) {
+        if (this.tip[2]! < this.surfaceZ - ENTERED_M) {
           this.enter('insert');
           break;
         }
