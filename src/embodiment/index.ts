@@ -1,2 +1,17 @@
-export type { Embodiment, EmbodimentName } from './embodiment.ts';
-export { embodimentHash, loadEmbodiment, normalizeMjcf, readMjcf } from './embodiment.ts';
+export type {
+  Embodiment,
+  EmbodimentActuator,
+  EmbodimentCamera,
+  EmbodimentJoint,
+  EmbodimentName,
+  EmbodimentSensor,
+  SafetyEnvelope,
+} from './embodiment.ts';
+export {
+  channelMaxVelocity,
+  EMBODIMENT_NAMES,
+  embodimentHash,
+  loadEmbodiment,
+  normalizeMjcf,
+  readMjcf,
+} from './embodiment.ts';
