@@ -185,7 +185,7 @@ export class RobotGroup {
         t += dt;
         if (ns > 0) outSensors.set(sensordata, s * ns);
       }
-      if (d.time !== t) reason = `MuJoCo auto-reset (${warningNames(mj, d)})`;
+      if (d.time !== t) reason = `MuJoCo auto-reset (${warningNames(d)})`;
       else reason = nonFinite(r.qpos, 'qpos') ?? nonFinite(r.qvel, 'qvel');
       if (reason !== undefined) {
         divergences.push({ robot: r.index, atSimSec: t, reason });
@@ -275,15 +275,16 @@ function nonFinite(v: Float64Array, name: string): string | undefined {
   return undefined;
 }
 
+/** mjtWarning names in enum order (mujoco/mjdata.h). */
+const WARNINGS = ['INERTIA', 'CONTACTFULL', 'CNSTRFULL', 'BADQPOS', 'BADQVEL', 'BADQACC', 'BADCTRL'];
+
 /** The warnings MuJoCo counted (read only after something went wrong: each read costs ~2 us). */
-function warningNames(mj: Mujoco, d: MjData): string {
-  const names = Object.keys(mj.mjtWarning).filter((k) => k !== 'mjNWARNING');
+function warningNames(d: MjData): string {
   const found: string[] = [];
   const w = d.warning;
-  for (const name of names) {
-    const i = (mj.mjtWarning as Record<string, { value: number }>)[name]!.value;
+  for (let i = 0; i < WARNINGS.length; i++) {
     const stat = w.get(i);
-    if (stat && stat.number > 0) found.push(name);
+    if (stat && stat.number > 0) found.push(`mjWARN_${WARNINGS[i]}`);
     stat?.delete();
   }
   w.delete();
