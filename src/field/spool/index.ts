@@ -1,0 +1,1 @@
+export { Spool, type SpoolEntry, type SpoolOptions, type SpoolStats } from './spool.ts';
