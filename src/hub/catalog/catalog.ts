@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { TgError } from '../../errors/index.ts';
 import { openPgliteDatabase, type SqlDatabase, type SqlExecutor } from './database.ts';
-import { MIGRATIONS, MIGRATIONS_TABLE_SQL, type Migration } from './migrations.ts';
+import { MIGRATIONS, MIGRATIONS_LOCK_KEY, MIGRATIONS_TABLE_SQL, type Migration } from './migrations.ts';
+import { openPgDatabase } from './pg-database.ts';
 import {
   type CatalogCounts,
   CURRICULUM_PHASES,
@@ -18,10 +19,16 @@ import {
   type RobotRow,
 } from './types.ts';
 
-export interface CatalogOpenOptions {
-  /** PGlite data directory (created if missing), normally `<TG_HOME>/catalog`; `memory://` for a throwaway one. */
-  dataDir: string;
-}
+/** Where the catalog lives: an embedded PGlite directory, or a PostgreSQL server (TG_DATABASE_URL). */
+export type CatalogOpenOptions =
+  | {
+      /** PGlite data directory (created if missing), normally `<TG_HOME>/catalog`; `memory://` for a throwaway one. */
+      dataDir: string;
+    }
+  | {
+      /** postgres:// or postgresql:// connection string of a PostgreSQL server. */
+      databaseUrl: string;
+    };
 
 /** Rows per INSERT statement: 250 x 13 parameters stays far below PostgreSQL's 65535-parameter limit. */
 const EPISODE_INSERT_CHUNK = 250;
@@ -83,13 +90,20 @@ export class Catalog {
     this.#db = db;
   }
 
-  /** Opens (creating if needed) the catalog at `dataDir` and brings its schema up to date. */
+  /**
+   * Opens (creating if needed) the catalog in `dataDir` (PGlite) or at `databaseUrl` (PostgreSQL) and brings
+   * its schema up to date. Both run the same migrations and the same SQL.
+   */
   static async open(opts: CatalogOpenOptions): Promise<Catalog> {
+    const where = 'databaseUrl' in opts ? redactUrl(opts.databaseUrl) : opts.dataDir;
     let db: SqlDatabase;
     try {
-      db = await openPgliteDatabase(opts.dataDir);
+      db =
+        'databaseUrl' in opts
+          ? await openPgDatabase(opts.databaseUrl)
+          : await openPgliteDatabase(opts.dataDir);
     } catch (err) {
-      throw new TgError('STORAGE_FAILED', `cannot open catalog at ${opts.dataDir}: ${messageOf(err)}`, {
+      throw new TgError('STORAGE_FAILED', `cannot open catalog at ${where}: ${messageOf(err)}`, {
         cause: err,
       });
     }
@@ -97,9 +111,14 @@ export class Catalog {
       await migrate(db, MIGRATIONS);
     } catch (err) {
       await db.close().catch(() => {});
-      throw toTgError(err, `migrating catalog at ${opts.dataDir}`);
+      throw toTgError(err, `migrating catalog at ${where}`);
     }
     return new Catalog(db);
+  }
+
+  /** The SQL seam under this catalog, for hub modules that keep their own tables (datasets, analytics). */
+  get database(): SqlDatabase {
+    return this.#db;
   }
 
   /** Versions of the migrations applied to this catalog, ascending. */
@@ -295,9 +314,11 @@ export class Catalog {
 /** Creates the bookkeeping table, then applies every migration not yet recorded, all in one transaction. */
 async function migrate(db: SqlDatabase, migrations: readonly Migration[]): Promise<void> {
   await db.transaction(async (tx) => {
+    // Serializes concurrent openers on a shared PostgreSQL server (N hub processes starting at once). It
+    // comes first: even CREATE TABLE IF NOT EXISTS races on the system catalogs when two run together. The
+    // lock is released with the transaction; on PGlite (one connection) it never contends.
+    await tx.query(`SELECT pg_advisory_xact_lock(${MIGRATIONS_LOCK_KEY}::bigint)`);
     await tx.exec(MIGRATIONS_TABLE_SQL);
-    // Serializes concurrent openers on a shared PostgreSQL server; a no-op contention-wise on PGlite.
-    await tx.exec('LOCK TABLE schema_migrations IN EXCLUSIVE MODE');
     const applied = new Set(
       (await tx.query<{ version: number }>('SELECT version FROM schema_migrations')).map((r) =>
         Number(r.version),
@@ -406,6 +427,17 @@ function toTgError(err: unknown, what: string): TgError {
   const detail = typeof pg.detail === 'string' && pg.detail ? ` (${pg.detail})` : '';
   if (reason) return new TgError('INPUT_INVALID', `${what} failed: ${reason}${detail}`, { cause: err });
   return new TgError('STORAGE_FAILED', `${what} failed: ${messageOf(err)}${detail}`, { cause: err });
+}
+
+/** A connection string without its password, for messages. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'the configured database URL';
+  }
 }
 
 function messageOf(err: unknown): string {

@@ -1,3 +1,5 @@
 export { Catalog, type CatalogOpenOptions } from './catalog.ts';
+export type { SqlDatabase, SqlExecutor } from './database.ts';
 export { MIGRATIONS, type Migration } from './migrations.ts';
+export { openPgDatabase, type PgDatabaseOptions } from './pg-database.ts';
 export * from './types.ts';

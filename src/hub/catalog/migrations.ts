@@ -20,6 +20,9 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
   applied_at  timestamptz NOT NULL DEFAULT now()
 );`;
 
+/** Key of the PostgreSQL advisory lock held while migrating (any fixed bigint works; this is "tgcat" in ASCII). */
+export const MIGRATIONS_LOCK_KEY = 0x74_6763_6174;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
