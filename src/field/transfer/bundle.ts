@@ -52,6 +52,8 @@ export const BundleHeaderSchema = z
       .min(0)
       .max(2 ** 31 - 1),
     features: z.array(featureSchema).min(1).max(1024),
+    /** When the episode finished recording (ISO 8601); transport metadata, outside the content hash. */
+    recordedAt: z.iso.datetime({ offset: true }).optional(),
   })
   .strict();
 export type BundleHeader = z.infer<typeof BundleHeaderSchema>;
@@ -71,7 +73,7 @@ export function bundleByteLength(header: BundleHeader, headerBytes: number): num
 }
 
 /** Encodes an episode; features go in name order so the same episode always gives the same bytes. */
-export function encodeBundle(episode: RecordedEpisode): Uint8Array {
+export function encodeBundle(episode: RecordedEpisode, opts: { recordedAt?: Date } = {}): Uint8Array {
   const { meta, length } = episode;
   const names = Object.keys(episode.columns).sort();
   const features = names.map((name) => {
@@ -90,6 +92,7 @@ export function encodeBundle(episode: RecordedEpisode): Uint8Array {
     );
   }
   const header: BundleHeader = { meta, length, features };
+  if (opts.recordedAt) header.recordedAt = opts.recordedAt.toISOString();
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   if (json.length > MAX_HEADER_BYTES) throw invalid(`cannot encode episode ${meta.id}: header over 1 MiB`);
   const out = new Uint8Array(bundleByteLength(header, json.length));

@@ -4,8 +4,12 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { type ErrorCode, isTgError } from '../../errors/index.ts';
 import type { Catalog } from '../catalog/index.ts';
+import type { HubNetwork } from '../ingest/index.ts';
 import type { ApiErrorBody } from './api-types.ts';
 import { episodesRoutes } from './routes/episodes.ts';
+import { fieldsRoutes } from './routes/fields.ts';
+import { ingestRoutes } from './routes/ingest.ts';
+import { jobsRoutes } from './routes/jobs.ts';
 import { robotsRoutes } from './routes/robots.ts';
 import { statusRoutes } from './routes/status.ts';
 
@@ -17,6 +21,8 @@ export interface HubAppOptions {
   consoleDir?: string;
   /** Fastify request logging; off by default (the CLI prints its own lines). */
   logger?: boolean;
+  /** Field network (episode ingest, field registry, drill jobs); omitted: no /api/fields, /api/jobs, bundle upload. */
+  network?: HubNetwork;
 }
 
 /** HTTP status for each error code a request can fail with. */
@@ -52,6 +58,11 @@ export async function buildHubApp(opts: HubAppOptions): Promise<FastifyInstance>
     statusRoutes,
     opts.status ? { catalog: opts.catalog, status: opts.status } : { catalog: opts.catalog },
   );
+  if (opts.network) {
+    await app.register(ingestRoutes, { ingest: opts.network.ingest });
+    await app.register(fieldsRoutes, { fields: opts.network.fields, board: opts.network.board });
+    await app.register(jobsRoutes, { jobs: opts.network.jobs });
+  }
 
   const consoleDir =
     opts.consoleDir && existsSync(path.join(opts.consoleDir, 'index.html')) ? opts.consoleDir : null;

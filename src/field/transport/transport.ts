@@ -1,0 +1,29 @@
+/** How a field hands an episode bundle to the hub: HTTP upload (default) or NATS JetStream (at scale). */
+export type SendResult = 'stored' | 'duplicate';
+
+export interface EpisodeTransport {
+  /**
+   * Delivers one bundle. Resolves once the hub side holds it durably ('duplicate' when it already had it:
+   * the id is a content hash, so a re-send after a lost acknowledgement is no second copy). Rejects with a
+   * `TransportError`.
+   */
+  send(id: string, bundle: Uint8Array): Promise<SendResult>;
+  close(): Promise<void>;
+}
+
+/**
+ * A failed send. `permanent`: the hub refused this bundle for good (it is malformed or lies), retrying is
+ * pointless; otherwise the hub was unreachable or busy and the field retries with backoff.
+ * `unknownRobot`: the hub does not know the robot yet; register and retry.
+ */
+export class TransportError extends Error {
+  constructor(
+    message: string,
+    readonly permanent: boolean,
+    readonly unknownRobot = false,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'TransportError';
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * The hub's end of the NATS transport: creates the streams, consumes bundles through a durable pull
+ * consumer and acknowledges each message only after the episode is committed to the catalog (so a hub
+ * crash mid-ingest redelivers it; the catalog's content-hash ids make the redelivery harmless), puts drill
+ * jobs on the work queue, and listens to field events. Layout: src/field/transport/nats-layout.ts.
+ */
+import {
+  AckPolicy,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+} from '@nats-io/jetstream';
+import { connect, type NatsConnection, nanos, type Subscription } from '@nats-io/transport-node';
+import { isTgError } from '../../errors/index.ts';
+import {
+  episodesSubject,
+  HDR_CHUNK,
+  HDR_CHUNKS,
+  HDR_EPISODE_ID,
+  HDR_SHA256,
+  jobsSubject,
+  type NatsLayout,
+  natsLayout,
+} from '../../field/transport/nats-layout.ts';
+import type { EpisodeIngest, IngestResult } from './episode-ingest.ts';
+import { type DrillJob, type DrillJobSpec, type JobQueue, newDrillJob } from './job-board.ts';
+
+export interface NatsHubOptions {
+  url: string;
+  ingest: EpisodeIngest;
+  layout?: Partial<NatsLayout> | undefined;
+  /** Called for every field event (heartbeats) seen on `<prefix>.*.events`. */
+  onEvent?: (field: string, event: unknown) => void;
+  /** Called after each ingested bundle (tests, logs). */
+  onIngest?: (result: IngestResult) => void;
+  /** Called when a bundle is refused for good (terminated, not redelivered). */
+  onReject?: (id: string, reason: string) => void;
+}
+
+interface Assembly {
+  parts: Array<Uint8Array | undefined>;
+  msgs: JsMsg[];
+}
+
+export class NatsHubLink implements JobQueue {
+  private messages: ConsumerMessages | null = null;
+  private loop: Promise<void> = Promise.resolve();
+  private events: Subscription | null = null;
+  private readonly assemblies = new Map<string, Assembly>();
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    readonly layout: NatsLayout,
+    private readonly opts: NatsHubOptions,
+  ) {}
+
+  static async start(opts: NatsHubOptions): Promise<NatsHubLink> {
+    const nc = await connect({ servers: opts.url, maxReconnectAttempts: -1 });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const link = new NatsHubLink(nc, jetstream(nc), jsm, natsLayout(opts.layout), opts);
+      await link.ensureStreams();
+      await link.consume();
+      link.listenForEvents();
+      return link;
+    } catch (err) {
+      await nc.close();
+      throw err;
+    }
+  }
+
+  private async ensureStreams(): Promise<void> {
+    const l = this.layout;
+    const exists = async (name: string) => {
+      try {
+        await this.jsm.streams.info(name);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    if (!(await exists(l.episodesStream))) {
+      // No subjects yet: each field's is added when it registers (see nats-layout.ts on overlaps).
+      await this.jsm.streams.add({
+        name: l.episodesStream,
+        subjects: [`${l.prefix}._none_.episodes`],
+        storage: StorageType.File,
+        duplicate_window: nanos(10 * 60_000),
+      });
+    }
+    if (!(await exists(l.jobsStream))) {
+      await this.jsm.streams.add({
+        name: l.jobsStream,
+        subjects: [`${l.prefix}.jobs.*`],
+        retention: RetentionPolicy.Workqueue,
+        storage: StorageType.File,
+      });
+    }
+    try {
+      await this.jsm.consumers.info(l.episodesStream, l.ingestConsumer);
+    } catch {
+      await this.jsm.consumers.add(l.episodesStream, {
+        durable_name: l.ingestConsumer,
+        ack_policy: AckPolicy.Explicit,
+        ack_wait: nanos(60_000),
+        max_ack_pending: 4096,
+      });
+    }
+  }
+
+  /** Lets field `field` publish bundles: adds its subject to the episodes stream (idempotent). */
+  async addField(field: string): Promise<void> {
+    const subject = episodesSubject(this.layout, field);
+    const info = await this.jsm.streams.info(this.layout.episodesStream);
+    if (info.config.subjects?.includes(subject)) return;
+    const subjects = [...(info.config.subjects ?? []).filter((s) => !s.includes('._none_.')), subject];
+    await this.jsm.streams.update(this.layout.episodesStream, { ...info.config, subjects });
+  }
+
+  async submit(spec: DrillJobSpec): Promise<DrillJob> {
+    const job = newDrillJob(spec);
+    await this.js.publish(jobsSubject(this.layout, job.field), JSON.stringify(job), { msgID: job.id });
+    return job;
+  }
+
+  private async consume(): Promise<void> {
+    const consumer = await this.js.consumers.get(this.layout.episodesStream, this.layout.ingestConsumer);
+    const messages = await consumer.consume({ max_messages: 64 });
+    this.messages = messages;
+    this.loop = (async () => {
+      for await (const msg of messages) {
+        try {
+          await this.handle(msg);
+        } catch (err) {
+          // Unexpected (storage) failure: leave it for redelivery.
+          msg.nak(2000);
+          this.opts.onReject?.(msg.headers?.get(HDR_EPISODE_ID) ?? '?', (err as Error).message);
+        }
+      }
+    })();
+  }
+
+  private async handle(msg: JsMsg): Promise<void> {
+    const id = msg.headers?.get(HDR_EPISODE_ID) ?? '';
+    const sha256 = msg.headers?.get(HDR_SHA256) || undefined;
+    const chunks = Number(msg.headers?.get(HDR_CHUNKS) || '1');
+    if (chunks <= 1) return this.ingest(id, msg.data, sha256, [msg]);
+    const index = Number(msg.headers?.get(HDR_CHUNK));
+    if (!Number.isInteger(index) || index < 0 || index >= chunks || chunks > 100_000) {
+      msg.term('bad chunk headers');
+      return;
+    }
+    let a = this.assemblies.get(id);
+    if (!a || a.parts.length !== chunks) {
+      a = { parts: new Array(chunks), msgs: [] };
+      this.assemblies.set(id, a);
+    }
+    a.parts[index] = msg.data;
+    a.msgs.push(msg);
+    if (a.parts.some((p) => p === undefined)) return; // wait for the rest (acked together)
+    this.assemblies.delete(id);
+    const bundle = Buffer.concat(a.parts as Uint8Array[]);
+    await this.ingest(
+      id,
+      new Uint8Array(bundle.buffer, bundle.byteOffset, bundle.byteLength),
+      sha256,
+      a.msgs,
+    );
+  }
+
+  private async ingest(
+    id: string,
+    bundle: Uint8Array,
+    sha256: string | undefined,
+    msgs: JsMsg[],
+  ): Promise<void> {
+    try {
+      const result = await this.opts.ingest.ingest(bundle, {
+        ...(sha256 ? { sha256 } : {}),
+        ...(id ? { id } : {}),
+      });
+      for (const m of msgs) m.ack(); // after the catalog commit, never before
+      this.opts.onIngest?.(result);
+    } catch (err) {
+      if (isTgError(err) && err.code === 'NOT_FOUND') {
+        // Robot not registered yet: it may be soon; try again later.
+        for (const m of msgs) m.nak(5000);
+        return;
+      }
+      if (isTgError(err) && err.code === 'INPUT_INVALID') {
+        for (const m of msgs) m.term(err.message.slice(0, 200));
+        this.opts.onReject?.(id, err.message);
+        return;
+      }
+      throw err;
+    }
+  }
+
+  private listenForEvents(): void {
+    const sub = this.nc.subscribe(`${this.layout.prefix}.*.events`);
+    this.events = sub;
+    void (async () => {
+      for await (const m of sub) {
+        const field = m.subject.split('.').at(-2) ?? '';
+        try {
+          this.opts.onEvent?.(field, m.json());
+        } catch {
+          // a malformed event is ignored
+        }
+      }
+    })();
+  }
+
+  async close(): Promise<void> {
+    this.events?.unsubscribe();
+    await this.messages?.close();
+    await this.loop.catch(() => {});
+    await this.nc.drain().catch(() => this.nc.close());
+  }
+}

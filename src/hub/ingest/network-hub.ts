@@ -1,0 +1,107 @@
+/**
+ * `tg hub start`: the hub as the centre of a 1+N network. Opens the catalog, serves the HTTP API with the
+ * field routes (register, heartbeat, jobs, bundle upload) and, with a NATS URL, also consumes bundles from
+ * JetStream and puts drill jobs on the work queue.
+ */
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { TgError } from '../../errors/index.ts';
+import type { NatsLayout } from '../../field/transport/nats-layout.ts';
+import { Catalog } from '../catalog/index.ts';
+import { buildHubApp } from '../server/app.ts';
+import { EpisodeIngest } from './episode-ingest.ts';
+import { FieldRegistry, HeartbeatSchema } from './field-registry.ts';
+import type { HubNetwork } from './index.ts';
+import { JobBoard } from './job-board.ts';
+import { NatsHubLink } from './nats-hub.ts';
+
+export interface NetworkHubOptions {
+  /** TG_HOME: catalog in `<home>/catalog`, bundles in `<home>/hub`. */
+  home: string;
+  host: string;
+  port: number;
+  /** Use this catalog instead of opening `<home>/catalog` (it is not closed by `close()`). */
+  catalog?: Catalog;
+  /** NATS server (TG_NATS_URL): bundles and jobs go through JetStream as well. */
+  natsUrl?: string | null;
+  /** Stream and subject names (tests use unique ones). */
+  nats?: Partial<NatsLayout>;
+  maxBundleBytes?: number;
+  /** Built console to serve; omitted: API only. */
+  consoleDir?: string;
+}
+
+export interface NetworkHub {
+  url: string;
+  network: HubNetwork;
+  catalog: Catalog;
+  nats: NatsHubLink | null;
+  close(): Promise<void>;
+}
+
+export async function startNetworkHub(opts: NetworkHubOptions): Promise<NetworkHub> {
+  const catalog = opts.catalog ?? (await Catalog.open({ dataDir: path.join(opts.home, 'catalog') }));
+  const ownsCatalog = opts.catalog === undefined;
+  let nats: NatsHubLink | null = null;
+  try {
+    const ingest = EpisodeIngest.open({
+      catalog,
+      dir: path.join(opts.home, 'hub'),
+      ...(opts.maxBundleBytes ? { maxBundleBytes: opts.maxBundleBytes } : {}),
+    });
+    const fields = new FieldRegistry(catalog);
+    fields.onRegistered.push(() => ingest.robotsChanged());
+    const board = new JobBoard();
+    if (opts.natsUrl) {
+      const link = await NatsHubLink.start({
+        url: opts.natsUrl,
+        ingest,
+        layout: opts.nats,
+        onEvent: (field, event) => {
+          const beat = HeartbeatSchema.safeParse((event as { heartbeat?: unknown } | null)?.heartbeat);
+          if (beat.success) fields.heartbeat(field, beat.data);
+        },
+      });
+      nats = link;
+      fields.onRegistered.push((field) => link.addField(field));
+    }
+    const network: HubNetwork = { ingest, fields, board, jobs: nats ?? board };
+    const app = await buildHubApp({
+      catalog,
+      network,
+      ...(opts.consoleDir ? { consoleDir: opts.consoleDir } : {}),
+    });
+    try {
+      await app.listen({ host: opts.host, port: opts.port });
+    } catch (err) {
+      await app.close().catch(() => {});
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        throw new TgError('USAGE', `port ${opts.port} is already in use (set TG_PORT or --port)`, {
+          cause: err,
+        });
+      }
+      throw err;
+    }
+    const { port } = app.server.address() as AddressInfo;
+    const host = opts.host === '0.0.0.0' || opts.host === '' ? '127.0.0.1' : opts.host;
+    const link = nats;
+    return {
+      url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+      network,
+      catalog,
+      nats: link,
+      close: async () => {
+        try {
+          await link?.close();
+          await app.close();
+        } finally {
+          if (ownsCatalog) await catalog.close();
+        }
+      },
+    };
+  } catch (err) {
+    await nats?.close().catch(() => {});
+    if (ownsCatalog) await catalog.close().catch(() => {});
+    throw err;
+  }
+}
