@@ -6,9 +6,13 @@ import { openPgDatabase } from './pg-database.ts';
 import {
   type CatalogCounts,
   CURRICULUM_PHASES,
+  type DatasetDefinitionRow,
   type DatasetInput,
   type DatasetRow,
+  type DatasetVersionRow,
   EPISODE_SOURCES,
+  type EpisodeFact,
+  type EpisodeFilter,
   type EpisodeInput,
   type EpisodeRow,
   type FieldInput,
@@ -78,6 +82,45 @@ const listEpisodesSchema = z.object({
   offset: z.number().int().min(0),
   robotId: id.optional(),
 });
+
+/** Dataset names become directory and URL segments: lowercase, no path separators, no "..". */
+export const DATASET_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+export const datasetNameSchema = z
+  .string()
+  .regex(
+    DATASET_NAME_PATTERN,
+    'must be 1-63 characters of a-z, 0-9, ".", "_" or "-", starting with a letter or digit',
+  )
+  .refine((n) => !n.includes('..'), 'must not contain ".."');
+
+const oneOrMany = <T extends z.ZodType<string>>(item: T) =>
+  z
+    .union([item, z.array(item).min(1).max(1000)])
+    .transform((v): z.output<T>[] => (Array.isArray(v) ? v : [v]));
+const instant = z
+  .union([z.date(), z.iso.datetime({ offset: true })])
+  .transform((v) => new Date(v).toISOString());
+
+/** A saved episode query (see `EpisodeFilter`); a single value is accepted where a list is. */
+export const episodeFilterSchema = z
+  .object({
+    robot: oneOrMany(id).optional(),
+    vendor: oneOrMany(label).optional(),
+    task: oneOrMany(label).optional(),
+    phase: oneOrMany(z.enum(CURRICULUM_PHASES)).optional(),
+    field: oneOrMany(id).optional(),
+    success: z.boolean().optional(),
+    recordedFrom: instant.optional(),
+    recordedTo: instant.optional(),
+  })
+  .strict()
+  .refine((f) => !(f.recordedFrom && f.recordedTo) || f.recordedFrom < f.recordedTo, {
+    message: 'recordedFrom must be before recordedTo',
+    path: ['recordedTo'],
+  });
+
+/** What callers may pass as a filter: single values where lists are allowed, Dates for instants. */
+export type EpisodeFilterInput = z.input<typeof episodeFilterSchema>;
 
 /**
  * The hub's catalog of fields, robots, datasets and episodes. Embedded PGlite by default; every query is
@@ -275,6 +318,179 @@ export class Catalog {
     };
   }
 
+  /** Episodes matching `filter` with their robot's vendor and field, oldest recording first (then by id). */
+  async selectEpisodes(filter: EpisodeFilterInput = {}): Promise<EpisodeFact[]> {
+    const f = parse(episodeFilterSchema, filter, 'episode filter');
+    const params: unknown[] = [];
+    const where: string[] = [];
+    const anyOf = (column: string, values: readonly string[] | undefined) => {
+      if (!values) return;
+      const marks = values.map((v) => {
+        params.push(v);
+        return `$${params.length}`;
+      });
+      where.push(`${column} IN (${marks.join(', ')})`);
+    };
+    anyOf('e.robot_id', f.robot);
+    anyOf('r.vendor', f.vendor);
+    anyOf('e.task', f.task);
+    anyOf('e.phase', f.phase);
+    anyOf('r.field_id', f.field);
+    if (f.success !== undefined) {
+      params.push(f.success);
+      where.push(`e.success = $${params.length}`);
+    }
+    if (f.recordedFrom) {
+      params.push(f.recordedFrom);
+      where.push(`e.recorded_at >= $${params.length}::timestamptz`);
+    }
+    if (f.recordedTo) {
+      params.push(f.recordedTo);
+      where.push(`e.recorded_at < $${params.length}::timestamptz`);
+    }
+    const rows = await this.#run('selecting episodes', (db) =>
+      db.query<Record<string, unknown>>(
+        `SELECT e.id, e.dataset_name, e.robot_id, e.episode_index, e.task, e.instruction, e.source, e.phase,
+                e.success, e.seed, e.length, e.duration_sec, e.recorded_at,
+                r.vendor, r.field_id, d.path AS dataset_path
+         FROM episodes e
+         JOIN robots r ON r.id = e.robot_id
+         JOIN datasets d ON d.name = e.dataset_name
+         ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY e.recorded_at, e.id`,
+        params,
+      ),
+    );
+    return rows.map((row) => ({
+      ...toEpisodeRow(row),
+      vendor: String(row.vendor),
+      field: String(row.field_id),
+      datasetPath: String(row.dataset_path),
+    }));
+  }
+
+  /** Registered (source) datasets by name. */
+  async listDatasets(): Promise<DatasetRow[]> {
+    const rows = await this.#run('listing datasets', (db) =>
+      db.query<Record<string, unknown>>(
+        'SELECT name, path, fps, robot_type, created_at FROM datasets ORDER BY name',
+      ),
+    );
+    return rows.map((row) => ({
+      name: String(row.name),
+      path: String(row.path),
+      fps: Number(row.fps),
+      robotType: String(row.robot_type),
+      createdAt: iso(row.created_at),
+    }));
+  }
+
+  /** Saves a dataset definition; a name already taken is INPUT_INVALID. */
+  async createDatasetDefinition(name: string, query: EpisodeFilterInput): Promise<DatasetDefinitionRow> {
+    const n = parse(datasetNameSchema, name, 'dataset name');
+    const q = parse(episodeFilterSchema, query, 'dataset query');
+    const rows = await this.#run(`creating dataset ${n}`, (db) =>
+      db.query<Record<string, unknown>>(
+        `INSERT INTO dataset_definitions (name, query) VALUES ($1, $2::jsonb)
+         ON CONFLICT (name) DO NOTHING
+         RETURNING name, query, created_at`,
+        [n, JSON.stringify(q)],
+      ),
+    );
+    const row = rows[0];
+    if (!row) throw new TgError('INPUT_INVALID', `dataset ${n} already exists`);
+    return toDefinitionRow({ ...row, versions: 0 });
+  }
+
+  async listDatasetDefinitions(): Promise<DatasetDefinitionRow[]> {
+    const rows = await this.#run('listing dataset definitions', (db) =>
+      db.query<Record<string, unknown>>(
+        `SELECT d.name, d.query, d.created_at,
+                (SELECT count(*) FROM dataset_versions v WHERE v.dataset_name = d.name) AS versions
+         FROM dataset_definitions d ORDER BY d.name`,
+      ),
+    );
+    return rows.map(toDefinitionRow);
+  }
+
+  /** A dataset definition; NOT_FOUND when there is none by that name. */
+  async getDatasetDefinition(name: string): Promise<DatasetDefinitionRow> {
+    const n = parse(datasetNameSchema, name, 'dataset name');
+    const rows = await this.#run(`reading dataset ${n}`, (db) =>
+      db.query<Record<string, unknown>>(
+        `SELECT d.name, d.query, d.created_at,
+                (SELECT count(*) FROM dataset_versions v WHERE v.dataset_name = d.name) AS versions
+         FROM dataset_definitions d WHERE d.name = $1`,
+        [n],
+      ),
+    );
+    if (!rows[0]) throw new TgError('NOT_FOUND', `no dataset named ${n}`);
+    return toDefinitionRow(rows[0]);
+  }
+
+  /**
+   * Records the next version of a dataset. `build` gets the version number and returns the manifest with
+   * its counts; numbering is serialized per dataset (the definition row is locked), so two concurrent
+   * freezes get two different numbers.
+   */
+  async addDatasetVersion<M>(
+    name: string,
+    build: (version: number) => {
+      manifest: M;
+      manifestSha256: string;
+      episodeCount: number;
+      frameCount: number;
+    },
+  ): Promise<DatasetVersionRow<M>> {
+    const n = parse(datasetNameSchema, name, 'dataset name');
+    const row = await this.#run(`freezing dataset ${n}`, (db) =>
+      db.transaction(async (tx) => {
+        const def = await tx.query('SELECT name FROM dataset_definitions WHERE name = $1 FOR UPDATE', [n]);
+        if (def.length === 0) throw new TgError('NOT_FOUND', `no dataset named ${n}`);
+        const last = await tx.query<{ v: unknown }>(
+          'SELECT coalesce(max(version), 0) AS v FROM dataset_versions WHERE dataset_name = $1',
+          [n],
+        );
+        const version = Number(last[0]?.v ?? 0) + 1;
+        const v = build(version);
+        const inserted = await tx.query<Record<string, unknown>>(
+          `INSERT INTO dataset_versions (dataset_name, version, manifest, manifest_sha256, episode_count, frame_count)
+           VALUES ($1, $2, $3::jsonb, $4, $5, $6)
+           RETURNING dataset_name, version, manifest, manifest_sha256, episode_count, frame_count, created_at`,
+          [n, version, JSON.stringify(v.manifest), v.manifestSha256, v.episodeCount, v.frameCount],
+        );
+        return inserted[0]!;
+      }),
+    );
+    return toVersionRow<M>(row);
+  }
+
+  /** One frozen version; NOT_FOUND when the dataset or the version does not exist. */
+  async getDatasetVersion<M = unknown>(name: string, version: number): Promise<DatasetVersionRow<M>> {
+    const n = parse(datasetNameSchema, name, 'dataset name');
+    const v = parse(
+      z
+        .number()
+        .int()
+        .min(1)
+        .max(2 ** 31 - 1),
+      version,
+      'dataset version',
+    );
+    const rows = await this.#run(`reading dataset ${n} version ${v}`, (db) =>
+      db.query<Record<string, unknown>>(
+        `SELECT dataset_name, version, manifest, manifest_sha256, episode_count, frame_count, created_at
+         FROM dataset_versions WHERE dataset_name = $1 AND version = $2`,
+        [n, v],
+      ),
+    );
+    if (!rows[0]) {
+      await this.getDatasetDefinition(n);
+      throw new TgError('NOT_FOUND', `dataset ${n} has no version ${v}`);
+    }
+    return toVersionRow<M>(rows[0]);
+  }
+
   async close(): Promise<void> {
     await this.#db.close();
   }
@@ -391,6 +607,32 @@ function toEpisodeRow(row: Record<string, unknown>): EpisodeRow {
     durationSec: Number(row.duration_sec),
     recordedAt: iso(row.recorded_at),
   };
+}
+
+function toDefinitionRow(row: Record<string, unknown>): DatasetDefinitionRow {
+  return {
+    name: String(row.name),
+    query: jsonValue(row.query) as EpisodeFilter,
+    createdAt: iso(row.created_at),
+    versions: Number(row.versions ?? 0),
+  };
+}
+
+function toVersionRow<M>(row: Record<string, unknown>): DatasetVersionRow<M> {
+  return {
+    name: String(row.dataset_name),
+    version: Number(row.version),
+    manifestSha256: String(row.manifest_sha256),
+    episodeCount: Number(row.episode_count),
+    frameCount: Number(row.frame_count),
+    createdAt: iso(row.created_at),
+    manifest: jsonValue(row.manifest) as M,
+  };
+}
+
+/** jsonb arrives parsed from both drivers; text is parsed here in case a driver hands it over raw. */
+function jsonValue(v: unknown): unknown {
+  return typeof v === 'string' ? JSON.parse(v) : v;
 }
 
 function iso(v: unknown): string {

@@ -77,4 +77,37 @@ CREATE INDEX episodes_dataset_name_idx ON episodes (dataset_name, episode_index)
 CREATE INDEX episodes_recorded_at_idx ON episodes (recorded_at DESC, id);
 `,
   },
+  {
+    version: 2,
+    name: 'dataset definitions and frozen versions',
+    sql: `
+-- A dataset is a saved query over the catalog's episodes (the source datasets' episodes stay where they are).
+CREATE TABLE dataset_definitions (
+  name        text PRIMARY KEY CHECK (name ~ '^[a-z0-9][a-z0-9._-]{0,62}$' AND position('..' in name) = 0),
+  query       jsonb NOT NULL,
+  created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+-- Freezing a dataset records the exact episodes it matched as numbered version 1, 2, ...; a version never
+-- changes afterwards (the trigger refuses UPDATE and DELETE), so "dataset v3" names the same data forever.
+CREATE TABLE dataset_versions (
+  dataset_name     text NOT NULL REFERENCES dataset_definitions (name),
+  version          integer NOT NULL CHECK (version >= 1),
+  manifest         jsonb NOT NULL,
+  manifest_sha256  text NOT NULL,
+  episode_count    integer NOT NULL CHECK (episode_count >= 0),
+  frame_count      bigint NOT NULL CHECK (frame_count >= 0),
+  created_at       timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (dataset_name, version)
+);
+
+CREATE FUNCTION dataset_versions_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'dataset versions are immutable' USING ERRCODE = '55000';
+END
+$$;
+CREATE TRIGGER dataset_versions_immutable BEFORE UPDATE OR DELETE ON dataset_versions
+  FOR EACH ROW EXECUTE FUNCTION dataset_versions_immutable();
+`,
+  },
 ];

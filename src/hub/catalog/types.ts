@@ -99,3 +99,48 @@ export interface CatalogCounts {
   episodes: number;
   successfulEpisodes: number;
 }
+
+/**
+ * Which episodes a dataset holds: every given condition must hold (AND); a list matches any of its values
+ * (OR). The recorded range is half-open: recordedFrom <= recorded_at < recordedTo.
+ */
+export interface EpisodeFilter {
+  robot?: string[];
+  vendor?: string[];
+  task?: string[];
+  phase?: CurriculumPhase[];
+  field?: string[];
+  success?: boolean;
+  /** ISO 8601 instant. */
+  recordedFrom?: string;
+  /** ISO 8601 instant. */
+  recordedTo?: string;
+}
+
+/** An episode with what its robot and source dataset add: what analytics and dataset freezing work on. */
+export interface EpisodeFact extends EpisodeRow {
+  vendor: string;
+  field: string;
+  /** Root of the LeRobot v3 dataset on disk that holds the episode. */
+  datasetPath: string;
+}
+
+/** A dataset: a named, saved query over the catalog's episodes. */
+export interface DatasetDefinitionRow {
+  name: string;
+  query: EpisodeFilter;
+  createdAt: string;
+  /** Frozen versions so far (the newest is number `versions`). */
+  versions: number;
+}
+
+/** One frozen, immutable version of a dataset; `manifest` is the datasets module's manifest document. */
+export interface DatasetVersionRow<M = unknown> {
+  name: string;
+  version: number;
+  manifestSha256: string;
+  episodeCount: number;
+  frameCount: number;
+  createdAt: string;
+  manifest: M;
+}

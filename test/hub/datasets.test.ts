@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { readLeRobotDataset } from '../../src/data/lerobot/reader.ts';
+import { TgError } from '../../src/errors/index.ts';
+import { Catalog } from '../../src/hub/catalog/index.ts';
+import { Datasets, MANIFEST_EXPORT_PATH, splitOf } from '../../src/hub/datasets/index.ts';
+import { catalogBackends } from './backends.ts';
+import { specs, writeRecordedDataset } from './recorded-datasets.ts';
+
+let work: string;
+before(async () => {
+  work = await mkdtemp(path.join(tmpdir(), 'tg-datasets-'));
+});
+after(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+function rejectsWith(code: string, pattern: RegExp) {
+  return (err: unknown) => {
+    assert.ok(err instanceof TgError, String(err));
+    assert.equal(err.code, code);
+    assert.match(err.message, pattern);
+    return true;
+  };
+}
+
+for (const backend of await catalogBackends()) {
+  describe(`datasets on ${backend.name}`, { skip: backend.unavailable ?? false }, () => {
+    let catalog: Catalog;
+    let datasets: Datasets;
+    let base: string;
+    const ids: Record<string, string[]> = {};
+    before(async () => {
+      catalog = await Catalog.open(await backend.place('datasets'));
+      datasets = new Datasets(catalog);
+      base = path.join(work, backend.name);
+      ids.d1 = await writeRecordedDataset(catalog, 'd1', path.join(base, 'src', 'd1'), specs(8, 0, 1));
+      ids.d2 = await writeRecordedDataset(catalog, 'd2', path.join(base, 'src', 'd2'), specs(6, 100, 2));
+    });
+    after(async () => {
+      await catalog?.close();
+      await backend.cleanup();
+    });
+
+    test('create validates the name and the query and leaves the catalog unchanged on error', async () => {
+      for (const bad of ['Bad', 'a/b', '../up', 'a..b', '', '-x', 'x'.repeat(64), 'a b']) {
+        await assert.rejects(datasets.create(bad, {}), rejectsWith('INPUT_INVALID', /invalid dataset name/));
+      }
+      await assert.rejects(
+        datasets.create('q1', { colour: 'red' } as never),
+        rejectsWith('INPUT_INVALID', /invalid dataset query.*colour/),
+      );
+      await assert.rejects(
+        datasets.create('q1', { phase: ['sleeping'] } as never),
+        rejectsWith('INPUT_INVALID', /phase/),
+      );
+      await assert.rejects(
+        datasets.create('q1', { recordedFrom: '2025-02-01T00:00:00Z', recordedTo: '2025-01-01T00:00:00Z' }),
+        rejectsWith('INPUT_INVALID', /recordedFrom must be before recordedTo/),
+      );
+      assert.deepEqual(await datasets.list(), []);
+
+      const created = await datasets.create('acme.ok_v-1', { vendor: 'acme', success: true });
+      assert.deepEqual(created.query, { vendor: ['acme'], success: true });
+      assert.equal(created.versions, 0);
+      await assert.rejects(
+        datasets.create('acme.ok_v-1', {}),
+        rejectsWith('INPUT_INVALID', /already exists/),
+      );
+      assert.deepEqual(
+        (await datasets.list()).map((d) => d.name),
+        ['acme.ok_v-1'],
+      );
+    });
+
+    test('freeze records the matching episodes as immutable numbered versions', async () => {
+      await datasets.create('pick-ok', { task: 'pick', success: true });
+      const v1 = await datasets.freeze('pick-ok', { valFraction: 0.5 });
+      const expected = [
+        ...specs(8, 0, 1).map((s, i) => ({ s, id: ids.d1![i]!, ds: 'd1' })),
+        ...specs(6, 100, 2).map((s, i) => ({ s, id: ids.d2![i]!, ds: 'd2' })),
+      ].filter((e) => e.s.task === 'pick' && e.s.success);
+      assert.equal(v1.version, 1);
+      assert.equal(v1.episodeCount, expected.length);
+      assert.equal(
+        v1.frameCount,
+        expected.reduce((n, e) => n + e.s.length, 0),
+      );
+      const m = v1.manifest;
+      assert.equal(m.name, 'pick-ok');
+      assert.deepEqual(m.query, { task: ['pick'], success: true });
+      assert.deepEqual(new Set(m.episodes.map((e) => e.id)), new Set(expected.map((e) => e.id)));
+      for (const e of m.episodes) assert.equal(e.split, splitOf(e.id, 0.5));
+      assert.deepEqual(
+        m.splits.val,
+        m.episodes.filter((e) => e.split === 'val').map((e) => e.id),
+      );
+      assert.equal(m.counts.train.episodes + m.counts.val.episodes, expected.length);
+      assert.deepEqual(
+        m.sources.map((s) => [s.dataset, s.path]),
+        [
+          ['d1', path.join(base, 'src', 'd1')],
+          ['d2', path.join(base, 'src', 'd2')],
+        ],
+      );
+
+      // New matching episodes arrive: version 2 holds them, version 1 is as it was.
+      const more = specs(4, 200, 3).map((s) => ({ ...s, task: 'pick', success: true }));
+      await writeRecordedDataset(catalog, 'd3', path.join(base, 'src', 'd3'), more);
+      const v2 = await datasets.freeze('pick-ok', { valFraction: 0.5 });
+      assert.equal(v2.version, 2);
+      assert.equal(v2.episodeCount, expected.length + 4);
+      assert.notEqual(v2.manifest.contentSha256, m.contentSha256);
+      const again = await datasets.version('pick-ok', 1);
+      assert.deepEqual(again.manifest, m);
+      assert.equal(again.manifestSha256, v1.manifestSha256);
+      assert.equal((await datasets.version('pick-ok')).version, 2);
+      assert.equal((await datasets.get('pick-ok')).versions, 2);
+      // The same episode keeps its split across versions.
+      for (const e of v2.manifest.episodes) {
+        const before = m.episodes.find((x) => x.id === e.id);
+        if (before) assert.equal(e.split, before.split);
+      }
+      await assert.rejects(
+        catalog.database.query(
+          "UPDATE dataset_versions SET episode_count = 0 WHERE dataset_name = 'pick-ok'",
+        ),
+        /immutable/,
+      );
+      assert.equal((await datasets.version('pick-ok', 1)).episodeCount, expected.length);
+    });
+
+    test('freeze and version errors', async () => {
+      await datasets.create('nothing', { robot: 'no-such-robot' });
+      await assert.rejects(datasets.freeze('nothing'), rejectsWith('INPUT_INVALID', /matches no episodes/));
+      await assert.rejects(datasets.freeze('ghost'), rejectsWith('NOT_FOUND', /no dataset named ghost/));
+      await assert.rejects(datasets.version('nothing'), rejectsWith('NOT_FOUND', /no frozen version/));
+      await assert.rejects(datasets.version('nothing', 3), rejectsWith('NOT_FOUND', /has no version 3/));
+      await assert.rejects(
+        datasets.freeze('nothing', { valFraction: 2 }),
+        rejectsWith('INPUT_INVALID', /valFraction/),
+      );
+    });
+
+    test('export writes the version as a LeRobot v3 dataset: train then val, ids checked', async () => {
+      await datasets.create('all-drill', { phase: 'drill' });
+      const v = await datasets.freeze('all-drill', { valFraction: 0.4 });
+      const out = path.join(base, 'exports', 'all-drill-v1');
+      const r = await datasets.export('all-drill', 1, out);
+      assert.equal(r.episodes, v.episodeCount);
+      assert.equal(r.frames, v.frameCount);
+      const ds = await readLeRobotDataset(out);
+      try {
+        assert.equal(ds.info.total_episodes, v.episodeCount);
+        assert.equal(ds.info.total_frames, v.frameCount);
+        assert.deepEqual(
+          ds.tgEpisodes?.map((e) => e.id),
+          v.manifest.episodes.map((e) => e.id),
+        );
+        const train = v.manifest.counts.train.episodes;
+        const expectedSplits: Record<string, string> = {};
+        if (train > 0) expectedSplits.train = `0:${train}`;
+        if (train < v.episodeCount) expectedSplits.val = `${train}:${v.episodeCount}`;
+        assert.deepEqual(ds.info.splits, expectedSplits);
+        assert.deepEqual(r.splits, expectedSplits);
+        const frames = await ds.readEpisodeFrames(0);
+        assert.equal(frames.length, v.manifest.episodes[0]!.length);
+      } finally {
+        ds.close();
+      }
+      const written = JSON.parse(await readFile(path.join(out, MANIFEST_EXPORT_PATH), 'utf8'));
+      assert.deepEqual(written, v.manifest);
+
+      await assert.rejects(
+        datasets.export('all-drill', 1, out),
+        rejectsWith('INPUT_INVALID', /already exists/),
+      );
+      assert.deepEqual(await readdir(path.join(base, 'exports')), ['all-drill-v1']);
+    });
+  });
+}
