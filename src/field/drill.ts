@@ -32,6 +32,11 @@ export interface DrillOptions {
   fps: number;
   maxSimSec?: number;
   onEpisode: (e: DrilledEpisode) => Promise<void>;
+  /**
+   * A robot starts its next episode only after its last one was delivered (`onEpisode` resolved), so a
+   * slow sink (a full spool) pauses the drill instead of piling episodes up in memory.
+   */
+  waitForDelivery?: boolean;
 }
 
 interface RobotThread {
@@ -116,6 +121,7 @@ export class Drill {
         this.failure ??= err;
         this.stopping = true;
       });
+      if (this.opts.waitForDelivery) await this.sink;
     }
   }
 

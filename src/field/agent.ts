@@ -1,0 +1,314 @@
+/**
+ * The field agent (`tg field start`): registers the field and its simulated robots with the hub, sends
+ * heartbeats, takes drill jobs, runs them with the drill, records every episode into the durable spool and
+ * uploads the spool in order. The drill only ever talks to the spool, so a lost link never stops recording;
+ * when the link returns the uploader drains the backlog in order. Episode ids are content hashes, so a
+ * retry after a lost acknowledgement stores nothing twice.
+ */
+import path from 'node:path';
+import { embodimentHash, loadEmbodiment } from '../embodiment/index.ts';
+import type { DrillJob } from '../hub/ingest/job-board.ts';
+import { Drill } from './drill.ts';
+import { HttpJobSource, type JobSource, NatsJobSource } from './job-source.ts';
+import { Spool, type SpoolEntry } from './spool/index.ts';
+import { encodeBundle } from './transfer/index.ts';
+import { HttpEpisodeTransport } from './transport/http.ts';
+import { NatsEpisodeTransport } from './transport/nats.ts';
+import type { NatsLayout } from './transport/nats-layout.ts';
+import type { EpisodeTransport, SendResult } from './transport/transport.ts';
+import { type BackoffOptions, Uploader } from './uploader.ts';
+
+export const FIELD_ROBOT_KIND = 'arm7';
+export const FIELD_ROBOT_VENDOR = 'tg-sim';
+
+export interface FieldAgentOptions {
+  /** Hub base URL (registration, heartbeats, and the HTTP transport and job polling). */
+  hubUrl: string;
+  /** Field name: letters, digits, . _ - */
+  name: string;
+  /** TG_HOME: the spool lives in `<home>/spool`. */
+  home: string;
+  /** Simulated robots this field runs (default 1). */
+  robots?: number;
+  /** TG_NATS_URL: bundles, events and jobs through NATS JetStream instead of HTTP. */
+  natsUrl?: string | null;
+  nats?: Partial<NatsLayout>;
+  maxSpoolBytes?: number;
+  heartbeatMs?: number;
+  /** How often to ask for a job when idle (default 2 s). */
+  pollMs?: number;
+  backoff?: BackoffOptions;
+  /** Take jobs from the hub (default true); false: only `runJob` drills. */
+  takeJobs?: boolean;
+  onEvent?: (event: FieldEvent) => void;
+}
+
+export type FieldEvent =
+  | { type: 'registered'; robots: string[] }
+  | { type: 'job-started'; job: DrillJob }
+  | { type: 'job-done'; job: DrillJob; episodes: number }
+  | { type: 'job-failed'; job: DrillJob; message: string }
+  | { type: 'spooled'; entry: SpoolEntry }
+  | { type: 'delivered'; entry: SpoolEntry; result: SendResult }
+  | { type: 'rejected'; entry: SpoolEntry; reason: string }
+  | { type: 'retry'; entry: SpoolEntry; reason: string; delayMs: number };
+
+export interface FieldAgentStats {
+  field: string;
+  state: 'idle' | 'drilling' | 'stopping';
+  registered: boolean;
+  connected: boolean;
+  transport: 'http' | 'nats';
+  spoolEntries: number;
+  spoolBytes: number;
+  recorded: number;
+  delivered: number;
+  duplicates: number;
+  jobsDone: number;
+}
+
+export class FieldAgent {
+  readonly spool: Spool;
+  private readonly uploader: Uploader;
+  private readonly robotIds: string[];
+  private readonly embodimentHash: string;
+  private registered = false;
+  private state: FieldAgentStats['state'] = 'idle';
+  private recorded = 0;
+  private jobsDone = 0;
+  private drill: Drill | null = null;
+  private currentJob: string | null = null;
+  private readonly stopping = new AbortController();
+  private readonly loops: Array<Promise<void>> = [];
+
+  private constructor(
+    private readonly opts: FieldAgentOptions,
+    private readonly transport: EpisodeTransport,
+    private readonly jobs: JobSource,
+  ) {
+    this.spool = Spool.open({
+      dir: path.join(opts.home, 'spool'),
+      ...(opts.maxSpoolBytes ? { maxBytes: opts.maxSpoolBytes } : {}),
+    });
+    this.robotIds = Array.from(
+      { length: opts.robots ?? 1 },
+      (_, i) => `${opts.name}-${FIELD_ROBOT_KIND}-${i}`,
+    );
+    this.embodimentHash = embodimentHash(loadEmbodiment(FIELD_ROBOT_KIND));
+    const emit = opts.onEvent ?? (() => {});
+    this.uploader = new Uploader({
+      spool: this.spool,
+      transport,
+      ...(opts.backoff ? { backoff: opts.backoff } : {}),
+      onUnknownRobot: () => this.register(),
+      onDelivered: (entry, result) => emit({ type: 'delivered', entry, result }),
+      onRejected: (entry, reason) => emit({ type: 'rejected', entry, reason }),
+      onRetry: (entry, reason, delayMs) => emit({ type: 'retry', entry, reason, delayMs }),
+    });
+  }
+
+  /** Starts the agent: uploads whatever the spool holds, registers (retrying until the hub answers), takes jobs. */
+  static async start(opts: FieldAgentOptions): Promise<FieldAgent> {
+    if (!/^[A-Za-z0-9._-]{1,100}$/.test(opts.name) || opts.name === 'jobs') {
+      throw new Error(`field name ${JSON.stringify(opts.name)}: letters, digits, . _ - only, and not "jobs"`);
+    }
+    let transport: EpisodeTransport;
+    let jobs: JobSource;
+    if (opts.natsUrl) {
+      const nats = await NatsEpisodeTransport.connect({
+        url: opts.natsUrl,
+        field: opts.name,
+        layout: opts.nats,
+      });
+      transport = nats;
+      jobs = new NatsJobSource(nats, opts.name);
+    } else {
+      transport = new HttpEpisodeTransport({ hubUrl: opts.hubUrl });
+      jobs = new HttpJobSource(opts.hubUrl, opts.name);
+    }
+    const agent = new FieldAgent(opts, transport, jobs);
+    agent.uploader.start();
+    agent.loops.push(agent.registerLoop(), agent.heartbeatLoop());
+    if (opts.takeJobs !== false) agent.loops.push(agent.jobLoop());
+    return agent;
+  }
+
+  get robots(): string[] {
+    return [...this.robotIds];
+  }
+
+  get stats(): FieldAgentStats {
+    const spool = this.spool.stats;
+    return {
+      field: this.opts.name,
+      state: this.state,
+      registered: this.registered,
+      connected: this.uploader.connected,
+      transport: this.opts.natsUrl ? 'nats' : 'http',
+      spoolEntries: spool.entries,
+      spoolBytes: spool.bytes,
+      recorded: this.recorded,
+      delivered: this.uploader.delivered,
+      duplicates: this.uploader.duplicates,
+      jobsDone: this.jobsDone,
+    };
+  }
+
+  /** Resolves when the field is registered with the hub. */
+  async whenRegistered(): Promise<void> {
+    while (!this.registered && !this.stopping.signal.aborted) await sleep(50, this.stopping.signal);
+  }
+
+  /** Resolves when every spooled episode has been delivered. */
+  drained(): Promise<void> {
+    return this.uploader.drained();
+  }
+
+  /** Registers the field and its robots (`POST /api/fields/:name/register`). */
+  async register(): Promise<void> {
+    const res = await fetch(`${this.hubBase}/api/fields/${this.opts.name}/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        robots: this.robotIds.map((id) => ({
+          id,
+          embodiment: FIELD_ROBOT_KIND,
+          embodimentHash: this.embodimentHash,
+          vendor: FIELD_ROBOT_VENDOR,
+        })),
+      }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (!res.ok) throw new Error(`register: hub answered ${res.status}: ${await res.text()}`);
+    if (!this.registered) this.opts.onEvent?.({ type: 'registered', robots: this.robots });
+    this.registered = true;
+  }
+
+  /** Drills one job into the spool; resolves when every episode of it is spooled (not yet delivered). */
+  async runJob(job: DrillJob): Promise<number> {
+    const emit = this.opts.onEvent ?? (() => {});
+    this.state = 'drilling';
+    this.currentJob = job.id;
+    emit({ type: 'job-started', job });
+    let spooled = 0;
+    try {
+      this.drill = await Drill.start({
+        field: this.opts.name,
+        robots: Math.min(job.robots ?? this.robotIds.length, this.robotIds.length),
+        episodes: job.episodes,
+        seed: job.seed,
+        fps: job.fps,
+        ...(job.maxSimSec ? { maxSimSec: job.maxSimSec } : {}),
+        waitForDelivery: true,
+        onEpisode: async (e) => {
+          const bundle = encodeBundle(e.episode, { recordedAt: new Date() });
+          const entry = await this.spool.append(e.episode.meta.id, bundle, this.stopping.signal);
+          spooled++;
+          this.recorded++;
+          emit({ type: 'spooled', entry });
+        },
+      });
+      try {
+        await this.drill.run();
+      } finally {
+        await this.drill.stop();
+        this.drill = null;
+      }
+      this.jobsDone++;
+      emit({ type: 'job-done', job, episodes: spooled });
+      return spooled;
+    } catch (err) {
+      emit({ type: 'job-failed', job, message: (err as Error).message });
+      throw err;
+    } finally {
+      this.currentJob = null;
+      if (this.state === 'drilling') this.state = 'idle';
+    }
+  }
+
+  /** Stops drilling (a half-run episode is dropped; spooled ones stay for the next start) and the loops. */
+  async stop(): Promise<void> {
+    this.state = 'stopping';
+    this.stopping.abort();
+    await this.drill?.stop();
+    await this.uploader.stop();
+    await Promise.allSettled(this.loops);
+    await this.transport.close();
+  }
+
+  private get hubBase(): string {
+    return this.opts.hubUrl.replace(/\/+$/, '');
+  }
+
+  private async registerLoop(): Promise<void> {
+    let delayMs = 250;
+    while (!this.registered && !this.stopping.signal.aborted) {
+      try {
+        await this.register();
+      } catch {
+        await sleep(delayMs, this.stopping.signal);
+        delayMs = Math.min(delayMs * 2, 10_000);
+      }
+    }
+  }
+
+  private async heartbeatLoop(): Promise<void> {
+    const every = this.opts.heartbeatMs ?? 5000;
+    while (!this.stopping.signal.aborted) {
+      const s = this.stats;
+      const heartbeat = {
+        state: s.state,
+        spoolEntries: s.spoolEntries,
+        spoolBytes: s.spoolBytes,
+        uploading: s.connected,
+        jobId: this.currentJob,
+      };
+      if (this.transport instanceof NatsEpisodeTransport) {
+        this.transport.publishEvent({ type: 'heartbeat', heartbeat });
+      } else if (this.registered) {
+        const res = await fetch(`${this.hubBase}/api/fields/${this.opts.name}/heartbeat`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(heartbeat),
+          signal: AbortSignal.timeout(5000),
+        }).catch(() => null);
+        // 409: a restarted hub forgot us; register again.
+        if (res?.status === 409) await this.register().catch(() => {});
+      }
+      await sleep(every, this.stopping.signal);
+    }
+  }
+
+  private async jobLoop(): Promise<void> {
+    const every = this.opts.pollMs ?? 2000;
+    while (!this.stopping.signal.aborted) {
+      const taken = this.registered ? await this.jobs.next().catch(() => null) : null;
+      if (!taken) {
+        await sleep(every, this.stopping.signal);
+        continue;
+      }
+      const keepAlive = setInterval(() => taken.working(), 10_000);
+      try {
+        await this.runJob(taken.job);
+        await taken.done();
+      } catch {
+        // job-failed was emitted; an unacknowledged NATS job is redelivered
+      } finally {
+        clearInterval(keepAlive);
+      }
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
