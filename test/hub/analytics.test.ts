@@ -3,10 +3,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
 import type { Verdict } from '../../src/data/quality/index.ts';
-import { Analytics, type AnalyticsRow } from '../../src/hub/analytics/index.ts';
+import { Analytics, type AnalyticsRow, type TimelineRow } from '../../src/hub/analytics/index.ts';
 import { Catalog } from '../../src/hub/catalog/index.ts';
+import type { ApiErrorBody } from '../../src/hub/server/api-types.ts';
+import { buildHubApp } from '../../src/hub/server/app.ts';
 import { catalogBackends } from './backends.ts';
+import { episode, seedCatalog } from './fixtures.ts';
 import { type EpisodeSpec, specs, writeRecordedDataset } from './recorded-datasets.ts';
 
 let work: string;
@@ -162,3 +166,58 @@ for (const backend of await catalogBackends()) {
     });
   });
 }
+
+describe('analytics over HTTP', () => {
+  let catalog: Catalog;
+  let app: FastifyInstance;
+  before(async () => {
+    catalog = await Catalog.open({ dataDir: 'memory://' });
+    await seedCatalog(catalog, 6);
+    app = await buildHubApp({ catalog });
+  });
+  after(async () => {
+    await app.close();
+    await catalog.close();
+  });
+
+  test('GET /api/analytics?by=robot counts episodes and successes per robot', async () => {
+    const res = await app.inject({ method: 'GET', url: '/api/analytics?by=robot' });
+    assert.equal(res.statusCode, 200, res.body);
+    const seeded = Array.from({ length: 6 }, (_, i) => episode(i));
+    const arm = seeded.filter((e) => e.robotId === 'arm-01');
+    const row = res.json().rows.find((r: AnalyticsRow) => r.key === 'arm-01');
+    assert.deepEqual(
+      [row.episodes, row.successes, row.frames, row.checkedFrames, row.yield],
+      [arm.length, arm.filter((e) => e.success).length, arm.reduce((n, e) => n + e.length, 0), 0, null],
+    );
+    const vendor = await app.inject({ method: 'GET', url: '/api/analytics?by=vendor&success=true' });
+    assert.equal(
+      vendor.json().rows.reduce((n: number, r: AnalyticsRow) => n + r.episodes, 0),
+      seeded.filter((e) => e.success).length,
+    );
+  });
+
+  test('GET /api/analytics/timeline?bucket=hour', async () => {
+    const res = await app.inject({ method: 'GET', url: '/api/analytics/timeline?bucket=hour' });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.deepEqual(
+      res.json().rows.map((r: TimelineRow) => [r.bucketStart, r.episodes]),
+      [['2025-01-01T12:00:00.000Z', 6]],
+    );
+  });
+
+  test('bad parameters are 400', async () => {
+    for (const url of [
+      '/api/analytics',
+      '/api/analytics?by=colour',
+      '/api/analytics?by=robot&success=maybe',
+      '/api/analytics?by=robot&nope=1',
+      '/api/analytics/timeline?bucket=week',
+      '/api/analytics/timeline?bucket=day&from=yesterday',
+    ]) {
+      const res = await app.inject({ method: 'GET', url });
+      assert.equal(res.statusCode, 400, url);
+      assert.equal((res.json() as ApiErrorBody).error.code, 'INPUT_INVALID');
+    }
+  });
+});

@@ -3,11 +3,15 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
 import { readLeRobotDataset } from '../../src/data/lerobot/reader.ts';
 import { TgError } from '../../src/errors/index.ts';
 import { Catalog } from '../../src/hub/catalog/index.ts';
 import { Datasets, MANIFEST_EXPORT_PATH, splitOf } from '../../src/hub/datasets/index.ts';
+import type { ApiErrorBody } from '../../src/hub/server/api-types.ts';
+import { buildHubApp } from '../../src/hub/server/app.ts';
 import { catalogBackends } from './backends.ts';
+import { seedCatalog } from './fixtures.ts';
 import { specs, writeRecordedDataset } from './recorded-datasets.ts';
 
 let work: string;
@@ -182,3 +186,112 @@ for (const backend of await catalogBackends()) {
     });
   });
 }
+
+describe('datasets over HTTP', () => {
+  let catalog: Catalog;
+  let app: FastifyInstance;
+  before(async () => {
+    catalog = await Catalog.open({ dataDir: 'memory://' });
+    await seedCatalog(catalog, 6);
+    app = await buildHubApp({ catalog });
+  });
+  after(async () => {
+    await app.close();
+    await catalog.close();
+  });
+
+  const post = (url: string, payload: unknown, raw = false) =>
+    app.inject({
+      method: 'POST',
+      url,
+      headers: { 'content-type': 'application/json' },
+      payload: raw ? (payload as string) : JSON.stringify(payload),
+    });
+
+  test('create, list, freeze and read a version', async () => {
+    const created = await post('/api/datasets', {
+      name: 'arm-ok',
+      query: { robot: 'arm-01', success: true },
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    assert.deepEqual(created.json().dataset.query, { robot: ['arm-01'], success: true });
+
+    const list = await app.inject({ method: 'GET', url: '/api/datasets' });
+    assert.deepEqual(
+      list.json().datasets.map((d: { name: string; versions: number }) => [d.name, d.versions]),
+      [['arm-ok', 0]],
+    );
+
+    const frozen = await post('/api/datasets/arm-ok/freeze', { valFraction: 0.25 });
+    assert.equal(frozen.statusCode, 201, frozen.body);
+    const want = (await catalog.selectEpisodes({ robot: 'arm-01', success: true })).map((e) => e.id);
+    assert.equal(frozen.json().version.version, 1);
+    assert.equal(frozen.json().version.episodeCount, want.length);
+    assert.equal(frozen.json().version.manifest, undefined);
+
+    const v = await app.inject({ method: 'GET', url: '/api/datasets/arm-ok/versions/1' });
+    assert.equal(v.statusCode, 200, v.body);
+    assert.deepEqual(
+      v
+        .json()
+        .version.manifest.episodes.map((e: { id: string }) => e.id)
+        .sort(),
+      want.sort(),
+    );
+    assert.equal(v.json().version.manifest.valFraction, 0.25);
+  });
+
+  test('malformed JSON, bad names and bad queries are 400 and change nothing', async () => {
+    const before = await catalog.listDatasetDefinitions();
+    const cases: [string, unknown, boolean, RegExp][] = [
+      ['/api/datasets', '{"name": "x", ', true, /JSON/i],
+      ['/api/datasets', { name: '../etc' }, false, /name/],
+      ['/api/datasets', { name: 'Upper' }, false, /name/],
+      ['/api/datasets', { name: 'ok', query: { phase: 'napping' } }, false, /phase/],
+      ['/api/datasets', { name: 'ok', extra: 1 }, false, /unknown field "extra"/],
+      ['/api/datasets', { name: 'arm-ok' }, false, /already exists/],
+      ['/api/datasets/arm-ok/freeze', { valFraction: 3 }, false, /valFraction/],
+      ['/api/datasets/a..b/freeze', {}, false, /dataset name/],
+    ];
+    for (const [url, payload, raw, pattern] of cases) {
+      const res = await post(url, payload, raw);
+      assert.equal(res.statusCode, 400, `${url} ${String(JSON.stringify(payload))}: ${res.body}`);
+      const body = res.json() as ApiErrorBody;
+      assert.equal(body.error.code, 'INPUT_INVALID');
+      assert.match(body.error.message, pattern);
+    }
+    assert.deepEqual(await catalog.listDatasetDefinitions(), before);
+    const v = await app.inject({ method: 'GET', url: '/api/datasets/arm-ok/versions/0' });
+    assert.equal(v.statusCode, 400);
+  });
+
+  test('unknown datasets and versions are 404', async () => {
+    const freeze = await post('/api/datasets/nope/freeze', {});
+    assert.equal(freeze.statusCode, 404);
+    assert.equal((freeze.json() as ApiErrorBody).error.code, 'NOT_FOUND');
+    const v = await app.inject({ method: 'GET', url: '/api/datasets/arm-ok/versions/9' });
+    assert.equal(v.statusCode, 404);
+  });
+
+  test('GET /api/docs is an OpenAPI document generated from the route schemas', async () => {
+    const res = await app.inject({ method: 'GET', url: '/api/docs' });
+    assert.equal(res.statusCode, 200);
+    const doc = res.json();
+    assert.equal(doc.openapi, '3.1.0');
+    const create = doc.paths['/api/datasets'].post;
+    const body = create.requestBody.content['application/json'].schema;
+    assert.deepEqual(body.required, ['name']);
+    assert.equal(body.properties.name.pattern, '^[a-z0-9][a-z0-9._-]{0,62}$');
+    assert.ok(doc.paths['/api/datasets/{name}/freeze'].post);
+    assert.deepEqual(
+      doc.paths['/api/datasets/{name}/versions/{version}'].get.parameters.map(
+        (p: { name: string }) => p.name,
+      ),
+      ['name', 'version'],
+    );
+    const by = doc.paths['/api/analytics'].get.parameters.find((p: { name: string }) => p.name === 'by');
+    assert.deepEqual(by.schema.enum, ['robot', 'vendor', 'task', 'phase', 'operator', 'field']);
+    assert.equal(by.required, true);
+    assert.ok(doc.paths['/api/analytics/timeline'].get.responses['200']);
+  });
+});

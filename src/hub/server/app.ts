@@ -6,6 +6,9 @@ import { type ErrorCode, isTgError } from '../../errors/index.ts';
 import type { Catalog } from '../catalog/index.ts';
 import type { HubNetwork } from '../ingest/index.ts';
 import type { ApiErrorBody } from './api-types.ts';
+import { ANALYTICS_ROUTE_DOCS, analyticsRoutes } from './routes/analytics.ts';
+import { DATASETS_ROUTE_DOCS, datasetsRoutes } from './routes/datasets.ts';
+import { docsRoutes } from './routes/docs.ts';
 import { episodesRoutes } from './routes/episodes.ts';
 import { fieldsRoutes } from './routes/fields.ts';
 import { ingestRoutes } from './routes/ingest.ts';
@@ -58,6 +61,9 @@ export async function buildHubApp(opts: HubAppOptions): Promise<FastifyInstance>
     statusRoutes,
     opts.status ? { catalog: opts.catalog, status: opts.status } : { catalog: opts.catalog },
   );
+  await app.register(datasetsRoutes, { catalog: opts.catalog });
+  await app.register(analyticsRoutes, { catalog: opts.catalog });
+  await app.register(docsRoutes, { routes: [...DATASETS_ROUTE_DOCS, ...ANALYTICS_ROUTE_DOCS] });
   if (opts.network) {
     await app.register(ingestRoutes, { ingest: opts.network.ingest });
     await app.register(fieldsRoutes, { fields: opts.network.fields, board: opts.network.board });
