@@ -44,6 +44,7 @@ export interface NatsHubOptions {
 
 interface Assembly {
   parts: Array<Uint8Array | undefined>;
+  received: number;
   msgs: JsMsg[];
 }
 
@@ -159,12 +160,13 @@ export class NatsHubLink implements JobQueue {
     }
     let a = this.assemblies.get(id);
     if (!a || a.parts.length !== chunks) {
-      a = { parts: new Array(chunks), msgs: [] };
+      a = { parts: Array.from({ length: chunks }, () => undefined), received: 0, msgs: [] };
       this.assemblies.set(id, a);
     }
+    if (a.parts[index] === undefined) a.received++;
     a.parts[index] = msg.data;
     a.msgs.push(msg);
-    if (a.parts.some((p) => p === undefined)) return; // wait for the rest (acked together)
+    if (a.received < chunks) return; // wait for the rest (all acked together after the commit)
     this.assemblies.delete(id);
     const bundle = Buffer.concat(a.parts as Uint8Array[]);
     await this.ingest(
