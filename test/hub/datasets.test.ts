@@ -3,7 +3,9 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
+import { registerDatasetsCommand } from '../../src/cli/commands/datasets.ts';
 import { readLeRobotDataset } from '../../src/data/lerobot/reader.ts';
 import { TgError } from '../../src/errors/index.ts';
 import { Catalog } from '../../src/hub/catalog/index.ts';
@@ -293,5 +295,67 @@ describe('datasets over HTTP', () => {
     assert.deepEqual(by.schema.enum, ['robot', 'vendor', 'task', 'phase', 'operator', 'field']);
     assert.equal(by.required, true);
     assert.ok(doc.paths['/api/analytics/timeline'].get.responses['200']);
+  });
+});
+
+describe('tg datasets', () => {
+  let home: string;
+  before(async () => {
+    home = path.join(work, 'cli-home');
+    const catalog = await Catalog.open({ dataDir: path.join(home, 'catalog') });
+    try {
+      await writeRecordedDataset(catalog, 'runs', path.join(home, 'datasets', 'runs'), specs(6, 0, 1));
+    } finally {
+      await catalog.close();
+    }
+  });
+
+  async function tg(...args: string[]): Promise<unknown> {
+    const program = new Command('tg').option('--json').option('--home <dir>').exitOverride();
+    registerDatasetsCommand(program);
+    for (const cmd of program.commands) cmd.exitOverride();
+    const chunks: string[] = [];
+    const write = process.stdout.write;
+    // printResult writes strings; the test runner's own (binary) reporter stream must pass through.
+    process.stdout.write = ((s: string | Uint8Array, ...rest: never[]) => {
+      if (typeof s !== 'string') return write.call(process.stdout, s, ...rest);
+      chunks.push(s);
+      return true;
+    }) as typeof process.stdout.write;
+    try {
+      await program.parseAsync(['--json', '--home', home, ...args], { from: 'user' });
+    } finally {
+      process.stdout.write = write;
+    }
+    return JSON.parse(chunks.join(''));
+  }
+
+  test('create, list, freeze and export through the CLI', async () => {
+    const created = (await tg('datasets', 'create', 'arm-a-ok', '--robot', 'arm-a', '--success')) as {
+      dataset: { query: unknown };
+    };
+    assert.deepEqual(created.dataset.query, { robot: ['arm-a'], success: true });
+    const listed = (await tg('datasets', 'list')) as { datasets: { name: string }[] };
+    assert.deepEqual(
+      listed.datasets.map((d) => d.name),
+      ['arm-a-ok'],
+    );
+    const frozen = (await tg('datasets', 'freeze', 'arm-a-ok', '--val-fraction', '0')) as {
+      version: { version: number; episodeCount: number };
+    };
+    const want = specs(6, 0, 1).filter((s) => s.robot === 'arm-a' && s.success);
+    assert.deepEqual([frozen.version.version, frozen.version.episodeCount], [1, want.length]);
+    const out = path.join(work, 'cli-export');
+    const exported = (await tg('datasets', 'export', 'arm-a-ok', '--out', out)) as {
+      episodes: number;
+      splits: unknown;
+    };
+    assert.equal(exported.episodes, want.length);
+    assert.deepEqual(exported.splits, { train: `0:${want.length}` });
+    const ds = await readLeRobotDataset(out);
+    ds.close();
+    assert.equal(ds.info.total_episodes, want.length);
+    await assert.rejects(tg('datasets', 'create', 'Bad/Name'), { code: 'INPUT_INVALID' });
+    await assert.rejects(tg('datasets', 'create', 'x', '--success', '--failed'), { code: 'USAGE' });
   });
 });
