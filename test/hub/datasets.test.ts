@@ -139,6 +139,13 @@ for (const backend of await catalogBackends()) {
       assert.equal((await datasets.version('pick-ok', 1)).episodeCount, expected.length);
     });
 
+    test('concurrent freezes of one dataset get consecutive version numbers', async () => {
+      await datasets.create('race', {});
+      const versions = await Promise.all([1, 2, 3, 4].map(() => datasets.freeze('race')));
+      assert.deepEqual(versions.map((v) => v.version).sort(), [1, 2, 3, 4]);
+      assert.equal(new Set(versions.map((v) => v.manifest.contentSha256)).size, 1);
+    });
+
     test('freeze and version errors', async () => {
       await datasets.create('nothing', { robot: 'no-such-robot' });
       await assert.rejects(datasets.freeze('nothing'), rejectsWith('INPUT_INVALID', /matches no episodes/));
