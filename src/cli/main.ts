@@ -4,8 +4,13 @@ import { intArg } from './args.ts';
 import { registerBenchCommand } from './commands/bench.ts';
 import { registerConfigCommand } from './commands/config.ts';
 import { registerDatasetCommand } from './commands/dataset.ts';
+import { registerDatasetsCommand } from './commands/datasets.ts';
 import { registerExportCommand } from './commands/export.ts';
+import { registerFieldCommand } from './commands/field.ts';
+import { registerHubCommand } from './commands/hub.ts';
 import { registerImportCommand } from './commands/import.ts';
+import { registerRobotsCommand } from './commands/robots.ts';
+import { registerSimCommand } from './commands/sim.ts';
 import { registerUpCommand } from './commands/up.ts';
 import { registerValidateCommand } from './commands/validate.ts';
 
@@ -29,11 +34,16 @@ function buildProgram(): Command {
         ),
     });
   registerUpCommand(program);
-  registerConfigCommand(program);
+  registerHubCommand(program);
+  registerFieldCommand(program);
+  registerRobotsCommand(program);
+  registerSimCommand(program);
   registerValidateCommand(program);
+  registerDatasetCommand(program);
+  registerDatasetsCommand(program);
   registerExportCommand(program);
   registerImportCommand(program);
-  registerDatasetCommand(program);
+  registerConfigCommand(program);
   registerBenchCommand(program);
   for (const cmd of program.commands) cmd.exitOverride().showSuggestionAfterError();
   return program;
