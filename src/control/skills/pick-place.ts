@@ -62,6 +62,9 @@ const POS_GAIN = 8; // 1/s
 const ROT_GAIN = 8; // 1/s
 const MAX_ROT_SPEED = 2; // rad/s
 const JOINT_SPEED = 1.5; // rad/s, under the spine's 2.5
+// Joint acceleration limit: velocity ramps instead of steps at phase changes, so the recorded motion has
+// no acceleration spikes that the quality checks would (rightly) read as collisions.
+const JOINT_ACCEL = 4; // rad/s^2
 const NULL_GAIN = 1; // 1/s
 const DAMPING = 0.05; // DLS lambda
 const MAX_LEAD_RAD = 0.15; // anti-windup: command never further than this from the measured joint
@@ -90,6 +93,7 @@ export class PickPlaceSkill {
   private readonly twist = new Float64Array(6);
   private readonly ik: DlsIk;
   private readonly dq: Float64Array;
+  private readonly dqPrev: Float64Array;
 
   constructor(world: PickPlaceWorld, opts: PickPlaceSkillOptions) {
     this.dt = opts.controlDtSec;
@@ -100,6 +104,7 @@ export class PickPlaceSkill {
     this.qCmd = new Float64Array(this.n);
     this.jac = new Float64Array(6 * this.n);
     this.dq = new Float64Array(this.n);
+    this.dqPrev = new Float64Array(this.n);
     this.ik = new DlsIk(this.n, { damping: DAMPING, nullGain: NULL_GAIN });
     this.reset(world);
   }
@@ -113,6 +118,7 @@ export class PickPlaceSkill {
     world.readState(this.state);
     for (let i = 0; i < this.n; i++) this.qCmd[i] = this.state[i]!;
     this.gripperCmd = this.state[this.n]!;
+    this.dqPrev.fill(0);
     this.gripperGoal = GRIPPER_OPEN_M;
     this.phase = 'approach';
     this.phaseSec = 0;
@@ -137,6 +143,13 @@ export class PickPlaceSkill {
     const speed = this.phase === 'done' ? 0.2 : PHASES[this.phase].speed;
     this.computeTwist(speed);
     this.ik.solve(this.jac, this.twist, this.dq, this.state, this.home);
+    const dvMax = JOINT_ACCEL * this.dt;
+    for (let i = 0; i < n; i++) {
+      const prev = this.dqPrev[i]!;
+      const v = Math.min(prev + dvMax, Math.max(prev - dvMax, this.dq[i]!));
+      this.dq[i] = v;
+      this.dqPrev[i] = v;
+    }
     integrateJointTargets(this.qCmd, this.state, this.dq, this.dt, JOINT_SPEED, MAX_LEAD_RAD);
     for (let i = 0; i < n; i++) out[i] = this.qCmd[i]!;
     const gStep = GRIPPER_SPEED * this.dt;
