@@ -2,7 +2,7 @@
  * The two catalog backends the hub tests run against: embedded PGlite in a temp directory, and a real
  * PostgreSQL server (TG_TEST_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/test). Each
  * PostgreSQL "place" is a database of its own (tg_test_<random>_<name>), dropped afterwards, so parallel test
- * files never see each other's rows. Without a reachable server the PostgreSQL suite is skipped, not failed.
+ * files never see each other's rows. Without a reachable server the PostgreSQL suites fail (they are never skipped: CI runs PostgreSQL).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -49,6 +49,7 @@ export async function postgresBackend(): Promise<CatalogBackend> {
   } catch (err) {
     unavailable = `PostgreSQL at ${TEST_DATABASE_URL} unreachable: ${(err as Error).message}`;
   }
+  if (unavailable) throw new Error(`${unavailable} (start it, or set TG_TEST_DATABASE_URL)`);
   const prefix = `tg_test_${randomBytes(4).toString('hex')}`;
   const created = new Map<string, string>();
   const urlFor = (db: string) => {

@@ -7,7 +7,7 @@ import { seedCatalog } from './fixtures.ts';
 
 const backend = await postgresBackend();
 
-describe('catalog on PostgreSQL', { skip: backend.unavailable ?? false }, () => {
+describe('catalog on PostgreSQL', () => {
   after(() => backend.cleanup());
 
   test('eight hubs opening one fresh database at once migrate it exactly once', async () => {

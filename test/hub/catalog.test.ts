@@ -7,7 +7,7 @@ import { episode, ROBOTS, seedCatalog } from './fixtures.ts';
 
 // The same tests against embedded PGlite and a PostgreSQL server: the catalog promises identical behaviour.
 for (const backend of await catalogBackends()) {
-  describe(`catalog on ${backend.name}`, { skip: backend.unavailable ?? false }, () => {
+  describe(`catalog on ${backend.name}`, () => {
     after(() => backend.cleanup());
 
     async function withCatalog(name: string, fn: (c: Catalog) => Promise<void>): Promise<void> {
