@@ -7,6 +7,7 @@ import { type Embodiment, loadEmbodiment } from '../embodiment/index.ts';
 import { TgError } from '../errors/index.ts';
 import { type DoubleBuffer, loadMujoco, type MjData, type MjModel, type Mujoco } from './mujoco.ts';
 import { compilePickPlace, PICK_PLACE_LAYOUT, type PickPlaceLayout } from './scenes/pick-place.ts';
+import { readSiteJacobian, readSitePose } from './site-frame.ts';
 
 /** A source of uniform numbers in [0, 1). */
 export interface Rng {
@@ -52,8 +53,9 @@ export class PickPlaceWorld {
   private readonly fingerQpos: [number, number];
   private readonly cubeQpos: number;
   private readonly siteId: number;
-  private readonly jacp: DoubleBuffer;
-  private readonly jacr: DoubleBuffer;
+  /** mj_jacSite output buffers (3 x nv each), reused every control tick. */
+  readonly jacp: DoubleBuffer;
+  readonly jacr: DoubleBuffer;
   private steps = 0;
   private kinematicsAt = -1;
   private qposView: Float64Array;
@@ -220,24 +222,8 @@ export class PickPlaceWorld {
       mj.mj_comPos(m, d);
       this.kinematicsAt = this.steps;
     }
-    const xpos = d.site_xpos as Float64Array;
-    const xmat = d.site_xmat as Float64Array;
-    const s = this.siteId;
-    for (let i = 0; i < 3; i++) pos[i] = xpos[3 * s + i]!;
-    for (let i = 0; i < 9; i++) mat[i] = xmat[9 * s + i]!;
-    if (!jac) return;
-    mj.mj_jacSite(m, d, this.jacp, this.jacr, s);
-    const jp = this.jacp.GetView() as Float64Array;
-    const jr = this.jacr.GetView() as Float64Array;
-    const nv = m.nv;
-    const n = this.armDof;
-    for (let r = 0; r < 3; r++) {
-      for (let j = 0; j < n; j++) {
-        const col = this.armDofs[j]!;
-        jac[r * n + j] = jp[r * nv + col]!;
-        jac[(r + 3) * n + j] = jr[r * nv + col]!;
-      }
-    }
+    readSitePose(d, this.siteId, pos, mat);
+    if (jac) readSiteJacobian(mj, m, d, this.siteId, this.armDofs, this, jac);
   }
 
   dispose(): void {

@@ -5,6 +5,7 @@
  */
 import { TgError } from '../../errors/index.ts';
 import { type DoubleBuffer, loadMujoco, type MjData, type MjModel, type Mujoco } from '../mujoco.ts';
+import { readSiteJacobian, readSitePose } from '../site-frame.ts';
 import { compileScene, type Scene } from './scene.ts';
 
 export type ObjKind = 'body' | 'joint' | 'geom' | 'site' | 'actuator' | 'sensor' | 'equality';
@@ -25,8 +26,9 @@ export class SceneWorld {
   private readonly armDofs: Int32Array;
   private readonly fingerQpos: number[];
   private readonly siteId: number;
-  private readonly jacp: DoubleBuffer;
-  private readonly jacr: DoubleBuffer;
+  /** mj_jacSite output buffers (3 x nv each), reused every control tick. */
+  readonly jacp: DoubleBuffer;
+  readonly jacr: DoubleBuffer;
   private steps = 0;
   private kinematicsAt = -1;
 
@@ -233,24 +235,8 @@ export class SceneWorld {
       mj.mj_comPos(m, d);
       this.kinematicsAt = this.steps;
     }
-    const xpos = d.site_xpos as Float64Array;
-    const xmat = d.site_xmat as Float64Array;
-    const s = this.siteId;
-    for (let i = 0; i < 3; i++) pos[i] = xpos[3 * s + i]!;
-    for (let i = 0; i < 9; i++) mat[i] = xmat[9 * s + i]!;
-    if (!jac) return;
-    mj.mj_jacSite(m, d, this.jacp, this.jacr, s);
-    const jp = this.jacp.GetView() as Float64Array;
-    const jr = this.jacr.GetView() as Float64Array;
-    const nv = m.nv;
-    const n = this.armDof;
-    for (let r = 0; r < 3; r++) {
-      for (let j = 0; j < n; j++) {
-        const col = this.armDofs[j]!;
-        jac[r * n + j] = jp[r * nv + col]!;
-        jac[(r + 3) * n + j] = jr[r * nv + col]!;
-      }
-    }
+    readSitePose(d, this.siteId, pos, mat);
+    if (jac) readSiteJacobian(mj, m, d, this.siteId, this.armDofs, this, jac);
   }
 
   /** True when a position is non-finite (the state is no longer trustworthy). */
