@@ -4,12 +4,11 @@
  * the console imports these types).
  */
 
-/** How an episode's actions were produced (DESIGN.md, "Episode"). */
-export const EPISODE_SOURCES = ['teleop', 'mocap', 'policy', 'scripted'] as const;
-export type EpisodeSource = (typeof EPISODE_SOURCES)[number];
+// The episode vocabulary is the data module's (DESIGN.md, "Episode"); the catalog stores the same values.
+import { CURRICULUM_PHASES, EPISODE_SOURCES } from '../../data/episode.ts';
 
-/** Curriculum phase of the (robot, skill) pair when the episode was recorded: Orientation -> Physical Drill -> Autonomy. */
-export const CURRICULUM_PHASES = ['orientation', 'drill', 'autonomy'] as const;
+export { CURRICULUM_PHASES, EPISODE_SOURCES };
+export type EpisodeSource = (typeof EPISODE_SOURCES)[number];
 export type CurriculumPhase = (typeof CURRICULUM_PHASES)[number];
 
 export interface FieldInput {
