@@ -131,11 +131,8 @@ function lerobotSplits(m: DatasetManifest): Partial<Record<SplitName, string>> {
   return splits;
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const exists = (p: string): Promise<boolean> =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );

@@ -4,6 +4,7 @@
  * written next to an export as meta/tg_dataset_version.json.
  */
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../../data/episode.ts';
 import type { EpisodeFact, EpisodeFilter } from '../catalog/types.ts';
 
 export const MANIFEST_FORMAT = 'tg-dataset-manifest/1';
@@ -131,15 +132,4 @@ export function manifestSha256(manifest: DatasetManifest): string {
 
 function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
