@@ -2,8 +2,8 @@
  * Reads a LeRobot v3.0 dataset (layout: ./format.ts), whoever wrote it: this project's writer or LeRobot.
  * Every file is validated; a bad one fails with TgError('INPUT_INVALID', '<file>: <problem>').
  */
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { z } from 'zod';
 import { TgError } from '../../errors/index.ts';
@@ -90,6 +90,17 @@ function sqlString(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;
 }
 
+/** The episodes metadata files, relative to the dataset (meta/episodes/<chunk>/<file>.parquet), sorted. */
+async function listEpisodeFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const chunks = await readdir(join(dir, EPISODES_DIR)).catch(() => [] as string[]);
+  for (const chunk of chunks.sort()) {
+    const files = await readdir(join(dir, EPISODES_DIR, chunk)).catch(() => [] as string[]);
+    for (const f of files.sort()) if (f.endsWith('.parquet')) out.push(`${EPISODES_DIR}/${chunk}/${f}`);
+  }
+  return out;
+}
+
 async function readJson(dir: string, file: string): Promise<unknown> {
   let text: string;
   try {
@@ -111,6 +122,10 @@ export async function readLeRobotDataset(dir: string): Promise<LeRobotDataset> {
     throw bad(INFO_PATH, `${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
   }
   const info = parsed.data as DatasetInfo;
+  for (const [name, spec] of Object.entries(info.features)) {
+    if ((spec.dtype === 'float32' || spec.dtype === 'float64') && !((spec.shape[0] ?? 0) >= 1))
+      throw bad(INFO_PATH, `features.${name}.shape: a float feature needs a shape [n] with n >= 1`);
+  }
   const instance = await DuckDBInstance.create(':memory:');
   const db = await instance.connect();
   const close = () => {
@@ -146,35 +161,53 @@ export async function readLeRobotDataset(dir: string): Promise<LeRobotDataset> {
     if (tasks.length !== info.total_tasks)
       throw bad(TASKS_PATH, `${tasks.length} tasks, info.json says ${info.total_tasks}`);
 
-    const episodesGlob = join(dir, EPISODES_DIR, '*', '*.parquet');
+    const episodeFiles = await listEpisodeFiles(dir);
+    const episodesLabel = episodeFiles.length > 0 ? episodeFiles.join(', ') : EPISODES_DIR;
+    const episodesQuery = (source: string) =>
+      `SELECT episode_index, tasks, length, "data/chunk_index" AS c, "data/file_index" AS f, ` +
+      `dataset_from_index AS a, dataset_to_index AS b, filename FROM read_parquet(${sqlString(source)}, union_by_name=true, filename=true) ORDER BY episode_index`;
     let episodes: EpisodeInfo[];
+    /** The metadata file each episode came from (relative), for error messages. */
+    const episodeFile: string[] = [];
     try {
-      episodes = (
-        await db.runAndReadAll(
-          `SELECT episode_index, tasks, length, "data/chunk_index" AS c, "data/file_index" AS f, ` +
-            `dataset_from_index AS a, dataset_to_index AS b FROM read_parquet(${sqlString(episodesGlob)}, union_by_name=true) ORDER BY episode_index`,
-        )
-      )
+      episodes = (await db.runAndReadAll(episodesQuery(join(dir, EPISODES_DIR, '*', '*.parquet'))))
         .getRowObjectsJS()
-        .map((r) => ({
-          episodeIndex: Number(r.episode_index),
-          tasks: (r.tasks as unknown[]).map(String),
-          length: Number(r.length),
-          dataChunkIndex: Number(r.c),
-          dataFileIndex: Number(r.f),
-          datasetFromIndex: Number(r.a),
-          datasetToIndex: Number(r.b),
-        }));
+        .map((r) => {
+          episodeFile.push(relative(dir, String(r.filename)));
+          if (!Array.isArray(r.tasks)) throw new Error('tasks is not a list');
+          return {
+            episodeIndex: Number(r.episode_index),
+            tasks: r.tasks.map(String),
+            length: Number(r.length),
+            dataChunkIndex: Number(r.c),
+            dataFileIndex: Number(r.f),
+            datasetFromIndex: Number(r.a),
+            datasetToIndex: Number(r.b),
+          };
+        });
     } catch (cause) {
-      throw bad(EPISODES_DIR, `cannot read episodes metadata (${(cause as Error).message})`);
+      // name the file that fails on its own, when one does
+      let culprit = episodesLabel;
+      for (const rel of episodeFiles) {
+        const fails = await db.runAndReadAll(episodesQuery(join(dir, rel))).then(
+          () => false,
+          () => true,
+        );
+        if (fails) {
+          culprit = rel;
+          break;
+        }
+      }
+      throw bad(culprit, `cannot read episodes metadata (${(cause as Error).message})`);
     }
     if (episodes.length !== info.total_episodes) {
-      throw bad(EPISODES_DIR, `${episodes.length} episodes, info.json says ${info.total_episodes}`);
+      throw bad(episodesLabel, `${episodes.length} episodes, info.json says ${info.total_episodes}`);
     }
     episodes.forEach((e, i) => {
-      if (e.episodeIndex !== i) throw bad(EPISODES_DIR, `episode_index ${e.episodeIndex} at position ${i}`);
+      const file = episodeFile[i] ?? episodesLabel;
+      if (e.episodeIndex !== i) throw bad(file, `episode_index ${e.episodeIndex} at position ${i}`);
       if (e.datasetToIndex - e.datasetFromIndex !== e.length)
-        throw bad(EPISODES_DIR, `episode ${i}: length does not match its index range`);
+        throw bad(file, `episode ${i}: length does not match its index range`);
     });
 
     let stats: Record<string, Record<string, unknown>> | null = null;
@@ -226,7 +259,10 @@ export async function readLeRobotDataset(dir: string): Promise<LeRobotDataset> {
         throw bad(rel, `cannot read (${(cause as Error).message})`);
       }
       if (rows.length !== ep.length)
-        throw bad(rel, `episode ${episodeIndex} has ${rows.length} frames, metadata says ${ep.length}`);
+        throw bad(
+          rel,
+          `episode ${episodeIndex} has ${rows.length} frames, ${episodeFile[episodeIndex] ?? EPISODES_DIR} says ${ep.length}`,
+        );
       const columns: Record<string, Float32Array> = {};
       for (const [name, spec] of floatFeatures) {
         const dim = isScalarFeature(spec) ? 1 : (spec.shape[0] as number);
@@ -237,7 +273,7 @@ export async function readLeRobotDataset(dir: string): Promise<LeRobotDataset> {
           else {
             const arr = v as number[];
             if (!Array.isArray(arr) || arr.length !== dim)
-              throw bad(rel, `${name} at frame ${f} is not ${dim} values`);
+              throw bad(rel, `${name} at frame ${f} is not ${dim} values (its shape in ${INFO_PATH})`);
             out.set(arr, f * dim);
           }
         });
