@@ -14,7 +14,12 @@ export interface MachineFacts {
   memoryGiB: number;
 }
 
+/**
+ * One printed result. The benchmark's `details` (the figures an issue asks for, e.g. `framesPerSec`,
+ * `layers`) appear at the top level of the JSON next to the harness's own fields.
+ */
 export interface BenchResult {
+  [figure: string]: unknown;
   name: string;
   metric: string;
   value: number;
@@ -25,11 +30,17 @@ export interface BenchResult {
   ratio: number;
   higherIsBetter: boolean;
   machine: MachineFacts;
-  /** Benchmark-specific figures (e.g. per-layer latencies), printed as they are. */
-  details?: Record<string, unknown>;
 }
 
-export type Measurement = Omit<BenchResult, 'name' | 'ratio' | 'machine'>;
+export interface Measurement {
+  metric: string;
+  value: number;
+  unit: string;
+  baseline: number;
+  higherIsBetter: boolean;
+  /** Benchmark-specific figures (e.g. per-layer latencies), printed at the result's top level. */
+  details?: Record<string, unknown>;
+}
 
 export interface BenchContext {
   /** Reports progress as a fraction in [0, 1]. */
@@ -61,5 +72,12 @@ export function machineFacts(): MachineFacts {
 
 export function toResult(name: string, m: Measurement): BenchResult {
   const ratio = m.baseline === 0 ? Number.NaN : m.value / m.baseline;
-  return { name, ...m, ratio: Math.round(ratio * 1000) / 1000, machine: machineFacts() };
+  const { details, ...measured } = m;
+  return {
+    ...details,
+    name,
+    ...measured,
+    ratio: Math.round(ratio * 1000) / 1000,
+    machine: machineFacts(),
+  };
 }
