@@ -1,0 +1,38 @@
+export type { ActuatorPort } from './actuator-port.ts';
+export {
+  type ContactRegionLimit,
+  ENVIRONMENT_REGION,
+  environmentRegion,
+  ISO_TS_15066_REGIONS,
+} from './contact-regions.ts';
+export { SafetyEventQueue, type SafetyEventSink } from './events.ts';
+export { SpineFeedback } from './feedback.ts';
+export {
+  type CompiledLimits,
+  type ContactLimits,
+  compileLimits,
+  DEFAULT_ACCELERATION_TIME_SEC,
+  DEFAULT_WATCHDOG,
+  type ServoModel,
+  type SpineLimits,
+  type SpineLimitsOptions,
+  spineLimitsFor,
+  type WatchdogLimits,
+  type WorkspaceLimits,
+} from './limits.ts';
+export { type ScenePortOptions, SceneSpinePort, servoModelFromScene } from './scene-port.ts';
+export {
+  ARM7_MAX_VELOCITY,
+  SPINE_ACCEL_LIMITED,
+  SPINE_CLAMPED,
+  SPINE_RATE_LIMITED,
+  SPINE_REJECTED_NONFINITE,
+  SPINE_STOPPING,
+  SPINE_TORQUE_LIMITED,
+  SPINE_WATCHDOG_HOLD,
+  Spine,
+  type SpineMode,
+  type SpineOptions,
+  type SpineStats,
+  type StopCategory,
+} from './spine.ts';
