@@ -110,4 +110,28 @@ CREATE TRIGGER dataset_versions_immutable BEFORE UPDATE OR DELETE ON dataset_ver
   FOR EACH ROW EXECUTE FUNCTION dataset_versions_immutable();
 `,
   },
+  {
+    version: 3,
+    name: 'drill jobs with leases',
+    sql: `
+-- Drill jobs the hub hands to fields over HTTP (with NATS they live on the JOBS work-queue stream). A job is
+-- leased to one taker at a time: lease_token names the lease, lease_expires_at ends it unless renewed. The
+-- taker acknowledges the job once every episode is recorded (state done); a lease that runs out (its taker
+-- died) makes the job available again, and a token from an earlier lease can neither renew nor acknowledge.
+-- Finished jobs stay as the job history.
+CREATE TABLE drill_jobs (
+  id                text PRIMARY KEY,
+  field_id          text NOT NULL,
+  spec              jsonb NOT NULL,
+  state             text NOT NULL CHECK (state IN ('queued', 'leased', 'done', 'cancelled')),
+  lease_token       text,
+  lease_expires_at  timestamptz,
+  leases            integer NOT NULL DEFAULT 0 CHECK (leases >= 0),
+  created_at        timestamptz NOT NULL,
+  updated_at        timestamptz NOT NULL DEFAULT now(),
+  CHECK (state <> 'leased' OR (lease_token IS NOT NULL AND lease_expires_at IS NOT NULL))
+);
+CREATE INDEX drill_jobs_open_idx ON drill_jobs (field_id, created_at, id) WHERE state IN ('queued', 'leased');
+`,
+  },
 ];

@@ -51,7 +51,7 @@ export async function startNetworkHub(opts: NetworkHubOptions): Promise<NetworkH
     });
     const fields = new FieldRegistry(catalog);
     fields.onRegistered.push(() => ingest.robotsChanged());
-    const board = new JobBoard();
+    const board = new JobBoard(catalog);
     if (opts.natsUrl) {
       const link = await NatsHubLink.start({
         url: opts.natsUrl,
