@@ -4,12 +4,17 @@
  * uploads the spool in order. The drill only ever talks to the spool, so a lost link never stops recording;
  * when the link returns the uploader drains the backlog in order. Episode ids are content hashes, so a
  * retry after a lost acknowledgement stores nothing twice.
+ *
+ * The job in progress is journaled (job-journal.ts): a field that stops or dies mid-job resumes it on its
+ * next start, keeping its lease and skipping the episodes already spooled, and acknowledges it only once
+ * every episode is spooled.
  */
 import path from 'node:path';
 import { embodimentHash, loadEmbodiment } from '../embodiment/index.ts';
 import type { DrillJob } from '../hub/ingest/job-board.ts';
 import { Drill } from './drill.ts';
-import { HttpJobSource, type JobSource, NatsJobSource } from './job-source.ts';
+import { JobJournal } from './job-journal.ts';
+import { HttpJobSource, type JobSource, NatsJobSource, type TakenJob } from './job-source.ts';
 import { Spool, type SpoolEntry } from './spool/index.ts';
 import { encodeBundle } from './transfer/index.ts';
 import { HttpEpisodeTransport } from './transport/http.ts';
@@ -37,6 +42,8 @@ export interface FieldAgentOptions {
   heartbeatMs?: number;
   /** How often to ask for a job when idle (default 2 s). */
   pollMs?: number;
+  /** How often to renew the lease of the job being drilled (default 10 s). */
+  renewMs?: number;
   backoff?: BackoffOptions;
   /** Take jobs from the hub (default true); false: only `runJob` drills. */
   takeJobs?: boolean;
@@ -48,6 +55,8 @@ export type FieldEvent =
   | { type: 'job-started'; job: DrillJob }
   | { type: 'job-done'; job: DrillJob; episodes: number }
   | { type: 'job-failed'; job: DrillJob; message: string }
+  | { type: 'job-resumed'; job: DrillJob; recorded: number }
+  | { type: 'job-lost'; job: DrillJob }
   | { type: 'spooled'; entry: SpoolEntry }
   | { type: 'delivered'; entry: SpoolEntry; result: SendResult }
   | { type: 'rejected'; entry: SpoolEntry; reason: string }
@@ -69,6 +78,7 @@ export interface FieldAgentStats {
 
 export class FieldAgent {
   readonly spool: Spool;
+  private readonly journal: JobJournal;
   private readonly uploader: Uploader;
   private readonly robotIds: string[];
   private readonly embodimentHash: string;
@@ -79,6 +89,7 @@ export class FieldAgent {
   private drill: Drill | null = null;
   private currentJob: string | null = null;
   private readonly stopping = new AbortController();
+  private readonly jobsStopping = new AbortController();
   private readonly loops: Array<Promise<void>> = [];
 
   private constructor(
@@ -90,6 +101,7 @@ export class FieldAgent {
       dir: path.join(opts.home, 'spool'),
       ...(opts.maxSpoolBytes ? { maxBytes: opts.maxSpoolBytes } : {}),
     });
+    this.journal = JobJournal.open(opts.home);
     this.robotIds = Array.from(
       { length: opts.robots ?? 1 },
       (_, i) => `${opts.name}-${FIELD_ROBOT_KIND}-${i}`,
@@ -184,8 +196,20 @@ export class FieldAgent {
     this.registered = true;
   }
 
-  /** Drills one job into the spool; resolves when every episode of it is spooled (not yet delivered). */
-  async runJob(job: DrillJob): Promise<number> {
+  /**
+   * Drills one job into the spool; resolves with the number of episodes spooled once every episode of it
+   * is spooled (not yet delivered), or earlier when the agent stops or the job is taken away.
+   * `skip`: episode indexes spooled before (a resumed job); `robots`: robots to run it on (default: the
+   * job's, capped by the field's); `onRecorded` runs after each episode is spooled.
+   */
+  async runJob(
+    job: DrillJob,
+    opts: {
+      skip?: ReadonlySet<number>;
+      robots?: number;
+      onRecorded?: (episodeIndex: number) => Promise<void>;
+    } = {},
+  ): Promise<number> {
     const emit = this.opts.onEvent ?? (() => {});
     this.state = 'drilling';
     this.currentJob = job.id;
@@ -194,11 +218,12 @@ export class FieldAgent {
     try {
       this.drill = await Drill.start({
         field: this.opts.name,
-        robots: Math.min(job.robots ?? this.robotIds.length, this.robotIds.length),
+        robots: opts.robots ?? this.robotsFor(job),
         episodes: job.episodes,
         seed: job.seed,
         fps: job.fps,
         ...(job.maxSimSec ? { maxSimSec: job.maxSimSec } : {}),
+        ...(opts.skip ? { skip: opts.skip } : {}),
         waitForDelivery: true,
         onEpisode: async (e) => {
           const bundle = encodeBundle(e.episode, { recordedAt: new Date() });
@@ -206,6 +231,7 @@ export class FieldAgent {
           spooled++;
           this.recorded++;
           emit({ type: 'spooled', entry });
+          await opts.onRecorded?.(e.episodeIndex);
         },
       });
       try {
@@ -214,8 +240,10 @@ export class FieldAgent {
         await this.drill.stop();
         this.drill = null;
       }
-      this.jobsDone++;
-      emit({ type: 'job-done', job, episodes: spooled });
+      if (spooled + (opts.skip?.size ?? 0) >= job.episodes) {
+        this.jobsDone++;
+        emit({ type: 'job-done', job, episodes: spooled });
+      }
       return spooled;
     } catch (err) {
       emit({ type: 'job-failed', job, message: (err as Error).message });
@@ -226,10 +254,17 @@ export class FieldAgent {
     }
   }
 
+  /** Stops taking jobs and drilling (the job in progress stays journaled for the next start); uploads go on. */
+  async stopDrilling(): Promise<void> {
+    this.jobsStopping.abort();
+    await this.drill?.stop();
+  }
+
   /** Stops drilling (a half-run episode is dropped; spooled ones stay for the next start) and the loops. */
   async stop(): Promise<void> {
     this.state = 'stopping';
     this.stopping.abort();
+    this.jobsStopping.abort();
     await this.drill?.stop();
     await this.uploader.stop();
     await Promise.allSettled(this.loops);
@@ -279,22 +314,88 @@ export class FieldAgent {
     }
   }
 
+  private robotsFor(job: DrillJob): number {
+    return Math.min(job.robots ?? this.robotIds.length, this.robotIds.length);
+  }
+
   private async jobLoop(): Promise<void> {
+    const signal = this.jobsStopping.signal;
     const every = this.opts.pollMs ?? 2000;
-    while (!this.stopping.signal.aborted) {
+    // The job an earlier run was drilling when it stopped or died: finish it first.
+    const saved = this.journal.current;
+    if (saved && !signal.aborted) {
+      let taken: TakenJob | null = null;
+      try {
+        taken = this.jobs.resume(saved.job, saved.handle);
+      } catch {
+        // taken over the other transport: that source hands it out again once the lease runs out
+        await this.journal.end(saved.job.id, false);
+      }
+      if (taken) {
+        this.opts.onEvent?.({ type: 'job-resumed', job: saved.job, recorded: saved.recorded.length });
+        await this.work(taken, new Set(saved.recorded), Math.min(saved.robots, this.robotIds.length));
+      }
+    }
+    while (!signal.aborted) {
       const taken = this.registered ? await this.jobs.next().catch(() => null) : null;
       if (!taken) {
-        await sleep(every, this.stopping.signal);
+        await sleep(every, signal);
         continue;
       }
-      const keepAlive = setInterval(() => taken.working(), 10_000);
+      if (this.journal.finished(taken.job.id)) {
+        // Handed out again after this field finished it (the acknowledgement was lost): acknowledge only.
+        await this.acknowledge(taken);
+        continue;
+      }
+      const robots = this.robotsFor(taken.job);
+      await this.journal.begin(taken.job, taken.handle, robots);
+      await this.work(taken, new Set(), robots);
+    }
+  }
+
+  /** Drills a taken job with its lease kept alive, then acknowledges it, unless the agent stopped first. */
+  private async work(taken: TakenJob, skip: Set<number>, robots: number): Promise<void> {
+    const { job } = taken;
+    const abort = new AbortController();
+    const renew = async () => {
+      if (!(await taken.working().catch(() => true)) && !abort.signal.aborted) {
+        abort.abort();
+        await this.drill?.stop();
+      }
+    };
+    if (skip.size > 0) await renew(); // a resumed job: is it still ours?
+    const keepAlive = setInterval(() => void renew(), this.opts.renewMs ?? 10_000);
+    try {
+      if (!abort.signal.aborted && skip.size < job.episodes) {
+        await this.runJob(job, { skip, robots, onRecorded: (i) => this.journal.recorded(i) });
+      }
+    } catch {
+      // job-failed was emitted. Unless the agent is stopping, the job is over and acknowledged below, so a
+      // job that cannot be drilled (a diverging simulation) does not come back forever.
+    } finally {
+      clearInterval(keepAlive);
+    }
+    if (abort.signal.aborted) {
+      await this.journal.end(job.id, false);
+      this.opts.onEvent?.({ type: 'job-lost', job });
+      return;
+    }
+    const complete = (this.journal.current?.recorded.length ?? 0) >= job.episodes;
+    if (this.jobsStopping.signal.aborted && !complete) return; // stopped mid-job: journaled for the next start
+    await this.acknowledge(taken);
+  }
+
+  /** Acknowledges a recorded job, retrying while the source is unreachable. */
+  private async acknowledge(taken: TakenJob): Promise<void> {
+    let delayMs = 250;
+    while (!this.stopping.signal.aborted) {
       try {
-        await this.runJob(taken.job);
-        await taken.done();
+        const outcome = await taken.done();
+        await this.journal.end(taken.job.id, outcome === 'done');
+        return;
       } catch {
-        // job-failed was emitted; an unacknowledged NATS job is redelivered
-      } finally {
-        clearInterval(keepAlive);
+        await sleep(delayMs, this.stopping.signal);
+        delayMs = Math.min(delayMs * 2, 10_000);
       }
     }
   }

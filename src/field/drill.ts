@@ -1,7 +1,9 @@
 /**
- * The field's drill: one worker thread per simulated robot, fed episode jobs from a shared queue, so a
- * fleet keeps every core busy and the main thread stays free for HTTP and writing. Episodes come back in
- * completion order; `onEpisode` is awaited one at a time (the dataset writer is single-threaded).
+ * The field's drill: one worker thread per simulated robot, so a fleet keeps every core busy and the main
+ * thread stays free for HTTP and writing. Episode k always runs on robot k mod robots: an episode's content
+ * (and so its content-hash id) names its robot, and a job run again after a crash must record the very same
+ * episodes, not the same seeds on other robots. Episodes come back in completion order; `onEpisode` is
+ * awaited one at a time (the dataset writer is single-threaded).
  */
 import type { Worker } from 'node:worker_threads';
 import type { RecordedEpisode } from '../data/episode.ts';
@@ -18,6 +20,8 @@ export interface DrillRobot {
 
 export interface DrilledEpisode {
   episode: RecordedEpisode;
+  /** Index of the episode in the drill (its seed is `seed + episodeIndex`). */
+  episodeIndex: number;
   robotId: string;
   simSec: number;
   wallSec: number;
@@ -31,6 +35,8 @@ export interface DrillOptions {
   seed: number;
   fps: number;
   maxSimSec?: number;
+  /** Episode indexes already recorded (a resumed job): not run again. */
+  skip?: ReadonlySet<number>;
   onEpisode: (e: DrilledEpisode) => Promise<void>;
   /**
    * A robot starts its next episode only after its last one was delivered (`onEpisode` resolved), so a
@@ -48,7 +54,6 @@ const WORKER = new URL('./drill-worker.ts', import.meta.url);
 
 export class Drill {
   private threads: RobotThread[] = [];
-  private nextEpisode = 0;
   private stopping = false;
   private sink: Promise<void> = Promise.resolve();
   private failure: Error | null = null;
@@ -90,14 +95,16 @@ export class Drill {
 
   /** Runs every episode; resolves when all are delivered or `stop()` was called. */
   async run(): Promise<void> {
-    await Promise.all(this.threads.map((t) => this.feed(t)));
+    await Promise.all(this.threads.map((t, i) => this.feed(t, i)));
     await this.sink;
     if (this.failure) throw this.failure;
   }
 
-  private async feed(thread: RobotThread): Promise<void> {
-    while (!this.stopping && this.nextEpisode < this.opts.episodes) {
-      const episodeIndex = this.nextEpisode++;
+  private async feed(thread: RobotThread, robotIndex: number): Promise<void> {
+    const stride = this.threads.length;
+    for (let episodeIndex = robotIndex; episodeIndex < this.opts.episodes; episodeIndex += stride) {
+      if (this.stopping) return;
+      if (this.opts.skip?.has(episodeIndex)) continue;
       const report = await this.runOne(thread, episodeIndex);
       if (report === null) return; // stopped mid-episode: the partial episode is dropped
       if (report.type === 'failed') {
@@ -111,6 +118,7 @@ export class Drill {
       if (report.type !== 'episode') continue;
       const delivered: DrilledEpisode = {
         episode: report.episode,
+        episodeIndex,
         robotId: thread.robot.id,
         simSec: report.simSec,
         wallSec: report.wallSec,

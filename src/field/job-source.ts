@@ -1,47 +1,87 @@
 /**
- * Where a field gets its drill jobs: polling the hub over HTTP, or the NATS work queue `TG_JOBS`
- * (`<prefix>.jobs.<field>`). A NATS job is acknowledged when the drill finished recording it into the
- * spool, so a field that crashes mid-job gets it again; re-running a job re-records the same seeds, and
- * deterministic episodes have the same content-hash ids, which the hub already has.
+ * Where a field gets its drill jobs: a lease from the hub's job board over HTTP, or the NATS work queue
+ * `TG_JOBS` (`<prefix>.jobs.<field>`). Either way the job stays the field's while it works on it (lease
+ * renewals, NATS "working" acks) and is acknowledged once every episode is spooled, so a field that dies
+ * mid-job gets it again. A job's handle (lease token, NATS ack subject) is plain data the field journals
+ * (job-journal.ts), so a restarted field resumes the job instead of waiting for the lease to run out. A job
+ * recorded twice costs time, not data: episodes are deterministic and content-addressed, so the hub
+ * already has the second copy.
  */
 import { AckPolicy, type Consumer, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { type DrillJob, DrillJobSchema } from '../hub/ingest/job-board.ts';
+import type { JobHandle } from './job-journal.ts';
 import type { NatsEpisodeTransport } from './transport/nats.ts';
 import { jobsSubject } from './transport/nats-layout.ts';
 
 export interface TakenJob {
   job: DrillJob;
-  /** The job is recorded (every episode spooled): the source may forget it. */
-  done(): Promise<void>;
-  /** Still working on it (long jobs). */
-  working(): void;
+  handle: JobHandle;
+  /**
+   * Still working on it: extends the lease. False when the job is no longer this field's (cancelled, or
+   * taken again after the lease ran out); true also when the source cannot be reached (keep going).
+   */
+  working(): Promise<boolean>;
+  /**
+   * Every episode is spooled: the source may forget the job. 'lost' when the lease was lost meanwhile.
+   * Throws when the source cannot be reached (try again).
+   */
+  done(): Promise<'done' | 'lost'>;
 }
 
 export interface JobSource {
   /** The next job, or null when there is none right now (or the link is down). */
   next(): Promise<TakenJob | null>;
+  /** A job this field took in an earlier run, from its journal. */
+  resume(job: DrillJob, handle: JobHandle): TakenJob;
 }
 
 export class HttpJobSource implements JobSource {
-  constructor(
-    private readonly hubUrl: string,
-    private readonly field: string,
-  ) {}
+  private readonly base: string;
+
+  constructor(hubUrl: string, field: string) {
+    this.base = `${hubUrl.replace(/\/+$/, '')}/api/fields/${field}/jobs`;
+  }
 
   async next(): Promise<TakenJob | null> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.hubUrl.replace(/\/+$/, '')}/api/fields/${this.field}/jobs/next`, {
-        signal: AbortSignal.timeout(10_000),
-      });
-    } catch {
-      return null; // hub unreachable: try again at the next poll
-    }
-    if (res.status !== 200) return null;
-    const parsed = DrillJobSchema.safeParse(await res.json().catch(() => null));
-    if (!parsed.success) return null;
-    return { job: parsed.data, done: async () => {}, working: () => {} };
+    const res = await this.post('/lease').catch(() => null); // hub unreachable: try again at the next poll
+    if (res?.status !== 200) return null;
+    const body = (await res.json().catch(() => null)) as { job?: unknown; token?: unknown } | null;
+    const job = DrillJobSchema.safeParse(body?.job);
+    if (!job.success || typeof body?.token !== 'string') return null;
+    return this.resume(job.data, { kind: 'http', token: body.token });
+  }
+
+  resume(job: DrillJob, handle: JobHandle): TakenJob {
+    if (handle.kind !== 'http')
+      throw new Error(`job ${job.id}: a ${handle.kind} job cannot resume over HTTP`);
+    const body = { token: handle.token };
+    return {
+      job,
+      handle,
+      working: async () => {
+        const res = await this.post(`/${encodeURIComponent(job.id)}/renew`, body).catch(() => null);
+        await res?.body?.cancel().catch(() => {});
+        return res?.status !== 409;
+      },
+      done: async () => {
+        const res = await this.post(`/${encodeURIComponent(job.id)}/ack`, body);
+        await res.body?.cancel().catch(() => {});
+        if (res.status === 200) return 'done';
+        if (res.status === 409) return 'lost';
+        throw new Error(`acknowledging job ${job.id}: hub answered ${res.status}`);
+      },
+    };
+  }
+
+  private post(pathname: string, body?: unknown): Promise<Response> {
+    return fetch(`${this.base}${pathname}`, {
+      method: 'POST',
+      ...(body === undefined
+        ? {}
+        : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(10_000),
+    });
   }
 }
 
@@ -63,12 +103,39 @@ export class NatsJobSource implements JobSource {
       msg.term('not a drill job');
       return null;
     }
+    // The delivery's ack subject: the JsMsg implementation exposes it, its type does not.
+    const ackSubject = (msg as unknown as { reply?: unknown }).reply;
+    if (typeof ackSubject !== 'string' || !ackSubject) {
+      msg.nak();
+      return null;
+    }
+    return this.resume(parsed.data, { kind: 'nats', ackSubject });
+  }
+
+  /**
+   * JetStream acknowledgements are messages to the delivery's reply subject, so a journaled ack subject
+   * works from a new process. The ack is best effort: when it is lost the job comes back after the
+   * consumer's ack wait, and the field's journal says it was finished.
+   */
+  resume(job: DrillJob, handle: JobHandle): TakenJob {
+    if (handle.kind !== 'nats')
+      throw new Error(`job ${job.id}: a ${handle.kind} job cannot resume over NATS`);
+    const { nc } = this.transport;
     return {
-      job: parsed.data,
-      done: async () => {
-        await msg.ackAck().catch(() => {});
+      job,
+      handle,
+      working: async () => {
+        try {
+          nc.publish(handle.ackSubject, '+WPI');
+        } catch {
+          // link down: the ack wait may run out and the job come back; keep drilling
+        }
+        return true;
       },
-      working: () => msg.working(),
+      done: async () => {
+        await nc.request(handle.ackSubject, '+ACK', { timeout: 5000 }).catch(() => {});
+        return 'done';
+      },
     };
   }
 

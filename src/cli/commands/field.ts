@@ -76,10 +76,15 @@ function describe(e: FieldEvent): string {
       return `job ${e.job.id} done: ${e.episodes} episode(s) spooled`;
     case 'job-failed':
       return `job ${e.job.id} failed: ${e.message}`;
+    case 'job-resumed':
+      return `job ${e.job.id} resumed: ${e.recorded} of ${e.job.episodes} episode(s) spooled before`;
+    case 'job-lost':
+      return `job ${e.job.id} is no longer this field's (cancelled, or taken again): stopped drilling it`;
+    // Full episode ids: the log is a record of what this field recorded and delivered.
     case 'spooled':
-      return `spooled ${e.entry.id.slice(0, 12)} (#${e.entry.seq})`;
+      return `spooled ${e.entry.id} (#${e.entry.seq})`;
     case 'delivered':
-      return `delivered ${e.entry.id.slice(0, 12)} (#${e.entry.seq}, ${e.result})`;
+      return `delivered ${e.entry.id} (#${e.entry.seq}, ${e.result})`;
     case 'rejected':
       return `hub rejected ${e.entry.id.slice(0, 12)}: ${e.reason} (moved to spool/rejected)`;
     case 'retry':

@@ -15,12 +15,15 @@ export {
   HeartbeatSchema,
 } from './field-registry.ts';
 export {
+  DEFAULT_JOB_LEASE_MS,
   type DrillJob,
   DrillJobSchema,
   type DrillJobSpec,
   DrillJobSpecSchema,
   JobBoard,
+  type JobLease,
   type JobQueue,
+  type JobStatus,
   newDrillJob,
 } from './job-board.ts';
 

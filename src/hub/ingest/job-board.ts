@@ -1,10 +1,20 @@
 /**
- * Drill jobs the hub hands to fields. Over HTTP, fields poll `next(field)`; the board is in memory, so
- * jobs not yet taken are lost when the hub restarts. With NATS the jobs go to the durable work-queue
- * stream instead (src/hub/ingest/nats-ingest.ts), and survive.
+ * Drill jobs the hub hands to fields. Over HTTP the board keeps them in the catalog (`drill_jobs`, migration
+ * 3): a field leases its oldest open job, renews the lease while it drills and acknowledges the job once
+ * every episode is spooled, so a hub restart loses no job and a job is worked by one taker at a time. A
+ * field that dies mid-job resumes it with its saved lease token, or takes it again once the lease ran out;
+ * episodes are content-addressed, so re-recording one stores nothing twice. With NATS the jobs go to the
+ * durable work-queue stream instead (src/hub/ingest/nats-hub.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import {
+  type AckOutcome,
+  type DrillJobRow,
+  type DrillJobState,
+  DrillJobTable,
+} from '../catalog/drill-jobs.ts';
+import type { Catalog } from '../catalog/index.ts';
 
 export const DrillJobSpecSchema = z
   .object({
@@ -30,31 +40,82 @@ export function newDrillJob(spec: DrillJobSpec): DrillJob {
   return { ...DrillJobSpecSchema.parse(spec), id: randomUUID(), createdAt: new Date().toISOString() };
 }
 
-/** Where the hub puts jobs: the in-memory board (HTTP) or the NATS work queue. */
+/** Where the hub puts jobs: the board in the catalog (HTTP) or the NATS work queue. */
 export interface JobQueue {
   submit(spec: DrillJobSpec): Promise<DrillJob>;
 }
 
+/** How long a lease lasts unless renewed; the field agent renews every 10 s while it drills. */
+export const DEFAULT_JOB_LEASE_MS = 60_000;
+
+export interface JobLease {
+  job: DrillJob;
+  /** Names the lease: renewing and acknowledging the job need it. */
+  token: string;
+  expiresAt: string;
+}
+
+/** A job as the board tracks it. */
+export interface JobStatus extends DrillJob {
+  state: DrillJobState;
+  leases: number;
+  leaseExpiresAt: string | null;
+  updatedAt: string;
+}
+
 export class JobBoard implements JobQueue {
-  private readonly queued: DrillJob[] = [];
-  private readonly taken = new Map<string, DrillJob>();
+  private readonly table: DrillJobTable;
+  readonly leaseMs: number;
+
+  constructor(catalog: Catalog, opts: { leaseMs?: number } = {}) {
+    this.table = new DrillJobTable(catalog.database);
+    this.leaseMs = opts.leaseMs ?? DEFAULT_JOB_LEASE_MS;
+  }
 
   async submit(spec: DrillJobSpec): Promise<DrillJob> {
     const job = newDrillJob(spec);
-    this.queued.push(job);
+    await this.table.add({ id: job.id, field: job.field, spec: job, createdAt: job.createdAt });
     return job;
   }
 
-  /** The oldest job queued for `field`, now taken by it; null when there is none. */
-  next(field: string): DrillJob | null {
-    const i = this.queued.findIndex((j) => j.field === field);
-    if (i < 0) return null;
-    const [job] = this.queued.splice(i, 1) as [DrillJob];
-    this.taken.set(job.id, job);
-    return job;
+  /** Leases the oldest open job of `field`; null when there is none. */
+  async lease(field: string): Promise<JobLease | null> {
+    const lease = await this.table.lease<unknown>(field, this.leaseMs);
+    if (!lease) return null;
+    return { job: DrillJobSchema.parse(lease.job.spec), token: lease.token, expiresAt: lease.expiresAt };
   }
 
-  get pending(): number {
-    return this.queued.length;
+  /** Extends a lease; null when it is lost (the job was taken again, finished or cancelled). */
+  renew(id: string, token: string): Promise<string | null> {
+    return this.table.renew(id, token, this.leaseMs);
   }
+
+  /** Every episode of the job is recorded: it is done and never handed out again. */
+  ack(id: string, token: string): Promise<AckOutcome> {
+    return this.table.complete(id, token);
+  }
+
+  /** Withdraws a job that is not done yet (false when there is no such open job). */
+  cancel(id: string): Promise<boolean> {
+    return this.table.cancel(id);
+  }
+
+  async list(filter: { field?: string; states?: readonly DrillJobState[] } = {}): Promise<JobStatus[]> {
+    return (await this.table.list<unknown>(filter)).map(toStatus);
+  }
+
+  async get(id: string): Promise<JobStatus | null> {
+    const row = await this.table.get<unknown>(id);
+    return row ? toStatus(row) : null;
+  }
+}
+
+function toStatus(row: DrillJobRow<unknown>): JobStatus {
+  return {
+    ...DrillJobSchema.parse(row.spec),
+    state: row.state,
+    leases: row.leases,
+    leaseExpiresAt: row.leaseExpiresAt,
+    updatedAt: row.updatedAt,
+  };
 }

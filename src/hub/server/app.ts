@@ -8,13 +8,13 @@ import type { HubNetwork } from '../ingest/index.ts';
 import type { ApiErrorBody } from './api-types.ts';
 import { ANALYTICS_ROUTE_DOCS, analyticsRoutes } from './routes/analytics.ts';
 import { DATASETS_ROUTE_DOCS, datasetsRoutes } from './routes/datasets.ts';
-import { docsRoutes } from './routes/docs.ts';
+import { docsRoutes, type RouteDoc, trackRoutes } from './routes/docs.ts';
 import { episodesRoutes } from './routes/episodes.ts';
-import { fieldsRoutes } from './routes/fields.ts';
+import { FIELDS_ROUTE_DOCS, fieldsRoutes } from './routes/fields.ts';
 import { ingestRoutes } from './routes/ingest.ts';
-import { jobsRoutes } from './routes/jobs.ts';
-import { robotsRoutes } from './routes/robots.ts';
-import { statusRoutes } from './routes/status.ts';
+import { JOBS_ROUTE_DOCS, jobsRoutes } from './routes/jobs.ts';
+import { ROBOTS_ROUTE_DOCS, robotsRoutes } from './routes/robots.ts';
+import { STATUS_ROUTE_DOCS, statusRoutes } from './routes/status.ts';
 
 export interface HubAppOptions {
   catalog: Catalog;
@@ -44,6 +44,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
 /** The hub's HTTP app: one plugin per resource under /api, and the console's static files at /. */
 export async function buildHubApp(opts: HubAppOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: opts.logger ?? false });
+  trackRoutes(app);
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (isTgError(err)) return sendError(reply, STATUS_BY_CODE[err.code], err.code, err.message);
@@ -63,12 +64,20 @@ export async function buildHubApp(opts: HubAppOptions): Promise<FastifyInstance>
   );
   await app.register(datasetsRoutes, { catalog: opts.catalog });
   await app.register(analyticsRoutes, { catalog: opts.catalog });
-  await app.register(docsRoutes, { routes: [...DATASETS_ROUTE_DOCS, ...ANALYTICS_ROUTE_DOCS] });
+  const docs: RouteDoc[] = [
+    ...ROBOTS_ROUTE_DOCS,
+    ...STATUS_ROUTE_DOCS,
+    ...DATASETS_ROUTE_DOCS,
+    ...ANALYTICS_ROUTE_DOCS,
+  ];
   if (opts.network) {
-    await app.register(ingestRoutes, { ingest: opts.network.ingest });
-    await app.register(fieldsRoutes, { fields: opts.network.fields, board: opts.network.board });
-    await app.register(jobsRoutes, { jobs: opts.network.jobs });
+    const { ingest, fields, board, jobs } = opts.network;
+    await app.register(ingestRoutes, { ingest });
+    await app.register(fieldsRoutes, { fields, board });
+    await app.register(jobsRoutes, { jobs, board });
+    docs.push(...FIELDS_ROUTE_DOCS, ...JOBS_ROUTE_DOCS);
   }
+  await app.register(docsRoutes, { routes: docs });
 
   const consoleDir =
     opts.consoleDir && existsSync(path.join(opts.consoleDir, 'index.html')) ? opts.consoleDir : null;

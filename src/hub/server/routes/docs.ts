@@ -2,7 +2,7 @@
  * GET /api/docs: the OpenAPI 3.1 document of the hub's API, generated from the same zod schemas the routes
  * validate with (zod 4's `z.toJSONSchema`), so the document cannot drift from the validation.
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'delete' | 'head';
@@ -16,6 +16,8 @@ export interface RouteDoc {
   params?: z.ZodObject;
   query?: z.ZodObject;
   body?: z.ZodType;
+  /** A body that is not JSON (an upload): its media types; `body` is then omitted. */
+  rawBody?: { mediaTypes: string[]; description: string };
   /** Status -> description and (optionally) the body's schema. */
   responses: Record<number, { description: string; schema?: z.ZodType }>;
 }
@@ -31,10 +33,56 @@ export interface DocsRoutesOptions {
   version?: string;
 }
 
+export const DOCS_ROUTE_DOCS: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/api/docs',
+    summary: 'This OpenAPI 3.1 document',
+    tags: ['docs'],
+    responses: { 200: { description: 'the document', schema: z.looseObject({ openapi: z.string() }) } },
+  },
+];
+
 export const docsRoutes: FastifyPluginAsync<DocsRoutesOptions> = async (app, opts) => {
-  const doc = openApiDocument(opts.routes, opts.title ?? 'Training Ground hub API', opts.version ?? '0.1.0');
+  const doc = openApiDocument(
+    [...opts.routes, ...DOCS_ROUTE_DOCS],
+    opts.title ?? 'Training Ground hub API',
+    opts.version ?? '0.1.0',
+  );
   app.get('/api/docs', async () => doc);
 };
+
+/** A route as Fastify registered it, path in OpenAPI form. */
+export interface RegisteredRoute {
+  method: HttpMethod;
+  path: string;
+}
+
+const registered = new WeakMap<FastifyInstance, RegisteredRoute[]>();
+
+/**
+ * Records every route registered on `app` from now on (call before registering plugins), so a test can
+ * check that the document covers each one.
+ */
+export function trackRoutes(app: FastifyInstance): void {
+  const routes: RegisteredRoute[] = [];
+  registered.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const path = route.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+    for (const m of methods) {
+      const method = m.toLowerCase() as HttpMethod;
+      // Fastify adds a HEAD twin right after each GET route; only a HEAD of its own is an operation.
+      if (method === 'head' && routes.some((r) => r.method === 'get' && r.path === path)) continue;
+      routes.push({ method, path });
+    }
+  });
+}
+
+/** The routes recorded by `trackRoutes` (empty when `app` was not tracked). */
+export function registeredRoutes(app: FastifyInstance): RegisteredRoute[] {
+  return [...(registered.get(app) ?? [])];
+}
 
 export function openApiDocument(
   routes: readonly RouteDoc[],
@@ -67,6 +115,17 @@ export function openApiDocument(
             requestBody: {
               required: true,
               content: { 'application/json': { schema: jsonSchema(r.body, 'input') } },
+            },
+          }
+        : {}),
+      ...(r.rawBody
+        ? {
+            requestBody: {
+              required: true,
+              description: r.rawBody.description,
+              content: Object.fromEntries(
+                r.rawBody.mediaTypes.map((t) => [t, { schema: { type: 'string', format: 'binary' } }]),
+              ),
             },
           }
         : {}),
