@@ -169,7 +169,7 @@ export class FakeRobot implements SkillRunner {
 
   private apply(call: SkillCall): void {
     const w = this.world;
-    const a = call.args as Record<string, never>;
+    const a = call.args as { object: string; target: string; x: number; y: number };
     if (call.skill === 'pick') w.held = a.object;
     if ((call.skill === 'place' || call.skill === 'insert') && w.held) {
       const t = w.targets.find((x) => x.name === a.target)!;
