@@ -170,7 +170,6 @@ export function servoModelFromScene(world: SceneWorld): ServoModel & { maxEffort
   const gain = m.actuator_gainprm as Float64Array;
   const bias = m.actuator_biasprm as Float64Array;
   const forceRange = m.actuator_forcerange as Float64Array;
-  const limited = m.actuator_forcelimited as Uint8Array;
   const n = world.actionDim;
   const kp: number[] = [];
   const kd: number[] = [];
@@ -181,9 +180,10 @@ export function servoModelFromScene(world: SceneWorld): ServoModel & { maxEffort
     const isServo = k > 0 && Math.abs(bias[PRM * i + 1]! + k) < 1e-9 * k;
     kp.push(isServo ? k : 0);
     kd.push(isServo ? Math.max(0, -bias[PRM * i + 2]!) : 0);
-    maxEffort.push(
-      limited[i] ? Math.max(Math.abs(forceRange[2 * i]!), Math.abs(forceRange[2 * i + 1]!)) : Infinity,
-    );
+    // (actuator_forcelimited is a bool array the WASM bindings cannot hand out; an unset range is 0 0.)
+    const lo = forceRange[2 * i]!;
+    const hi = forceRange[2 * i + 1]!;
+    maxEffort.push(lo < hi ? Math.max(Math.abs(lo), Math.abs(hi)) : Number.POSITIVE_INFINITY);
   }
   return { kp, kd, maxEffort };
 }

@@ -82,6 +82,7 @@ const CHANNEL_KINDS: readonly SafetyEventKind[] = [
   'limit_acceleration',
   'limit_torque',
 ];
+const ACCEL_TOLERANCE = 1 + 1e-9;
 /** A TCP slower than this is at rest for the workspace check (m/s): keeps sensor noise from tripping it. */
 const TCP_REST_MPS = 1e-3;
 
@@ -491,7 +492,8 @@ export class Spine {
             bits |= SPINE_RATE_LIMITED;
             exact = false;
           }
-          if (vNew > v + adt || vNew < v - adt) {
+          // (The tolerance keeps rounding in the braking terms from counting as an intervention.)
+          if (vNew > v + adt * ACCEL_TOLERANCE || vNew < v - adt * ACCEL_TOLERANCE) {
             evValue[4 * i + 2] = Math.abs(vNew - v) / dt;
             evLimit[4 * i + 2] = a;
             vNew = vNew > v ? v + adt : v - adt;
