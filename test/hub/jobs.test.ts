@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { Catalog } from '../../src/hub/catalog/index.ts';
+import { JobBoard } from '../../src/hub/ingest/index.ts';
+import { catalogBackends } from './backends.ts';
+
+const backends = await catalogBackends();
+const tick = () => new Promise((r) => setTimeout(r, 5));
+
+for (const backend of backends) {
+  describe(`drill job board (${backend.name})`, () => {
+    after(() => backend.cleanup());
+
+    test('a job is leased to one taker, renewed, acknowledged once and never handed out again', async () => {
+      const catalog = await Catalog.open(await backend.place('lease'));
+      try {
+        const board = new JobBoard(catalog);
+        const job = await board.submit({ field: 'f1', episodes: 3, seed: 7 });
+        assert.equal(await board.lease('f2'), null, 'another field does not get it');
+        const lease = await board.lease('f1');
+        assert.ok(lease);
+        assert.deepEqual(lease.job, job);
+        assert.equal(await board.lease('f1'), null, 'leased: nobody else gets it');
+
+        assert.equal(await board.renew(job.id, 'not-the-token'), null);
+        const renewed = await board.renew(job.id, lease.token);
+        assert.ok(renewed && renewed >= lease.expiresAt);
+
+        assert.equal(await board.ack(job.id, 'not-the-token'), 'lease lost');
+        assert.equal(await board.ack(job.id, lease.token), 'done');
+        assert.equal(await board.ack(job.id, lease.token), 'done', 'acknowledging twice is harmless');
+        assert.equal(await board.renew(job.id, lease.token), null, 'a done job has no lease to renew');
+        assert.equal(await board.lease('f1'), null);
+        const [status] = await board.list({ field: 'f1' });
+        assert.equal(status?.state, 'done');
+        assert.equal(status?.leases, 1);
+        assert.equal(status?.leaseExpiresAt, null);
+      } finally {
+        await catalog.close();
+      }
+    });
+
+    test('takers asking at once get different jobs, oldest first', async () => {
+      const catalog = await Catalog.open(await backend.place('concurrent'));
+      try {
+        const board = new JobBoard(catalog);
+        const jobs = [];
+        for (let i = 0; i < 3; i++) jobs.push(await board.submit({ field: 'f', episodes: 1, seed: i }));
+        const leases = await Promise.all(Array.from({ length: 8 }, () => board.lease('f')));
+        const taken = leases.filter((l) => l !== null).map((l) => l.job.id);
+        assert.equal(taken.length, 3, 'three jobs, three takers; the other five get none');
+        assert.deepEqual(new Set(taken), new Set(jobs.map((j) => j.id)));
+        const again = await board.lease('f');
+        assert.equal(again, null);
+      } finally {
+        await catalog.close();
+      }
+    });
+
+    test('a lease that runs out makes the job available again; the old lease can neither renew nor ack', async () => {
+      const catalog = await Catalog.open(await backend.place('expiry'));
+      try {
+        const board = new JobBoard(catalog, { leaseMs: 0 });
+        const job = await board.submit({ field: 'f', episodes: 1 });
+        const first = await board.lease('f');
+        assert.ok(first);
+        await tick();
+        const second = await board.lease('f');
+        assert.ok(second, 'the first taker died: the job is handed out again');
+        assert.equal(second.job.id, job.id);
+        assert.notEqual(second.token, first.token);
+        assert.equal(await board.renew(job.id, first.token), null);
+        assert.equal(await board.ack(job.id, first.token), 'lease lost');
+        assert.equal(await board.ack(job.id, second.token), 'done');
+        assert.equal((await board.get(job.id))?.leases, 2);
+      } finally {
+        await catalog.close();
+      }
+    });
+
+    test('a slow taker whose lease ran out keeps the job while nobody else took it', async () => {
+      const catalog = await Catalog.open(await backend.place('slow'));
+      try {
+        const board = new JobBoard(catalog, { leaseMs: 0 });
+        const job = await board.submit({ field: 'f', episodes: 1 });
+        const lease = await board.lease('f');
+        assert.ok(lease);
+        await tick();
+        assert.ok(await board.renew(job.id, lease.token));
+        assert.equal(await board.ack(job.id, lease.token), 'done');
+      } finally {
+        await catalog.close();
+      }
+    });
+
+    test('queued and leased jobs survive a hub restart', async () => {
+      const place = await backend.place('restart');
+      let catalog = await Catalog.open(place);
+      let leased: string;
+      let queued: string;
+      try {
+        const board = new JobBoard(catalog);
+        leased = (await board.submit({ field: 'f', episodes: 2 })).id;
+        queued = (await board.submit({ field: 'f', episodes: 5 })).id;
+        const lease = await board.lease('f');
+        assert.equal(lease?.job.id, leased);
+        await catalog.close();
+        catalog = await Catalog.open(place);
+        const reopened = new JobBoard(catalog);
+        assert.equal(
+          await reopened.renew(leased, lease?.token ?? ''),
+          (await reopened.get(leased))?.leaseExpiresAt,
+        );
+        assert.equal((await reopened.lease('f'))?.job.id, queued, 'the queued job is still there');
+        assert.deepEqual(
+          (await reopened.list({ states: ['leased'] })).map((j) => j.id),
+          [leased, queued],
+        );
+      } finally {
+        await catalog.close();
+      }
+    });
+
+    test('a cancelled job is not handed out and its lease is lost; cancelling twice is refused', async () => {
+      const catalog = await Catalog.open(await backend.place('cancel'));
+      try {
+        const board = new JobBoard(catalog);
+        const a = await board.submit({ field: 'f', episodes: 1 });
+        const b = await board.submit({ field: 'f', episodes: 1 });
+        const lease = await board.lease('f');
+        assert.equal(lease?.job.id, a.id);
+        assert.equal(await board.cancel(a.id), true);
+        assert.equal(await board.cancel(b.id), true);
+        assert.equal(await board.cancel(b.id), false);
+        assert.equal(await board.cancel('no-such-job'), false);
+        assert.equal(await board.renew(a.id, lease?.token ?? ''), null);
+        assert.equal(await board.ack(a.id, lease?.token ?? ''), 'lease lost');
+        assert.equal(await board.lease('f'), null);
+        assert.deepEqual(
+          (await board.list({ field: 'f' })).map((j) => j.state),
+          ['cancelled', 'cancelled'],
+        );
+      } finally {
+        await catalog.close();
+      }
+    });
+  });
+}
