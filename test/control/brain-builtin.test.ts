@@ -346,6 +346,26 @@ describe('plan validation and world summaries', () => {
             visible: true,
           },
         ],
+        // Perception tracks the bin too: it moves the target, it does not become an object.
+        [
+          'bin',
+          {
+            pos: Float64Array.of(0.41, -0.31, 0),
+            quat: Float64Array.of(1, 0, 0, 0),
+            stampSec: 1.2,
+            visible: true,
+          },
+        ],
+        // Never seen: no position.
+        [
+          'duck',
+          {
+            pos: new Float64Array(3),
+            quat: Float64Array.of(1, 0, 0, 0),
+            stampSec: Number.NaN,
+            visible: false,
+          },
+        ],
       ]),
       tactile: new Map(),
       base: {
@@ -366,8 +386,10 @@ describe('plan validation and world summaries', () => {
     );
     assert.deepEqual(w.objects, [
       { name: 'cube', kind: 'cube', color: 'red', pos: [0.45, 0.1, 0.02], visible: true },
+      { name: 'duck', visible: false },
       { name: 'cup', kind: 'cup', visible: false },
     ]);
+    assert.deepEqual(w.targets, [{ name: 'bin', pos: [0.41, -0.31, 0] }]);
     assert.deepEqual(w.base, { x: 1, y: 2, yawRad: 1.571 });
     assert.equal(w.tSec, 1.25);
     assert.deepEqual(plan(w, 'put the red cube in the bin'), [

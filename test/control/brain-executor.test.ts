@@ -42,7 +42,7 @@ async function execute(
   exec.begin(instruction, 0);
   let k = 0;
   for (; k * TICK_SEC <= (opts.maxSec ?? 60) && !exec.done; k++) {
-    const pending = exec.computing();
+    const pending = exec.settled();
     if (pending) await pending;
     exec.tick(k * TICK_SEC);
     robot.step();

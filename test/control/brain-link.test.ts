@@ -33,7 +33,7 @@ const STEP_SEC = 0.001;
 /** Polls every simulated millisecond from `fromSec` until the request resolves, awaiting planner work. */
 async function run(link: BrainLink, fromSec = 0, maxSec = 10): Promise<LinkPoll & { atSec: number }> {
   for (let k = Math.round(fromSec / STEP_SEC); k * STEP_SEC <= maxSec; k++) {
-    const pending = link.computing();
+    const pending = link.settled();
     if (pending) await pending;
     const r = link.poll(k * STEP_SEC);
     if (r.status === 'delivered' || r.status === 'failed') return { ...r, atSec: k * STEP_SEC };
@@ -58,7 +58,7 @@ describe('BrainLink: latency', () => {
   test('a 40 ms cloud link without jitter delivers after exactly 2 x 40 + 5 ms, not before', async () => {
     const l = link({ placement: 'cloud', jitterMs: 0, lossRate: 0 });
     l.send(request(), 2);
-    await l.computing();
+    await l.settled();
     assert.deepEqual(l.poll(2.0849), { status: 'waiting' });
     const r = l.poll(2.085);
     assert.equal(r.status, 'delivered');
@@ -177,7 +177,7 @@ describe('BrainLink: loss, retries and timeouts', () => {
     const planner = new CountingPlanner();
     const l = link({ placement: 'cloud', jitterMs: 0, lossRate: 0 }, planner);
     l.send(request('juggle the cube'), 0);
-    await l.computing();
+    await l.settled();
     assert.equal(l.poll(0.05).status, 'waiting', 'the answer is still on its way back');
     const r = l.poll(0.085);
     assert.equal(r.status, 'failed');
@@ -193,6 +193,44 @@ describe('BrainLink: loss, retries and timeouts', () => {
     const r = await run(l);
     assert.equal(r.status === 'delivered' && r.plan.instruction, 'go home');
     assert.equal(r.status === 'delivered' && r.sentSec, 0.01);
+  });
+
+  test('a superseded or cancelled request aborts its planner call', async () => {
+    const signals: AbortSignal[] = [];
+    const waiting: Planner = {
+      name: 'builtin',
+      plan: (req, opts) => {
+        signals.push(opts!.signal!);
+        return new Promise<BrainPlan>((resolve) =>
+          setTimeout(() => resolve(new BuiltinPlanner().plan(req)), 20),
+        );
+      },
+    };
+    const l = new BrainLink(waiting, { computeMs: 5 });
+    l.send(request(), 0);
+    l.send(request('go home'), 0);
+    assert.deepEqual(
+      signals.map((s) => s.aborted),
+      [true, false],
+    );
+    l.cancel('operator stop');
+    assert.equal(signals[1]!.aborted, true);
+    assert.deepEqual(l.poll(1), { status: 'failed', reason: 'operator stop', attempts: 0 });
+    await new Promise((r) => setTimeout(r, 40));
+    assert.equal(l.poll(2).status, 'failed', 'a late planner answer does not revive a cancelled request');
+    assert.equal(l.stats.delivered, 0);
+  });
+
+  test("'measured' adds the planner's wall-clock time to the round trip", async () => {
+    const slow: Planner = {
+      name: 'builtin',
+      plan: (req) => new Promise((resolve) => setTimeout(() => resolve(new BuiltinPlanner().plan(req)), 30)),
+    };
+    const l = new BrainLink(slow, { placement: 'edge', jitterMs: 0, lossRate: 0, computeMs: 'measured' });
+    l.send(request(), 0);
+    const r = await run(l);
+    assert.equal(r.status, 'delivered');
+    assert.ok(r.status === 'delivered' && r.arrivedSec > 0.004, `arrived at ${r.arrivedSec}`);
   });
 
   test('bad link settings are refused', () => {

@@ -350,7 +350,7 @@ describe('LLM planner in the loop', () => {
     const exec = new PlanExecutor({ brain: link, cerebellum: robot, world: () => robot.world });
     exec.begin('put the red cube in the bin', 0);
     for (let k = 0; k < 1000 && !exec.done; k++) {
-      const pending = exec.computing();
+      const pending = exec.settled();
       if (pending) await pending;
       exec.tick(k * 0.01);
       robot.step();

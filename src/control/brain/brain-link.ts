@@ -6,9 +6,11 @@
  * attempt timed out is dropped. Loss and jitter come from one seeded generator, drawn in a fixed order per
  * attempt, so the same seed gives the same arrivals on every run.
  *
- * The link is polled, never awaited: the robot's faster layers keep running while the brain "thinks". A
- * deterministic simulation that reaches the moment a reply is due while the planner is still computing
- * awaits `computing()` before stepping on; a real-time loop does not.
+ * The link is polled, never awaited: the robot's faster layers keep running while the brain "thinks".
+ * The outcome of a request (which attempt lands, when, or that it gives up) is fixed as soon as the planner
+ * calls it needs have settled; `poll` then reveals it when sim time gets there. A deterministic simulation
+ * awaits `settled()` once after `send`, so wall-clock speed never changes when a plan lands; a real-time
+ * loop just polls.
  */
 import { type Rng, seededRng } from '../../sim/world.ts';
 import { LAYER_BUDGET_MS } from '../contracts.ts';
@@ -49,7 +51,10 @@ export interface BrainLinkOptions extends Partial<LinkProfile> {
   planDeadlineMs?: number;
 }
 
-/** Link events; `tSec` is when the attempt was sent (sent, lost) or when the robot learns the outcome. */
+/**
+ * Link events, stamped with the sim time they happen at (a lost reply: when it would have arrived). They
+ * are logged as soon as the outcome is known, which in a fast simulation is before sim time gets there.
+ */
 export type LinkEvent =
   | { kind: 'sent'; tSec: number; request: number; attempt: number }
   | { kind: 'lost'; tSec: number; request: number; attempt: number; direction: 'uplink' | 'downlink' }
@@ -83,31 +88,37 @@ interface Attempt {
   downLost: boolean;
   upMs: number;
   downMs: number;
-  /** Set once the request reaches the brain. */
-  work?: Promise<void>;
-  done: boolean;
-  plan?: BrainPlan;
-  error?: unknown;
-  computeMs: number;
 }
+
+/** How a request ends, in sim time: known as soon as the planner calls it needs have settled. */
+type Outcome =
+  | { kind: 'delivered'; atSec: number; attempts: number; plan: BrainPlan }
+  | { kind: 'refused'; atSec: number; attempts: number; error: unknown }
+  | { kind: 'gave_up'; atSec: number; attempts: number };
 
 interface InFlight {
   id: number;
   request: PlanRequest;
   sentSec: number;
-  attempts: Attempt[];
+  abort: AbortController;
+  outcome?: Outcome;
+  /** Settles when `outcome` is set. */
+  resolving: Promise<void>;
   result?: LinkPoll;
 }
 
 /** Who plans and how the plan travels; the executor talks to this, never to a Planner directly. */
 export interface BrainPort {
+  /** Sends a request at sim time `nowSec`; a request still in flight is abandoned. */
   send(request: PlanRequest, nowSec: number): void;
+  /** What has arrived by sim time `nowSec`. */
   poll(nowSec: number): LinkPoll;
   /**
-   * Non-null while the planner is computing the current attempt. A deterministic simulation awaits it
-   * before stepping past the time the reply could be due; a real-time loop polls on.
+   * Non-null while the current request's outcome still depends on planner work in progress. A
+   * deterministic simulation awaits it (once, after `send`), so that the plan lands at the same sim time
+   * however fast the wall clock runs; a real-time loop just polls on.
    */
-  computing(): Promise<void> | null;
+  settled(): Promise<void> | null;
 }
 
 export class BrainLink implements BrainPort {
@@ -125,6 +136,7 @@ export class BrainLink implements BrainPort {
     failed: 0,
     latenciesMs: [],
   };
+  /** Every link event, stamped with its sim time (see LinkEvent). */
   readonly events: LinkEvent[] = [];
   onEvent?: (e: LinkEvent) => void;
   private readonly rng: Rng;
@@ -162,74 +174,143 @@ export class BrainLink implements BrainPort {
     this.planDeadlineMs = opts.planDeadlineMs ?? LAYER_BUDGET_MS.brain;
   }
 
-  /** Sends a request at sim time `nowSec`; a request still in flight is abandoned (its reply ignored). */
   send(request: PlanRequest, nowSec: number): void {
+    this.current?.abort.abort();
     this.stats.requests++;
-    this.current = { id: this.nextId++, request, sentSec: nowSec, attempts: [] };
-    this.launch(this.current, nowSec);
+    const f: InFlight = {
+      id: this.nextId++,
+      request,
+      sentSec: nowSec,
+      abort: new AbortController(),
+      resolving: Promise.resolve(),
+    };
+    this.current = f;
+    f.resolving = this.resolve(f);
   }
 
   poll(nowSec: number): LinkPoll {
     const f = this.current;
     if (!f) return { status: 'idle' };
     if (f.result) return f.result;
-    for (;;) {
-      const a = f.attempts.at(-1)!;
-      const deadlineSec = a.sendSec + this.timeoutMs / 1000;
-      if (!a.upLost && !a.downLost) {
-        if (!a.done) return { status: 'waiting' };
-        const rttMs = a.upMs + a.computeMs + a.downMs;
-        const arriveSec = a.sendSec + rttMs / 1000;
-        if (arriveSec <= deadlineSec) {
-          if (nowSec < arriveSec) return { status: 'waiting' };
-          return this.finish(f, a, arriveSec);
-        }
-        if (nowSec < deadlineSec) return { status: 'waiting' };
-        this.emit({ kind: 'late', tSec: deadlineSec, request: f.id, attempt: a.index, roundTripMs: rttMs });
-        this.stats.late++;
-      } else if (nowSec < deadlineSec) {
-        return { status: 'waiting' };
-      }
-      this.emit({ kind: 'timeout', tSec: deadlineSec, request: f.id, attempt: a.index });
-      if (f.attempts.length >= this.maxAttempts) {
-        this.stats.failed++;
-        this.emit({ kind: 'gave_up', tSec: deadlineSec, request: f.id, attempts: f.attempts.length });
-        f.result = {
-          status: 'failed',
-          reason: `no plan from the ${this.placement} brain after ${f.attempts.length} attempts of ${this.timeoutMs} ms`,
-          attempts: f.attempts.length,
-        };
-        return f.result;
-      }
-      this.launch(f, deadlineSec);
-    }
-  }
-
-  computing(): Promise<void> | null {
-    const a = this.current?.result ? undefined : this.current?.attempts.at(-1);
-    return a?.work && !a.done ? a.work : null;
-  }
-
-  private finish(f: InFlight, a: Attempt, arriveSec: number): LinkPoll {
-    const latencyMs = (arriveSec - f.sentSec) * 1000;
-    if (a.plan) {
-      this.stats.delivered++;
-      this.stats.latenciesMs.push(latencyMs);
-      this.emit({ kind: 'delivered', tSec: arriveSec, request: f.id, attempt: a.index, latencyMs });
+    const o = f.outcome;
+    if (!o || nowSec < o.atSec) return { status: 'waiting' };
+    if (o.kind === 'delivered') {
       f.result = {
         status: 'delivered',
-        plan: a.plan,
+        plan: o.plan,
         sentSec: f.sentSec,
-        arrivedSec: arriveSec,
-        attempts: f.attempts.length,
+        arrivedSec: o.atSec,
+        attempts: o.attempts,
       };
+    } else if (o.kind === 'refused') {
+      const reason = o.error instanceof Error ? o.error.message : String(o.error);
+      f.result = { status: 'failed', reason, attempts: o.attempts, error: o.error };
     } else {
-      // The brain answered that it cannot plan: that answer arrived, so it is not retried.
-      this.stats.failed++;
-      const reason = a.error instanceof Error ? a.error.message : String(a.error);
-      f.result = { status: 'failed', reason, attempts: f.attempts.length, error: a.error };
+      const reason = `no plan from the ${this.placement} brain after ${o.attempts} attempts of ${this.timeoutMs} ms`;
+      f.result = { status: 'failed', reason, attempts: o.attempts };
     }
     return f.result;
+  }
+
+  /** Abandons the request in flight (its planner call is aborted); `poll` then reports it failed. */
+  cancel(reason = 'cancelled'): void {
+    const f = this.current;
+    if (!f || f.result) return;
+    f.abort.abort();
+    this.stats.failed++;
+    f.result = { status: 'failed', reason, attempts: 0 };
+    f.outcome ??= { kind: 'gave_up', atSec: f.sentSec, attempts: 0 };
+  }
+
+  settled(): Promise<void> | null {
+    const f = this.current;
+    return f && !f.outcome ? f.resolving : null;
+  }
+
+  /**
+   * Plays the request's attempts out in sim time: each is sent when the previous one timed out, and the
+   * planner is called for each that reaches the brain. Ends by setting `f.outcome`.
+   */
+  private async resolve(f: InFlight): Promise<void> {
+    const timeoutSec = this.timeoutMs / 1000;
+    let sendSec = f.sentSec;
+    for (let index = 1; ; index++) {
+      const a = this.draw(index, sendSec);
+      this.count(f, { kind: 'sent', tSec: sendSec, request: f.id, attempt: index }, 'attempts');
+      const deadlineSec = sendSec + timeoutSec;
+      if (a.upLost) {
+        this.count(
+          f,
+          { kind: 'lost', tSec: sendSec, request: f.id, attempt: index, direction: 'uplink' },
+          'lostUplink',
+        );
+      } else {
+        const started = performance.now();
+        let plan: BrainPlan | undefined;
+        let error: unknown;
+        try {
+          plan = await this.planner.plan(f.request, {
+            deadlineMs: this.planDeadlineMs,
+            signal: f.abort.signal,
+          });
+        } catch (err) {
+          error = err;
+        }
+        if (!this.live(f)) return;
+        const computeMs = this.computeMs === 'measured' ? performance.now() - started : this.computeMs;
+        const atSec = sendSec + (a.upMs + computeMs + a.downMs) / 1000;
+        if (a.downLost) {
+          const e: LinkEvent = {
+            kind: 'lost',
+            tSec: atSec,
+            request: f.id,
+            attempt: index,
+            direction: 'downlink',
+          };
+          this.count(f, e, 'lostDownlink');
+        } else if (atSec > deadlineSec) {
+          const roundTripMs = (atSec - sendSec) * 1000;
+          this.count(
+            f,
+            { kind: 'late', tSec: deadlineSec, request: f.id, attempt: index, roundTripMs },
+            'late',
+          );
+        } else if (plan) {
+          const latencyMs = (atSec - f.sentSec) * 1000;
+          this.stats.latenciesMs.push(latencyMs);
+          this.count(
+            f,
+            { kind: 'delivered', tSec: atSec, request: f.id, attempt: index, latencyMs },
+            'delivered',
+          );
+          f.outcome = { kind: 'delivered', atSec, attempts: index, plan };
+          return;
+        } else {
+          // The brain answered that it cannot plan: that answer arrived, so it is not retried.
+          this.stats.failed++;
+          f.outcome = { kind: 'refused', atSec, attempts: index, error };
+          return;
+        }
+      }
+      this.emit({ kind: 'timeout', tSec: deadlineSec, request: f.id, attempt: index });
+      if (index >= this.maxAttempts) {
+        this.count(f, { kind: 'gave_up', tSec: deadlineSec, request: f.id, attempts: index }, 'failed');
+        f.outcome = { kind: 'gave_up', atSec: deadlineSec, attempts: index };
+        return;
+      }
+      sendSec = deadlineSec;
+    }
+  }
+
+  /** False once the request was superseded or cancelled: its results are dropped. */
+  private live(f: InFlight): boolean {
+    return this.current === f && !f.abort.signal.aborted;
+  }
+
+  private count(f: InFlight, e: LinkEvent, stat: Exclude<keyof LinkStats, 'latenciesMs' | 'requests'>): void {
+    if (!this.live(f)) return;
+    this.stats[stat]++;
+    this.emit(e);
   }
 
   private jitteredMs(u: number): number {
@@ -237,44 +318,17 @@ export class BrainLink implements BrainPort {
     return Math.max(0, oneWayMs + jitterMs * (2 * u - 1));
   }
 
-  private launch(f: InFlight, sendSec: number): void {
-    // Always four draws per attempt, in this order, so one lost message does not shift later ones.
+  /** Always four draws per attempt, in this order, so one lost message does not shift later ones. */
+  private draw(index: number, sendSec: number): Attempt {
     const r = [this.rng.next(), this.rng.next(), this.rng.next(), this.rng.next()];
-    const a: Attempt = {
-      index: f.attempts.length + 1,
+    return {
+      index,
       sendSec,
       upLost: r[0]! < this.profile.lossRate,
       upMs: this.jitteredMs(r[1]!),
       downLost: r[2]! < this.profile.lossRate,
       downMs: this.jitteredMs(r[3]!),
-      done: false,
-      computeMs: 0,
     };
-    f.attempts.push(a);
-    this.stats.attempts++;
-    this.emit({ kind: 'sent', tSec: sendSec, request: f.id, attempt: a.index });
-    if (a.upLost) {
-      this.stats.lostUplink++;
-      this.emit({ kind: 'lost', tSec: sendSec, request: f.id, attempt: a.index, direction: 'uplink' });
-      return;
-    }
-    if (a.downLost) {
-      this.stats.lostDownlink++;
-      this.emit({ kind: 'lost', tSec: sendSec, request: f.id, attempt: a.index, direction: 'downlink' });
-    }
-    const started = performance.now();
-    a.work = this.planner.plan(f.request, { deadlineMs: this.planDeadlineMs }).then(
-      (plan) => {
-        a.plan = plan;
-      },
-      (err: unknown) => {
-        a.error = err;
-      },
-    );
-    a.work = a.work.then(() => {
-      a.computeMs = this.computeMs === 'measured' ? performance.now() - started : this.computeMs;
-      a.done = true;
-    });
   }
 
   private emit(e: LinkEvent): void {

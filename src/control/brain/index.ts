@@ -36,6 +36,7 @@ export {
   type PlanOptions,
   type PlanRequest,
 } from './planner.ts';
+export { ScheduledBrain } from './scheduled-brain.ts';
 export {
   defaultSkills,
   isOnTarget,

@@ -96,9 +96,9 @@ export class PlanExecutor {
     return this.state === 'executing' ? (this.plan?.steps[this.stepIndex] ?? null) : null;
   }
 
-  /** While planning: the planner's pending computation (see BrainPort.computing). */
-  computing(): Promise<void> | null {
-    return this.state === 'planning' ? this.opts.brain.computing() : null;
+  /** While planning: the brain's work the request's outcome waits on (see BrainPort.settled). */
+  settled(): Promise<void> | null {
+    return this.state === 'planning' ? this.opts.brain.settled() : null;
   }
 
   tick(nowSec: number): ExecutorState {

@@ -105,8 +105,10 @@ export interface SceneDescription {
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
 /**
- * Builds the brain's summary from perception's world state. Positions are rounded to the millimetre: a
- * planner needs no more, and a prompt stays short.
+ * Builds the brain's summary from perception's world state. Perception may track targets too (a bin, a
+ * board's holes): an entry named like a scene target updates that target's position instead of becoming
+ * an object. Positions are rounded to the millimetre: a planner needs no more, and a prompt stays short.
+ * `held` comes from the cerebellum (what its last pick left in the hand).
  */
 export function summarizeWorld(
   state: WorldState,
@@ -114,19 +116,22 @@ export function summarizeWorld(
   held: string | null,
 ): WorldSummary {
   const objects: ObjectSummary[] = [];
+  const targets = scene.targets.map((t) => ({ ...t }));
   for (const [name, est] of state.objects) {
-    const info = scene.objects?.[name];
-    objects.push({
-      name,
-      ...info,
-      pos: [round(est.pos[0]!), round(est.pos[1]!), round(est.pos[2]!)],
-      visible: est.visible,
-    });
+    // An estimate with no stamp was never seen: its pose is a placeholder, not a position.
+    const seen = Number.isFinite(est.stampSec);
+    const pos: Vec3 = [round(est.pos[0]!), round(est.pos[1]!), round(est.pos[2]!)];
+    const target = targets.find((t) => t.name === name);
+    if (target) {
+      if (est.visible || (seen && !target.pos)) target.pos = pos;
+      continue;
+    }
+    objects.push({ name, ...scene.objects?.[name], ...(seen ? { pos } : {}), visible: est.visible });
   }
   for (const [name, info] of Object.entries(scene.objects ?? {})) {
     if (!state.objects.has(name)) objects.push({ name, ...info, visible: false });
   }
-  const out: WorldSummary = { tSec: state.tSec, robot: scene.robot, objects, targets: scene.targets, held };
+  const out: WorldSummary = { tSec: state.tSec, robot: scene.robot, objects, targets, held };
   if (state.base) {
     const [w, x, y, z] = state.base.quat;
     const yawRad = Math.atan2(2 * (w! * z! + x! * y!), 1 - 2 * (y! * y! + z! * z!));
