@@ -3,8 +3,9 @@ import { runPickPlaceEpisode } from '../src/control/episode-loop.ts';
 import { Recorder } from '../src/data/recorder.ts';
 import { loadEmbodiment } from '../src/embodiment/index.ts';
 import { loadMujoco } from '../src/sim/mujoco.ts';
-import { compilePickPlace } from '../src/sim/scenes/pick-place.ts';
-import { PickPlaceWorld } from '../src/sim/world.ts';
+import { pickPlaceScene } from '../src/sim/scenes/pick-place.ts';
+import { compileScene } from '../src/sim/scenes/scene.ts';
+import { SceneWorld } from '../src/sim/scenes/scene-world.ts';
 import { defineBenchmark } from './harness.ts';
 
 /**
@@ -16,7 +17,7 @@ export default defineBenchmark({
   description: 'pick-and-place episode loop (physics + control + recording) vs bare mj_step',
   options: z.object({ episodes: z.coerce.number().int().min(1).max(1000).default(20) }).strict(),
   async run({ episodes }, ctx) {
-    const world = await PickPlaceWorld.create({ seed: 0 });
+    const world = await SceneWorld.create(pickPlaceScene());
     const recorder = new Recorder({
       fps: 30,
       features: { 'observation.state': world.stateDim, action: world.actionDim },
@@ -26,7 +27,7 @@ export default defineBenchmark({
     let successes = 0;
     const t0 = performance.now();
     for (let k = 0; k < episodes; k++) {
-      const r = await runPickPlaceEpisode({
+      const r = runPickPlaceEpisode({
         world,
         seed: k,
         onFrame: (t, state, action) => {
@@ -44,7 +45,7 @@ export default defineBenchmark({
     world.dispose();
 
     const mj = await loadMujoco();
-    const model = compilePickPlace(mj, loadEmbodiment('arm7'));
+    const model = compileScene(mj, pickPlaceScene(loadEmbodiment('arm7')));
     const data = new mj.MjData(model);
     const timestepSec = model.opt.timestep;
     const t1 = performance.now();

@@ -8,7 +8,8 @@ import { runPickPlaceEpisode } from '../control/episode-loop.ts';
 import { Recorder } from '../data/recorder.ts';
 import { embodimentHash, loadEmbodiment } from '../embodiment/index.ts';
 import { isTgError } from '../errors/index.ts';
-import { PickPlaceWorld } from '../sim/world.ts';
+import { pickPlaceScene } from '../sim/scenes/pick-place.ts';
+import { SceneWorld } from '../sim/scenes/scene-world.ts';
 import type { DrillCommand, DrillReport, DrillWorkerData } from './drill-protocol.ts';
 
 export const PICK_PLACE_INSTRUCTION = 'pick up the cube and place it in the bin';
@@ -18,7 +19,7 @@ if (!port) throw new Error('drill-worker must run in a worker thread');
 const data = workerData as DrillWorkerData;
 const embodiment = loadEmbodiment('arm7');
 const hash = embodimentHash(embodiment);
-const world = await PickPlaceWorld.create({ seed: 0, embodiment });
+const world = await SceneWorld.create(pickPlaceScene(embodiment));
 const recorder = new Recorder({
   fps: data.fps,
   features: { 'observation.state': world.stateDim, action: world.actionDim },

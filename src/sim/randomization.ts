@@ -11,7 +11,7 @@
  * latency for the control loop.
  */
 import type { MjModel, Mujoco } from './mujoco.ts';
-import type { Rng } from './world.ts';
+import type { Rng } from './rng.ts';
 
 /** Multiplicative range [lo, hi] around 1, or additive range [lo, hi] around 0, at schedule 1. */
 export type Range = readonly [number, number];

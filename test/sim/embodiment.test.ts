@@ -3,7 +3,8 @@ import { after, describe, test } from 'node:test';
 import { embodimentHash, loadEmbodiment, normalizeMjcf, readMjcf } from '../../src/embodiment/index.ts';
 import { isTgError } from '../../src/errors/index.ts';
 import { loadMujoco } from '../../src/sim/mujoco.ts';
-import { compilePickPlace } from '../../src/sim/scenes/pick-place.ts';
+import { pickPlaceScene } from '../../src/sim/scenes/pick-place.ts';
+import { compileScene } from '../../src/sim/scenes/scene.ts';
 
 describe('arm7 embodiment', async () => {
   const mj = await loadMujoco();
@@ -73,7 +74,7 @@ describe('arm7 embodiment', async () => {
   });
 
   test('pick-place scene includes the arm and adds a free cube', () => {
-    const scene = compilePickPlace(mj, arm);
+    const scene = compileScene(mj, pickPlaceScene(arm));
     try {
       assert.equal(scene.nq, model.nq + 7);
       assert.equal(scene.nu, 8);

@@ -3,12 +3,13 @@ import { after, describe, test } from 'node:test';
 import { loadEmbodiment } from '../../src/embodiment/index.ts';
 import { loadMujoco } from '../../src/sim/mujoco.ts';
 import { DEFAULT_RANGES, DomainRandomizer } from '../../src/sim/randomization.ts';
-import { compilePickPlace } from '../../src/sim/scenes/pick-place.ts';
-import { seededRng } from '../../src/sim/world.ts';
+import { seededRng } from '../../src/sim/rng.ts';
+import { pickPlaceScene } from '../../src/sim/scenes/pick-place.ts';
+import { compileScene } from '../../src/sim/scenes/scene.ts';
 
 describe('domain randomization', async () => {
   const mj = await loadMujoco();
-  const model = compilePickPlace(mj, loadEmbodiment('arm7'));
+  const model = compileScene(mj, pickPlaceScene(loadEmbodiment('arm7')));
   after(() => model.delete());
   const ranges = { ...DEFAULT_RANGES, objectPose: { joints: ['cube'], xyM: 0.03, yawRad: 0.5 } };
   const dr = new DomainRandomizer(mj, model, ranges);

@@ -3,14 +3,15 @@ import { after, describe, test } from 'node:test';
 import { loadEmbodiment, readMjcf } from '../../src/embodiment/index.ts';
 import { isTgError } from '../../src/errors/index.ts';
 import { loadMujoco } from '../../src/sim/mujoco.ts';
-import { compilePickPlace } from '../../src/sim/scenes/pick-place.ts';
+import { seededRng } from '../../src/sim/rng.ts';
+import { pickPlaceScene } from '../../src/sim/scenes/pick-place.ts';
+import { compileScene } from '../../src/sim/scenes/scene.ts';
 import { SensorPipeline } from '../../src/sim/sensors/index.ts';
-import { seededRng } from '../../src/sim/world.ts';
 
 describe('sensor pipeline (arm7 pick-place scene)', async () => {
   const mj = await loadMujoco();
   const arm = loadEmbodiment('arm7');
-  const model = compilePickPlace(mj, arm);
+  const model = compileScene(mj, pickPlaceScene(arm));
   const data = new mj.MjData(model);
   after(() => {
     data.delete();

@@ -17,7 +17,7 @@ import {
   vendorNames,
 } from '../../src/embodiment/vendors/index.ts';
 import { isTgError } from '../../src/errors/index.ts';
-import { seededRng } from '../../src/sim/world.ts';
+import { seededRng } from '../../src/sim/rng.ts';
 
 const arm = loadEmbodiment('arm7');
 const DEG = 180 / Math.PI;

@@ -14,10 +14,10 @@
  *             holds the goal (no pushing through a jam).
  * Motion goes through the shared differential IK (src/control/ik.ts). `step` allocates nothing.
  */
-import { TgError } from '../../errors/index.ts';
 import type { SceneWorld } from '../../sim/scenes/scene-world.ts';
+import { type EpisodeOptions, type EpisodeResult, runEpisode } from '../episode-loop.ts';
 import { DlsIk, downOrientationError, integrateJointTargets } from '../ik.ts';
-import { Spine } from '../spine.ts';
+import type { Spine } from '../spine.ts';
 
 export type PegInsertPhase = 'approach' | 'descend' | 'search' | 'insert' | 'done' | 'failed';
 
@@ -53,10 +53,15 @@ const ROT_GAIN = 8; // 1/s
 const APPROACH_SPEED = 0.15; // m/s
 const JOINT_SPEED = 1.0; // rad/s, under the spine's 2.5
 const MAX_LEAD_RAD = 0.05;
-// Tip this far below the top (or the surface it landed on) is inside the chamfer's capture: the bore
-// guides it from there, so contact forces no longer mean "missed".
-const ENTERED_M = 0.0006;
+// No null-space posture pull (DlsIk nullGain 0): the damped projector leaks part of it into the task
+// space, which left the tip a steady ~0.5 mm off its goal; over a few centimetres of motion the
+// redundant joint has nowhere to drift.
+// Tip this far below the (perceived) top of the hole is on the chamfer, inside the bore's capture: on a
+// flat board the tip cannot get there, so from here the bore guides and the skill only has to comply.
+const ENTERED_M = 0.00025;
 const ADMITTANCE = 0.0004; // m/s per N of force error while searching
+const INSERT_ADMITTANCE = 0.002; // m/s per N of force error while inserting
+const LATERAL_ADMITTANCE = 0.001; // m/s per N of side force while inserting
 
 export class PegInsertSkill {
   phase: PegInsertPhase = 'approach';
@@ -90,7 +95,6 @@ export class PegInsertSkill {
   private readonly sensorId: number;
   private gripperCmd: number;
   private phaseSec = 0;
-  private surfaceZ = 0;
   private theta = 0;
   private yawGoal = 0;
 
@@ -114,7 +118,7 @@ export class PegInsertSkill {
     };
     for (let i = 0; i < 3; i++) this.hole[i] = opts.holeTop[i]!;
     this.n = world.armDof;
-    this.ik = new DlsIk(this.n);
+    this.ik = new DlsIk(this.n, { nullGain: 0 });
     this.state = new Float64Array(world.stateDim);
     this.posture = new Float64Array(this.n);
     this.qCmd = new Float64Array(this.n);
@@ -143,8 +147,10 @@ export class PegInsertSkill {
     world.gripSite(this.pos, this.mat, this.jac);
     // Tip = grip site + tipOffset along the site's z axis (column 2 of the row-major matrix).
     for (let i = 0; i < 3; i++) this.tip[i] = this.pos[i]! + o.tipOffsetM * this.mat[3 * i + 2]!;
+    this.updateDeflection();
     world.readSensor(this.sensorId, this.force);
-    const forceN = Math.hypot(this.force[0]!, this.force[1]!, this.force[2]!);
+    // The sensor reports what the peg exerts on the board: pressing down reads negative z.
+    const pushN = -this.force[2]!;
     const hole = this.hole;
     const goal = this.goal;
     this.phaseSec += dt;
@@ -163,8 +169,7 @@ export class PegInsertSkill {
         goal[2] = goal[2]! - o.descendSpeed * dt;
         if (this.tip[2]! < hole[2]! - ENTERED_M) {
           this.enter('insert');
-        } else if (forceN > o.contactN) {
-          this.surfaceZ = this.tip[2]!;
+        } else if (pushN > o.contactN) {
           goal[2] = this.tip[2]!;
           this.theta = 0;
           this.enter('search');
@@ -173,7 +178,9 @@ export class PegInsertSkill {
       }
       case 'search': {
         speed = 2 * o.spiralSpeed;
-        if (this.tip[2]! < this.surfaceZ - ENTERED_M) {
+        // The tip dropped below the board's top: it is on the chamfer over the bore. Stop spiralling
+        // at once (dragging on would tilt the peg in the grip and wedge it) and let the bore guide it.
+        if (this.tip[2]! < hole[2]! - ENTERED_M) {
           this.enter('insert');
           break;
         }
@@ -189,15 +196,23 @@ export class PegInsertSkill {
         goal[0] = hole[0]! + r2 * Math.cos(this.theta);
         goal[1] = hole[1]! + r2 * Math.sin(this.theta);
         // Admittance in z: press until the contact force is pressN.
-        goal[2] = goal[2]! - ADMITTANCE * (o.pressN - forceN) * dt;
-        goal[2] = Math.min(goal[2]!, this.surfaceZ + 0.001);
+        goal[2] = goal[2]! - ADMITTANCE * (o.pressN - pushN) * dt;
+        goal[2] = Math.min(goal[2]!, hole[2]! + 0.001);
         break;
       }
       case 'insert': {
         speed = 2 * o.insertSpeed;
-        goal[0] = this.tip[0]!;
-        goal[1] = this.tip[1]!;
-        if (forceN < o.jamN) goal[2] = Math.max(hole[2]! - o.depthM - 0.001, goal[2]! - o.insertSpeed * dt);
+        // Lateral admittance: the goal yields to the bore's side force, which brings the hand over the
+        // peg (a peg tilted in the grip wedges in a 0.05 mm radial clearance).
+        goal[0] = goal[0]! - LATERAL_ADMITTANCE * this.force[0]! * dt;
+        goal[1] = goal[1]! - LATERAL_ADMITTANCE * this.force[1]! * dt;
+        // Force-regulated descent: insertSpeed while free, backing off when pushing more than pressN, so a
+        // jam is relieved instead of pushed through.
+        const rate = Math.min(
+          o.insertSpeed,
+          Math.max(-o.insertSpeed, INSERT_ADMITTANCE * (o.pressN - pushN)),
+        );
+        goal[2] = Math.max(hole[2]! - o.depthM - 0.001, goal[2]! - rate * dt);
         if (hole[2]! - this.tip[2]! >= o.depthM) this.enter('done');
         else if (this.phaseSec > o.insertTimeoutSec) this.enter('failed');
         break;
@@ -217,7 +232,8 @@ export class PegInsertSkill {
   private enter(phase: PegInsertPhase): void {
     this.phase = phase;
     this.phaseSec = 0;
-    if (phase === 'insert') this.goal[2] = this.tip[2]!;
+    // From here the goal starts at the commanded tip (measured + servo deflection): no jump in command.
+    if (phase === 'insert') for (let i = 0; i < 3; i++) this.goal[i] = this.tip[i]! + this.deflection[i]!;
     if (phase === 'done' || phase === 'failed') this.goal.set(this.tip);
   }
 
@@ -237,6 +253,15 @@ export class PegInsertSkill {
    */
   private computeTwist(speed: number): void {
     const t = this.twist;
+    for (let i = 0; i < 3; i++) t[i] = POS_GAIN * (this.goal[i]! - this.tip[i]! - this.deflection[i]!);
+    const v = Math.hypot(t[0]!, t[1]!, t[2]!);
+    if (v > speed) for (let i = 0; i < 3; i++) t[i] = (t[i]! * speed) / v;
+    downOrientationError(this.mat, this.yawGoal, t, 3);
+    for (let i = 3; i < 6; i++) t[i] = ROT_GAIN * (t[i]! - this.deflection[i]!);
+  }
+
+  /** Servo deflection J (q_cmd - q): where the commanded pose is relative to the measured one. */
+  private updateDeflection(): void {
     const n = this.n;
     const J = this.jac;
     for (let r = 0; r < 6; r++) {
@@ -244,18 +269,13 @@ export class PegInsertSkill {
       for (let k = 0; k < n; k++) s += J[r * n + k]! * (this.qCmd[k]! - this.state[k]!);
       this.deflection[r] = s;
     }
-    for (let i = 0; i < 3; i++) t[i] = POS_GAIN * (this.goal[i]! - this.tip[i]! - this.deflection[i]!);
-    const v = Math.hypot(t[0]!, t[1]!, t[2]!);
-    if (v > speed) for (let i = 0; i < 3; i++) t[i] = (t[i]! * speed) / v;
-    downOrientationError(this.mat, this.yawGoal, t, 3);
-    for (let i = 3; i < 6; i++) t[i] = ROT_GAIN * (t[i]! - this.deflection[i]!);
   }
 }
 
 export interface PegInsertRunOptions {
   world: SceneWorld;
-  /** Writes the initial state (`task.apply`) before the call; `update` is called after each physics step. */
-  task: { update(world: SceneWorld): void };
+  /** Has written the initial state (`task.apply`) before the call; judges the episode. */
+  task: EpisodeOptions['task'];
   skill: Omit<PegInsertOptions, 'controlDtSec'>;
   /** Cerebellum rate (default 500 Hz); must divide the physics rate. */
   controlHz?: number;
@@ -264,68 +284,36 @@ export interface PegInsertRunOptions {
   spine?: Spine;
 }
 
-export interface PegInsertRunResult {
+export interface PegInsertRunResult extends EpisodeResult {
   phase: PegInsertPhase;
-  simSec: number;
   searchRadiusReachedM: number;
   phaseTimeSec: Record<PegInsertPhase, number>;
-  spineInterventions: number;
 }
 
 /**
- * Runs the skill in a world whose initial state is already written: the skill at `controlHz`, the spine
- * and physics every step, commands interpolated between control ticks (first-order hold, as in
- * src/control/episode-loop.ts). Stops when the skill finishes (plus 0.1 s to settle) or at `maxSimSec`.
+ * Runs the skill in the episode loop (src/control/episode-loop.ts) at `controlHz`, in a world whose initial
+ * state is already written. Stops when the skill finishes (plus 0.1 s to settle) or at `maxSimSec`.
  */
 export function runPegInsertion(opts: PegInsertRunOptions): PegInsertRunResult {
-  const { world, task } = opts;
-  const dt = world.timestepSec;
-  const controlHz = opts.controlHz ?? 500;
-  const stepsPerControl = Math.round(1 / (controlHz * dt));
-  if (stepsPerControl < 1 || Math.abs(stepsPerControl * controlHz * dt - 1) > 1e-9) {
-    throw new TgError(
-      'CONFIG_INVALID',
-      `controlHz ${controlHz} does not divide the physics rate ${1 / dt} Hz`,
-    );
-  }
-  const arm = world.scene.arm;
-  if (!arm) throw new TgError('CONFIG_INVALID', `scene '${world.scene.name}' has no arm`);
-  const n = world.actionDim;
-  const state = new Float64Array(world.stateDim);
-  world.readState(state);
-  const spine = opts.spine ?? Spine.forEmbodiment(arm, dt);
-  spine.reset(state);
-  const before = spine.stats.interventions;
-  const skill = new PegInsertSkill(world, { ...opts.skill, controlDtSec: stepsPerControl * dt });
-  const prev = Float64Array.from(state);
-  const next = Float64Array.from(state);
-  const held = new Float64Array(n);
-  const safe = new Float64Array(n);
-  const totalSteps = Math.round((opts.maxSimSec ?? 20) / dt);
-  let settle = Math.round(0.1 / dt);
-  for (let step = 0; step < totalSteps; step++) {
-    const k = step % stepsPerControl;
-    if (k === 0) {
-      if (skill.finished && settle <= 0) break;
-      prev.set(next);
-      skill.step(world, next);
-    }
-    if (skill.finished) settle--;
-    const alpha = (k + 1) / stepsPerControl;
-    for (let i = 0; i < n; i++) held[i] = prev[i]! + alpha * (next[i]! - prev[i]!);
-    spine.check(held, safe);
-    world.applyAction(safe);
-    world.step();
-    task.update(world);
-    if (world.diverged())
-      throw new TgError('SIM_DIVERGED', `peg insertion diverged at t=${world.simTimeSec}s`);
-  }
-  world.forward();
+  const { world } = opts;
+  let skill: PegInsertSkill | undefined;
+  const r = runEpisode({
+    world,
+    task: opts.task,
+    controlHz: opts.controlHz ?? 500,
+    maxSimSec: opts.maxSimSec ?? 20,
+    settleSec: 0.1,
+    ...(opts.spine ? { spine: opts.spine } : {}),
+    skill: (controlDtSec) => {
+      skill = new PegInsertSkill(world, { ...opts.skill, controlDtSec });
+      return skill;
+    },
+  });
+  const s = skill as PegInsertSkill;
   return {
-    phase: skill.phase,
-    simSec: world.simTimeSec,
-    searchRadiusReachedM: skill.searchRadiusReachedM,
-    phaseTimeSec: { ...skill.phaseTimeSec },
-    spineInterventions: spine.stats.interventions - before,
+    ...r,
+    phase: s.phase,
+    searchRadiusReachedM: s.searchRadiusReachedM,
+    phaseTimeSec: { ...s.phaseTimeSec },
   };
 }

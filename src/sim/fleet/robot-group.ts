@@ -10,7 +10,7 @@
  */
 import { TgError } from '../../errors/index.ts';
 import type { DoubleBuffer, MjData, MjModel, Mujoco } from '../mujoco.ts';
-import { seededRng } from '../world.ts';
+import { seededRng } from '../rng.ts';
 import type { FleetLayout } from './layout.ts';
 import { compileFleetScene, type FleetScene } from './scene.ts';
 import type { Divergence } from './types.ts';

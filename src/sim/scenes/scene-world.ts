@@ -1,7 +1,8 @@
 /**
  * A compiled scene with its MjData: physics and name lookups, plus canonical-vector access to the scene's
- * arm when it has one (the same contract as PickPlaceWorld, so skills written against `ArmSite` run in
- * either). It makes no control decisions and knows no task: tasks reset and judge it from outside.
+ * arm when it has one (`readState`, `applyAction`, and the grip-site pose and Jacobian that skills written
+ * against `ArmSite`, src/control/ik.ts, need). It makes no control decisions and knows no task: tasks
+ * (src/sim/tasks) reset and judge it from outside. Every world in the project is one of these.
  */
 import { TgError } from '../../errors/index.ts';
 import { type DoubleBuffer, loadMujoco, type MjData, type MjModel, type Mujoco } from '../mujoco.ts';
@@ -31,6 +32,14 @@ export class SceneWorld {
   readonly jacr: DoubleBuffer;
   private steps = 0;
   private kinematicsAt = -1;
+  /** Sim time at step 0 of the current run: `diverged` expects time = origin + steps * timestep. */
+  private clockOrigin = 0;
+  // Cached live views (a getter call costs ~0.5 us; the loops touch qpos and ctrl every physics step).
+  // A view turns into a length-0 array when the WASM heap grows: `view()` then fetches it again.
+  private qposView: Float64Array = new Float64Array(0);
+  private qvelView: Float64Array = new Float64Array(0);
+  private ctrlView: Float64Array = new Float64Array(0);
+  private sensorView: Float64Array = new Float64Array(0);
 
   constructor(mj: Mujoco, scene: Scene) {
     this.mj = mj;
@@ -98,15 +107,19 @@ export class SceneWorld {
     return (this.model.jnt_dofadr as Int32Array)[this.id('joint', joint)]!;
   }
 
-  // Views are fetched on each call: live views die when the WASM heap grows (DESIGN.md, MuJoCo notes).
+  // Live views die when the WASM heap grows (DESIGN.md, MuJoCo notes): the hot ones are cached and
+  // fetched again once emptied, the others fetched on each call.
   get qpos(): Float64Array {
-    return this.data.qpos as Float64Array;
+    if (this.qposView.length === 0) this.qposView = this.data.qpos as Float64Array;
+    return this.qposView;
   }
   get qvel(): Float64Array {
-    return this.data.qvel as Float64Array;
+    if (this.qvelView.length === 0) this.qvelView = this.data.qvel as Float64Array;
+    return this.qvelView;
   }
   get ctrl(): Float64Array {
-    return this.data.ctrl as Float64Array;
+    if (this.ctrlView.length === 0) this.ctrlView = this.data.ctrl as Float64Array;
+    return this.ctrlView;
   }
   get xpos(): Float64Array {
     return this.data.xpos as Float64Array;
@@ -127,7 +140,8 @@ export class SceneWorld {
     return this.data.mocap_quat as Float64Array;
   }
   get sensordata(): Float64Array {
-    return this.data.sensordata as Float64Array;
+    if (this.sensorView.length === 0) this.sensorView = this.data.sensordata as Float64Array;
+    return this.sensorView;
   }
 
   get simTimeSec(): number {
@@ -144,12 +158,17 @@ export class SceneWorld {
     this.mj.mj_resetData(this.model, this.data);
     this.steps = 0;
     this.kinematicsAt = -1;
+    this.clockOrigin = 0;
   }
 
-  /** mj_forward after a reset writes positions: derived quantities (xpos, sensors) follow them. */
+  /**
+   * mj_forward after a reset writes positions: derived quantities (xpos, sensors) follow them. A state
+   * written with its own clock (`data.time`) is taken as the new time origin.
+   */
   forward(): void {
     this.mj.mj_forward(this.model, this.data);
     this.kinematicsAt = this.steps;
+    this.clockOrigin = this.data.time - this.steps * this.timestepSec;
   }
 
   step(n = 1): void {
@@ -166,6 +185,18 @@ export class SceneWorld {
     for (let i = 0; i < 3; i++) qpos[a + i] = pos[i]!;
     for (let i = 0; i < 4; i++) qpos[a + 3 + i] = quat[i]!;
     for (let i = 0; i < 6; i++) qvel[v + i] = 0;
+  }
+
+  /** Reads a free joint's position (m) and, when `quat` is given, its quaternion (w, x, y, z). */
+  freePose(joint: string, pos: Float64Array, quat?: Float64Array): void {
+    this.freePoseAt(this.qposAdr(joint), pos, quat);
+  }
+
+  /** `freePose` by qpos address (resolve it once with `qposAdr` on a hot path). */
+  freePoseAt(qposAdr: number, pos: Float64Array, quat?: Float64Array): void {
+    const qpos = this.qpos;
+    for (let i = 0; i < 3; i++) pos[i] = qpos[qposAdr + i]!;
+    if (quat) for (let i = 0; i < 4; i++) quat[i] = qpos[qposAdr + 3 + i]!;
   }
 
   /** World position of a body (after forward/step). */
@@ -239,11 +270,15 @@ export class SceneWorld {
     if (jac) readSiteJacobian(mj, m, d, this.siteId, this.armDofs, this, jac);
   }
 
-  /** True when a position is non-finite (the state is no longer trustworthy). */
+  /**
+   * True when the state is no longer trustworthy: a non-finite position, or MuJoCo's automatic reset after
+   * a bad acceleration (which zeroes the clock, so sim time falls behind the step count).
+   */
   diverged(): boolean {
     const qpos = this.qpos;
     for (let i = 0; i < qpos.length; i++) if (!Number.isFinite(qpos[i]!)) return true;
-    return false;
+    const expected = this.clockOrigin + this.steps * this.timestepSec;
+    return Math.abs(this.data.time - expected) > 0.5 * this.timestepSec + 1e-9 * this.steps;
   }
 
   dispose(): void {

@@ -1,5 +1,5 @@
 /** Standard normal samples from a seeded uniform source (Marsaglia polar method); allocation-free. */
-import type { Rng } from '../world.ts';
+import type { Rng } from '../rng.ts';
 
 export class GaussianSource {
   private spare = 0;

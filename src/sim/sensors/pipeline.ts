@@ -10,7 +10,7 @@
 import type { Embodiment, EmbodimentSensor } from '../../embodiment/index.ts';
 import { TgError } from '../../errors/index.ts';
 import type { MjData, MjModel, Mujoco } from '../mujoco.ts';
-import type { Rng } from '../world.ts';
+import type { Rng } from '../rng.ts';
 import {
   type ChannelSettings,
   type DepthSettings,

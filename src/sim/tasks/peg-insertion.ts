@@ -8,9 +8,9 @@
  * contact force on the peg over the episode.
  */
 
+import type { Rng } from '../rng.ts';
 import { PEG_BOARD_LAYOUT, type PegBoardLayout, pegSpec } from '../scenes/peg-board.ts';
 import type { SceneWorld } from '../scenes/scene-world.ts';
-import type { Rng } from '../world.ts';
 import { BaseTask, jitteredHome, uniform } from './task.ts';
 
 export interface PegInsertionState {

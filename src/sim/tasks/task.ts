@@ -4,8 +4,9 @@
  * a world (`apply`), and how an episode is judged (`success`, `metrics`). It never composes or edits the
  * model: scenes do that, randomization (src/sim/randomization.ts) perturbs it.
  */
+
+import { type Rng, seededRng } from '../rng.ts';
 import type { SceneWorld } from '../scenes/scene-world.ts';
-import { type Rng, seededRng } from '../world.ts';
 
 export interface Task<S> {
   readonly name: string;
