@@ -34,6 +34,13 @@ import { type Embodiment, loadEmbodiment } from '../../embodiment/index.ts';
 import { fmt, robotFile, robotFiles, type Scene } from './scene.ts';
 
 export const HOLE_SEGMENTS = 32;
+/**
+ * Sides of the chamfer frustum. Its top polygon is inscribed in the shaft's circle, so the cylinder's bottom
+ * face sticks out past the polygon's flats by R (1 - cos(pi / N)): a ledge that sits on the bore's rim with
+ * no side force to guide it (a real chamfer meets the shaft smoothly). At 64 sides the ledge is 5 um, a
+ * tenth of the 50 um radial clearance (at 16 it was 77 um, wider than the clearance).
+ */
+export const CHAMFER_SEGMENTS = 64;
 
 export interface PegSpec {
   name: string;
@@ -117,8 +124,8 @@ export function pegBoardXml(arm: Embodiment, layout: PegBoardLayout = PEG_BOARD_
   const ch = layout.peg.chamferM;
   // The chamfer: a frustum (convex mesh) from radius pr at the shaft to pr - ch at the tip, ch long.
   const ring = (rad: number, z: number): string =>
-    Array.from({ length: 16 }, (_, k) => {
-      const a = (2 * Math.PI * k) / 16;
+    Array.from({ length: CHAMFER_SEGMENTS }, (_, k) => {
+      const a = (2 * Math.PI * k) / CHAMFER_SEGMENTS;
       return `${fmt(rad * Math.cos(a))} ${fmt(rad * Math.sin(a))} ${fmt(z)}`;
     }).join(' ');
   const frustum = `${ring(pr, 0)} ${ring(pr - ch, ch)}`;
