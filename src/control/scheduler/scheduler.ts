@@ -35,9 +35,14 @@ export interface PeriodicLayer {
   tick(tSec: number): void;
 }
 
-/** The cerebellum: writes the next command (canonical action order) over the previous one in `command`. */
+/**
+ * The cerebellum: writes the next command (canonical action order) over the previous one in `command`.
+ * Returning false means "nothing new this tick" (a teleoperation link without a fresh packet): nothing is
+ * submitted and the spine's watchdog ages the last command.
+ */
 export interface CommandLayer {
-  tick(tSec: number, command: Float64Array): void;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a layer that always submits returns nothing.
+  tick(tSec: number, command: Float64Array): boolean | void;
 }
 
 /** The brain: plans asynchronously; `deliver` hands a landed result on (and throws on a garbage plan). */
@@ -307,8 +312,9 @@ export class RateScheduler<R = unknown> {
   private runCerebellum(t: number): void {
     const cmd = this.command;
     const t0 = now();
+    let fresh: unknown;
     try {
-      this.o.cerebellum.layer.tick(t, cmd);
+      fresh = this.o.cerebellum.layer.tick(t, cmd);
     } catch (err) {
       this.telemetry.cerebellum.record(now() - t0);
       this.fault('cerebellum', `exception: ${message(err)}`, t);
@@ -320,6 +326,7 @@ export class RateScheduler<R = unknown> {
       this.fault('cerebellum', `timeout: ${round(ms)} ms > ${this.cerebTimeoutMs} ms`, t);
       return;
     }
+    if (fresh === false) return;
     for (let i = 0; i < cmd.length; i++) {
       if (!Number.isFinite(cmd[i]!)) {
         this.fault('cerebellum', `non-finite command on channel ${this.spine.limits.names[i]}`, t);

@@ -387,12 +387,18 @@ export class Spine {
     this.actuators?.setPower(false);
   }
 
-  /** Largest speed from which channel i stops within `d` at its deceleration, in whole ticks. */
+  /**
+   * Largest speed from which channel i, decelerating by a*dt per tick, comes to rest within `d`. From
+   * v = (m + f) a dt (m whole, 0 <= f <= 1) the ticks cover a dt^2 (m + 1) (m / 2 + f): m is the most
+   * whole steps that fit, f what the remainder allows.
+   */
   private brake(i: number, d: number): number {
     if (d <= 0) return 0;
-    // Decelerating by a*dt per tick from v = k a dt covers a dt^2 k (k+1) / 2; solved for k.
     const adt = this.limits.maxAcceleration[i]! * this.limits.tickSec;
-    return adt * 0.5 * (Math.sqrt(1 + this.brakeK[i]! * d) - 1);
+    const adt2 = adt * this.limits.tickSec;
+    const m = Math.floor(0.5 * (Math.sqrt(1 + this.brakeK[i]! * d) - 1));
+    const f = Math.min(1, d / (adt2 * (m + 1)) - 0.5 * m);
+    return adt * (m + Math.max(0, f));
   }
 
   /** One tick of the filter; `hold` carries robot-level hold bits from the caller. */
