@@ -28,6 +28,31 @@ describe('spool', () => {
     assert.equal(again.stats.entries, 3);
   });
 
+  it('acknowledging several entries at once removes exactly those (a delivered batch)', async () => {
+    // Regression (chaos benchmark): ack looked its entry up before its awaits and removed whatever sat at
+    // that index afterwards, so concurrent acks dropped the wrong entries from the queue while deleting the
+    // right files: the uploader then read a deleted file forever, and an undelivered entry left the queue.
+    const dir = tempDir();
+    const spool = Spool.open({ dir });
+    const eps = [1, 2, 3, 4, 5].map((s) => makeEpisode(s));
+    for (const ep of eps) await spool.append(ep.meta.id, encodeBundle(ep));
+    const [a, b, c] = spool.entries();
+    await Promise.all([c!, a!, b!].map((e) => spool.ack(e)));
+    const left = spool.entries();
+    assert.deepEqual(
+      left.map((e) => e.id),
+      [eps[3]!.meta.id, eps[4]!.meta.id],
+    );
+    for (const e of left) assert.equal(decodeBundle(await spool.read(e)).meta.id, e.id, 'its file is there');
+    assert.equal(spool.stats.bytes, left[0]!.bytes + left[1]!.bytes);
+    assert.deepEqual(
+      Spool.open({ dir })
+        .entries()
+        .map((e) => e.seq),
+      left.map((e) => e.seq),
+    );
+  });
+
   it('pauses appends while full and resumes when an entry is acknowledged', async () => {
     const dir = tempDir();
     const one = encodeBundle(makeEpisode(1));

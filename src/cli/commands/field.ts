@@ -5,12 +5,14 @@ import { FieldAgent, type FieldEvent } from '../../field/agent.ts';
 import { intArg } from '../args.ts';
 import { commandContext } from '../context.ts';
 import { printResult } from '../output.ts';
+import { natsLayoutFor, natsPrefixArg } from './hub.ts';
 
 interface FieldStartFlags {
   hub: string;
   name: string;
   robots: number;
   nats?: string;
+  natsPrefix?: string;
   maxSpoolMb?: number;
 }
 
@@ -24,6 +26,7 @@ export function registerFieldCommand(program: Command): void {
     .requiredOption('--name <field>', 'field name (letters, digits, . _ -)')
     .option('--robots <n>', 'simulated robots, one thread each', intArg(1, 1000), 1)
     .option('--nats <url>', 'send bundles and take jobs through NATS JetStream (env TG_NATS_URL)')
+    .option('--nats-prefix <prefix>', "the hub's NATS subject root and stream prefix", natsPrefixArg)
     .option('--max-spool-mb <n>', 'drilling pauses while the spool holds this much', intArg(1))
     .action(async (flags: FieldStartFlags, cmd: Command) => {
       const ctx = commandContext(cmd, flags.nats ? { natsUrl: flags.nats } : {});
@@ -39,6 +42,7 @@ export function registerFieldCommand(program: Command): void {
           home: ctx.config.home,
           robots: flags.robots,
           natsUrl: ctx.config.natsUrl,
+          nats: natsLayoutFor(flags.natsPrefix),
           ...(flags.maxSpoolMb ? { maxSpoolBytes: flags.maxSpoolMb * 1024 * 1024 } : {}),
           onEvent: (e) => log(describe(e)),
         });

@@ -1,5 +1,7 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { lockHome } from '../../facility/home-lock.ts';
+import type { NatsLayout } from '../../field/transport/nats-layout.ts';
+import { Catalog } from '../../hub/catalog/index.ts';
 import { ensureConsoleBuilt } from '../../hub/console-build.ts';
 import { startNetworkHub } from '../../hub/ingest/network-hub.ts';
 import { commandContext } from '../context.ts';
@@ -7,7 +9,23 @@ import { printResult } from '../output.ts';
 
 interface HubStartFlags {
   nats?: string;
+  natsPrefix?: string;
   console?: boolean;
+}
+
+/**
+ * `--nats-prefix P`: subjects under `P.` and streams `P_EPISODES` / `P_JOBS`, so several networks (staging
+ * and production, or a benchmark) share one NATS server without seeing each other's bundles and jobs.
+ */
+export function natsPrefixArg(text: string): string {
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(text)) {
+    throw new InvalidArgumentError(`expected 1-32 letters, digits, _ or -, got "${text}"`);
+  }
+  return text;
+}
+
+export function natsLayoutFor(prefix: string | undefined): Partial<NatsLayout> {
+  return prefix ? { prefix, episodesStream: `${prefix}_EPISODES`, jobsStream: `${prefix}_JOBS` } : {};
 }
 
 /** `tg hub start`: the hub of a 1+N network (catalog, API, field ingest; NATS JetStream with --nats). */
@@ -17,20 +35,31 @@ export function registerHubCommand(program: Command): void {
     .command('start')
     .description('serve the hub: catalog, API, field registration, drill jobs and episode ingest')
     .option('--nats <url>', 'NATS server for bundles and jobs (env TG_NATS_URL)')
+    .option(
+      '--nats-prefix <prefix>',
+      'NATS subject root and stream name prefix (default tg / TG_)',
+      natsPrefixArg,
+    )
     .option('--console', 'also serve the web console (built first if stale)')
     .action(async (flags: HubStartFlags, cmd: Command) => {
       const ctx = commandContext(cmd, flags.nats ? { natsUrl: flags.nats } : {});
       const log = (line: string) => {
         if (!ctx.json) process.stderr.write(`${line}\n`);
       };
+      const { databaseUrl } = ctx.config;
       const unlock = lockHome(ctx.config.home);
+      let catalog: Catalog | undefined;
       try {
         const consoleDir = flags.console ? await ensureConsoleBuilt() : undefined;
+        // TG_DATABASE_URL: the catalog on a PostgreSQL server; blobs stay under the home.
+        if (databaseUrl) catalog = await Catalog.open({ databaseUrl });
         const running = await startNetworkHub({
           home: ctx.config.home,
           host: ctx.config.host,
           port: ctx.config.port,
           natsUrl: ctx.config.natsUrl,
+          nats: natsLayoutFor(flags.natsPrefix),
+          ...(catalog ? { catalog } : {}),
           ...(consoleDir ? { consoleDir } : {}),
         });
         const started = { url: running.url, home: ctx.config.home, nats: ctx.config.natsUrl };
@@ -44,6 +73,7 @@ export function registerHubCommand(program: Command): void {
         log('stopping hub');
         await running.close();
       } finally {
+        await catalog?.close().catch(() => {});
         unlock();
       }
     });

@@ -148,12 +148,14 @@ export class Spool {
 
   /** The hub has the entry: delete it and free its space. */
   async ack(entry: SpoolEntry): Promise<void> {
-    const i = this.queue.findIndex((e) => e.seq === entry.seq);
-    if (i < 0) return;
+    if (!this.queue.some((e) => e.seq === entry.seq)) return;
     await unlink(entry.file).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });
     await this.syncDir();
+    // Looked up after the awaits: concurrent acks (a delivered batch) move the entries meanwhile.
+    const i = this.queue.findIndex((e) => e.seq === entry.seq);
+    if (i < 0) return;
     this.queue.splice(i, 1);
     this.bytes -= entry.bytes;
     for (const wake of this.spaceWaiters.splice(0)) wake();
