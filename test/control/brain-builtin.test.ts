@@ -167,6 +167,8 @@ describe('builtin planner: humanoid stand, push recovery, walk', () => {
     ['Keep your balance for twenty seconds while I push you', [call('stand', { seconds: 20 })]],
     ['recover from pushes for 1.5 min', [call('stand', { seconds: 90 })]],
     ['stand', [call('stand', { seconds: DEFAULT_STAND_SEC })]],
+    ['stand as still as you can', [call('stand', { seconds: DEFAULT_STAND_SEC })]],
+    ['stay upright for a minute', [call('stand', { seconds: 60 })]],
     ['walk to (2, 0)', [call('walk_to', { x: 2, y: 0 })]],
     ['walk to x=2, y=-1.5', [call('walk_to', { x: 2, y: -1.5 })]],
     [

@@ -101,6 +101,16 @@ function pickExtreme<T extends Named>(items: T[], extreme: 'min' | 'max'): T[] {
   return sized.filter((e) => sizeOf(e) === best);
 }
 
+/** True when a phrase says nothing about which thing: "it", "everything", "the thing". */
+function isVague(np: NounPhrase | null): boolean {
+  return np === null || (np.head === undefined && np.colors.length === 0 && np.sizeMm === undefined);
+}
+
+/** True when one of the thing's words is of the class ('peg', 'cup', 'hole'...). */
+function isClass(e: Named, cls: string): boolean {
+  return words(e).some((w) => classOf(w) === cls);
+}
+
 const list = (items: readonly Named[]) => (items.length > 0 ? items.map((e) => e.name).join(', ') : 'none');
 
 /** A plan being built: the steps, the gripper and base as they will be after them, and what was said last. */
@@ -144,11 +154,7 @@ class Draft {
   /** One object for a phrase, or null after recording why not. */
   resolveObject(np: NounPhrase | null, role: string, prefer?: (o: ObjectSummary) => boolean): string | null {
     const objects = this.world.objects;
-    if (
-      np === null ||
-      np.pronoun ||
-      (np.head === undefined && np.colors.length === 0 && np.sizeMm === undefined)
-    ) {
+    if (np === null || np.pronoun || isVague(np)) {
       if (this.held) return this.held;
       if (np?.pronoun && this.last.length === 1) return this.last[0]!;
       const preferred = prefer ? objects.filter(prefer) : objects;
@@ -177,7 +183,7 @@ class Draft {
   /** Every object a phrase names ("the toys", "everything", "the red cube"), or null after recording why. */
   resolveAll(np: NounPhrase | null, role: string): ObjectSummary[] | null {
     const objects = this.world.objects;
-    if (np === null || (np.head === undefined && np.colors.length === 0 && np.sizeMm === undefined)) {
+    if (np === null || isVague(np)) {
       if (np?.pronoun && this.last.length > 0) return this.last.map((n) => this.object(n));
       return [...objects];
     }
@@ -202,13 +208,9 @@ class Draft {
     const targets = this.world.targets;
     let c: TargetSummary[];
     let what: string;
-    if (
-      np === null ||
-      np.person ||
-      (np.head === undefined && np.colors.length === 0 && np.sizeMm === undefined)
-    ) {
+    if (np === null || np.person || isVague(np)) {
       const want = np?.person ? 'handover' : cls;
-      c = targets.filter((t) => words(t).some((w) => classOf(w) === want));
+      c = targets.filter((t) => isClass(t, want));
       what = np ? `"${np.text}"` : `a ${want === 'handover' ? 'hand-over spot' : want}`;
       if (c.length === 0) {
         this.problems.push(`${what}: this scene has no ${want} target (targets: ${list(targets)})`);
@@ -275,7 +277,7 @@ class Draft {
 
   place(object: string, target: TargetSummary): void {
     if (this.isDone(object, target)) return;
-    if (classOf(objectKind(target)) === 'hole' || words(target).some((w) => classOf(w) === 'hole')) {
+    if (isClass(target, 'hole')) {
       this.insert(object, target);
       return;
     }
@@ -295,13 +297,8 @@ class Draft {
   }
 }
 
-function isPeg(o: Named): boolean {
-  return words(o).some((w) => classOf(w) === 'peg');
-}
-
-function isServable(o: Named): boolean {
-  return words(o).some((w) => classOf(w) === 'cup');
-}
+const isPeg = (o: Named) => isClass(o, 'peg');
+const isServable = (o: Named) => isClass(o, 'cup');
 
 /** Prefers the target of the object's size: "put the peg in the hole" means the hole it fits. */
 function sameSize(o: Named): (t: TargetSummary) => boolean {
@@ -395,7 +392,7 @@ function expand(d: Draft, intent: Intent): void {
       return;
     }
     case 'route': {
-      const wps = d.world.targets.filter((t) => classOf(objectKind(t)) === 'waypoint' && t.pos);
+      const wps = d.world.targets.filter((t) => isClass(t, 'waypoint') && t.pos);
       if (wps.length === 0) {
         d.problems.push(`"route": this scene has no waypoints (targets: ${list(d.world.targets)})`);
         return;

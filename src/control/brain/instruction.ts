@@ -71,82 +71,23 @@ const WORD_NUMBERS: Record<string, number> = {
   sixty: 60,
   ninety: 90,
 };
-const NUM_OR_WORD = `(${NUM}|${Object.keys(WORD_NUMBERS).join('|')})`;
+/** A number in digits, or in words followed by a space (so the 'a' of "as" is not one). */
+const NUM_OR_WORD = `(?<![\\w.])(${NUM}|(?:${Object.keys(WORD_NUMBERS).join('|')})(?=\\s))`;
 
-export const COLORS = new Set([
-  'red',
-  'green',
-  'blue',
-  'yellow',
-  'orange',
-  'purple',
-  'violet',
-  'pink',
-  'white',
-  'black',
-  'gray',
-  'grey',
-  'brown',
-  'cyan',
-  'magenta',
-  'gold',
-  'silver',
-]);
-const PERSON = new Set([
-  'me',
-  'us',
-  'him',
-  'her',
-  'customer',
-  'guest',
-  'visitor',
-  'client',
-  'person',
-  'user',
-  'human',
-  'someone',
-  'somebody',
-]);
-const PRONOUNS = new Set(['it', 'that', 'this', 'them', 'those', 'these']);
-const QUANTIFIERS = new Set(['all', 'every', 'each', 'both', 'everything']);
-const GENERIC = new Set(['object', 'thing', 'item', 'stuff', 'one', 'everything', 'mess', 'clutter']);
-const DETERMINERS = new Set([
-  'the',
-  'a',
-  'an',
-  'my',
-  'your',
-  'our',
-  'their',
-  'his',
-  'its',
-  'some',
-  'of',
-  'up',
-  'away',
-  'please',
-  'other',
-  'remaining',
-  'rest',
-  'just',
-  'again',
-  'back',
-  'there',
-  'here',
-  'spot',
-]);
-const SMALL = new Set(['small', 'smaller', 'smallest', 'little', 'tiny', 'thin', 'thinnest', 'narrow']);
-const LARGE = new Set([
-  'big',
-  'bigger',
-  'biggest',
-  'large',
-  'larger',
-  'largest',
-  'thick',
-  'thickest',
-  'wide',
-]);
+const wordSet = (list: string) => new Set(list.split(' '));
+const COLORS = wordSet(
+  'red green blue yellow orange purple violet pink white black gray grey brown cyan magenta gold silver',
+);
+const PERSON = wordSet('me us him her customer guest visitor client person user human someone somebody');
+const PRONOUNS = wordSet('it that this them those these');
+const QUANTIFIERS = wordSet('all every each both everything');
+const GENERIC = wordSet('object thing item stuff one everything mess clutter');
+/** Words that say nothing about which thing is meant ("the", "my", "the hand-over spot"). */
+const NOISE = wordSet(
+  'the a an my your our their his its some of up away please other remaining rest just again back there here spot',
+);
+const SMALL = wordSet('small smaller smallest little tiny thin thinnest narrow');
+const LARGE = wordSet('big bigger biggest large larger largest thick thickest wide');
 
 /** 'toys' -> 'toy', 'boxes' -> 'box', 'cubes' -> 'cube'; returns the word unchanged when not plural. */
 export function singular(w: string): string {
@@ -166,7 +107,7 @@ export function parseNounPhrase(raw: string): NounPhrase {
     np.sizeMm = Number(size[1]) * (size[2]!.startsWith('c') ? 10 : 1);
     text = text.replace(size[0], ' ');
   }
-  let words = text.split(/[^a-z0-9.]+/).filter((w) => w.length > 0 && !DETERMINERS.has(w));
+  let words = text.split(/[^a-z0-9.]+/).filter((w) => w.length > 0 && !NOISE.has(w));
   words = words.filter((w) => {
     if (QUANTIFIERS.has(w)) np.all = true;
     else if (COLORS.has(w)) np.colors.push(w === 'grey' ? 'gray' : w);
