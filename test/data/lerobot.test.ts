@@ -328,6 +328,59 @@ describe('LeRobot v3.0 writer: rollover and failures', () => {
     }
   });
 
+  test('several batches in flight, episodes at the 2048-frame chunk boundary: one row group each, in order', async () => {
+    const dir = join(root, 'batches');
+    // Enough episodes for three COPY batches; 2048 fits one DuckDB chunk, 2049 does not.
+    const lengths = Array.from({ length: 300 }, (_, i) =>
+      i === 7 ? 2048 : i === 8 ? 2049 : i === 200 ? 4100 : 1 + ((i * 37) % 60),
+    );
+    const w = await LeRobotWriter.create(dir, {
+      fps: FPS,
+      robotType: 'r',
+      features: FEATURES,
+      dataFilesSizeInMb: 0.5,
+    });
+    for (let i = 0; i < lengths.length; i++) await w.addEpisode(makeEpisode(i, lengths[i] as number));
+    await w.close();
+    const instance = await DuckDBInstance.create(':memory:');
+    const db = await instance.connect();
+    const ds = await readLeRobotDataset(dir);
+    try {
+      const files = [...new Set(ds.episodes.map((e) => `${e.dataChunkIndex}/${e.dataFileIndex}`))];
+      assert.ok(files.length > 1, 'a 0.5 MB limit must roll over');
+      const groups: number[] = [];
+      for (const f of files) {
+        const [c, n] = f.split('/').map(Number) as [number, number];
+        const path = join(
+          dir,
+          `data/chunk-${String(c).padStart(3, '0')}/file-${String(n).padStart(3, '0')}.parquet`,
+        );
+        const rg = await rows(
+          db,
+          `SELECT row_group_num_rows AS n FROM parquet_metadata('${path}') WHERE column_id = 0 ORDER BY row_group_id`,
+        );
+        groups.push(...rg.map((r) => Number(r.n)));
+        const [order] = await rows(
+          db,
+          `SELECT count(*) AS bad FROM (SELECT "index" - lag("index") OVER () AS step, frame_index,
+             frame_index - lag(frame_index) OVER () AS fstep FROM '${path}')
+           WHERE step <> 1 OR (fstep <> 1 AND frame_index <> 0)`,
+        );
+        assert.equal(order?.bad, 0n, `${path}: rows out of order`);
+      }
+      assert.deepEqual(groups, lengths);
+      for (const i of [7, 8, 200, 299]) {
+        const frames = await ds.readEpisodeFrames(i);
+        assert.equal(frames.length, lengths[i]);
+        assert.equal(frames.columns['observation.state']?.[STATE], Math.fround(Math.sin(0.01 + i)));
+      }
+    } finally {
+      ds.close();
+      db.closeSync();
+      instance.closeSync();
+    }
+  });
+
   test('bad features are refused with INPUT_INVALID', async () => {
     const bads = [
       { x: { dtype: 'float64', shape: [2], names: ['a', 'b'] } },

@@ -1,15 +1,15 @@
 /**
- * Builds one parquet file out of single-row-group parquet files, keeping each input as its own row group.
+ * Builds one parquet file out of row groups taken from other parquet files, each kept as its own row group.
  *
  * Why: LeRobot writes one row group per episode (pyarrow ParquetWriter.write_table per episode), which keeps
- * an episode one random read away. DuckDB's COPY re-chunks rows into 2048-row vectors and row groups of
- * ROW_GROUP_SIZE, so it cannot cut row groups at episode boundaries inside one COPY. DuckDB still encodes
- * every page (one COPY per episode, one row group each); this file only splices the encoded bodies together
- * and writes a footer listing all row groups, with every file offset shifted to where its body now lies.
+ * an episode one random read away, and rolls data files over by size between episodes. DuckDB encodes the
+ * pages (see ./writer.ts for how its COPY is made to cut a row group per episode); this file only copies
+ * each row group's encoded bytes into the data file being built and writes a footer listing them all, with
+ * every file offset shifted to where its bytes now lie.
  *
- * Parquet layout (parquet-format, "File Format"): "PAR1" | body | FileMetaData (thrift compact) | u32 LE
- * length | "PAR1". The body holds column chunks, and optionally bloom filters and page indexes, all addressed
- * by absolute offsets in FileMetaData, which is all this file rewrites.
+ * Parquet layout (parquet-format, "File Format"): "PAR1" | column chunks, bloom filters, page indexes |
+ * FileMetaData (thrift compact) | u32 LE length | "PAR1". Everything is addressed by absolute offsets in
+ * FileMetaData, which is all this file rewrites.
  */
 import type { FileHandle } from 'node:fs/promises';
 
@@ -254,13 +254,20 @@ const RG_FILE_OFFSET = 5;
 const RG_ORDINAL = 7;
 const CC_FILE_OFFSET = 2;
 const CC_META_DATA = 3;
-const CC_OFFSET_INDEX_OFFSET = 4;
-const CC_COLUMN_INDEX_OFFSET = 6;
-const CMD_OFFSETS = [9, 10, 11, 14]; // data_page_offset, index_page_offset, dictionary_page_offset, bloom_filter_offset
+/** offset_index_offset/length, column_index_offset/length: page indexes live outside the row group. */
+const CC_PAGE_INDEX = [4, 5, 6, 7];
+const CMD_TOTAL_COMPRESSED_SIZE = 7;
+const CMD_DATA_PAGE_OFFSET = 9;
+const CMD_INDEX_PAGE_OFFSET = 10;
+const CMD_DICTIONARY_PAGE_OFFSET = 11;
+const CMD_BLOOM_FILTER_OFFSET = 14;
+const CMD_BLOOM_FILTER_LENGTH = 15;
 
 const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // "PAR1"
 
 export interface ParsedParquet {
+  /** The whole file. */
+  file: Uint8Array;
   /** Bytes between the leading magic and the footer. */
   body: Uint8Array;
   footer: TStruct;
@@ -282,12 +289,61 @@ export function parseParquet(file: Uint8Array): ParsedParquet {
   const rg = field(footer, FMD_ROW_GROUPS);
   const rowGroups = rg ? ((rg.value as TList).items as TStruct[]) : [];
   const numRows = Number((field(footer, FMD_NUM_ROWS)?.value as bigint | undefined) ?? 0n);
-  return { body: file.subarray(4, footerStart), footer, rowGroups, numRows };
+  return { file, body: file.subarray(4, footerStart), footer, rowGroups, numRows };
+}
+
+function i64(s: TStruct, id: number): number | undefined {
+  const f = field(s, id);
+  return f && f.type === T_I64 ? Number(f.value as bigint) : undefined;
+}
+
+/** Number of rows of row group `index`. */
+export function rowGroupRows(part: ParsedParquet, index: number): number {
+  const rg = part.rowGroups[index];
+  return rg ? (i64(rg, RG_NUM_ROWS) ?? 0) : 0;
+}
+
+interface RowGroupExtent {
+  /** The row group's column chunks: one contiguous byte range of the file. */
+  start: number;
+  end: number;
+  /** Bloom filters of its column chunks (written elsewhere in the file): [offset, length]. */
+  blooms: [number, number][];
+}
+
+/** Where row group `index` lies in its file, from its column chunks' metadata. */
+function rowGroupExtent(part: ParsedParquet, index: number): RowGroupExtent {
+  const rg = part.rowGroups[index];
+  if (!rg) throw new Error(`parquet: no row group ${index}`);
+  let start = Number.POSITIVE_INFINITY;
+  let end = 0;
+  const blooms: [number, number][] = [];
+  for (const cc of ((field(rg, RG_COLUMNS)?.value as TList | undefined)?.items ?? []) as TStruct[]) {
+    const md = field(cc, CC_META_DATA)?.value as TStruct | undefined;
+    if (!md) throw new Error('parquet: column chunk without metadata');
+    const first = i64(md, CMD_DICTIONARY_PAGE_OFFSET) ?? i64(md, CMD_DATA_PAGE_OFFSET);
+    const size = i64(md, CMD_TOTAL_COMPRESSED_SIZE);
+    if (first === undefined || size === undefined) throw new Error('parquet: column chunk without offsets');
+    start = Math.min(start, first);
+    end = Math.max(end, first + size);
+    const bloom = i64(md, CMD_BLOOM_FILTER_OFFSET);
+    const bloomLength = i64(md, CMD_BLOOM_FILTER_LENGTH);
+    if (bloom !== undefined && bloomLength !== undefined) blooms.push([bloom, bloomLength]);
+  }
+  if (!(start >= 4 && end > start && end <= part.file.length - 8))
+    throw new Error(`parquet: row group ${index} lies outside the file`);
+  return { start, end, blooms };
+}
+
+/** Bytes row group `index` takes once copied (its pages plus its bloom filters). */
+export function rowGroupBytes(part: ParsedParquet, index: number): number {
+  const { start, end, blooms } = rowGroupExtent(part, index);
+  return end - start + blooms.reduce((n, [, len]) => n + len, 0);
 }
 
 /**
- * Streams parquet parts into one file. Every part must share the same schema (it is taken from the first).
- * Nothing is a valid parquet file until `close()` writes the footer.
+ * Streams row groups of parquet files into one file. Every source must share the same schema (it is taken
+ * from the first). Nothing is a valid parquet file until `finish()` writes the footer.
  */
 export class ParquetConcatWriter {
   private position = 0;
@@ -297,7 +353,7 @@ export class ParquetConcatWriter {
 
   constructor(private readonly handle: FileHandle) {}
 
-  /** Bytes written so far (body only; the footer comes at close). */
+  /** Bytes written so far (the footer comes at finish). */
   get size(): number {
     return this.position;
   }
@@ -306,31 +362,49 @@ export class ParquetConcatWriter {
     return this.rowGroups.length;
   }
 
-  async addPart(part: ParsedParquet): Promise<void> {
+  /**
+   * Copies row group `index` of `part` (its pages, then its bloom filters) and records it, every file offset
+   * shifted to where the bytes now lie. Page indexes are left out (they are optional and live at the end of
+   * the source file). The part's footer structs are modified: use each row group once.
+   */
+  async addRowGroup(part: ParsedParquet, index: number): Promise<void> {
+    const rg = part.rowGroups[index] as TStruct;
+    const { start, end } = rowGroupExtent(part, index);
     if (this.position === 0) {
       await this.write(MAGIC);
       this.template = part.footer;
     }
-    const delta = BigInt(this.position - 4);
-    await this.write(part.body);
-    for (const rg of part.rowGroups) {
-      shift(rg, [RG_FILE_OFFSET], delta);
-      for (const cc of ((field(rg, RG_COLUMNS)?.value as TList | undefined)?.items ?? []) as TStruct[]) {
-        shift(cc, [CC_FILE_OFFSET, CC_OFFSET_INDEX_OFFSET, CC_COLUMN_INDEX_OFFSET], delta);
-        const md = field(cc, CC_META_DATA);
-        if (md) shift(md.value as TStruct, CMD_OFFSETS, delta);
+    const delta = BigInt(this.position - start);
+    await this.write(part.file.subarray(start, end));
+    shift(rg, [RG_FILE_OFFSET], delta);
+    for (const cc of ((field(rg, RG_COLUMNS)?.value as TList | undefined)?.items ?? []) as TStruct[]) {
+      cc.fields = cc.fields.filter((f) => !CC_PAGE_INDEX.includes(f.id));
+      // file_offset is deprecated and often 0; a 0 stays 0.
+      const fileOffset = field(cc, CC_FILE_OFFSET);
+      if (fileOffset && fileOffset.type === T_I64 && fileOffset.value !== 0n)
+        fileOffset.value = (fileOffset.value as bigint) + delta;
+      const md = field(cc, CC_META_DATA)?.value as TStruct;
+      shift(md, [CMD_DATA_PAGE_OFFSET, CMD_INDEX_PAGE_OFFSET, CMD_DICTIONARY_PAGE_OFFSET], delta);
+      const bloom = i64(md, CMD_BLOOM_FILTER_OFFSET);
+      const bloomLength = i64(md, CMD_BLOOM_FILTER_LENGTH);
+      if (bloom !== undefined && bloomLength !== undefined) {
+        const at = this.position;
+        await this.write(part.file.subarray(bloom, bloom + bloomLength));
+        (field(md, CMD_BLOOM_FILTER_OFFSET) as TField).value = BigInt(at);
+      } else {
+        md.fields = md.fields.filter((f) => f.id !== CMD_BLOOM_FILTER_OFFSET);
       }
-      const ordinal = field(rg, RG_ORDINAL);
-      if (ordinal) ordinal.value = this.rowGroups.length;
-      this.rowGroups.push(rg);
-      this.numRows += (field(rg, RG_NUM_ROWS)?.value as bigint | undefined) ?? 0n;
     }
+    const ordinal = field(rg, RG_ORDINAL);
+    if (ordinal) ordinal.value = this.rowGroups.length;
+    this.rowGroups.push(rg);
+    this.numRows += (field(rg, RG_NUM_ROWS)?.value as bigint | undefined) ?? 0n;
   }
 
   /** Writes the footer; the file is a valid parquet file afterwards. Does not close the handle. */
   async finish(): Promise<void> {
     const template = this.template;
-    if (!template) throw new Error('ParquetConcatWriter: no parts were added');
+    if (!template) throw new Error('ParquetConcatWriter: no row groups were added');
     const footer: TStruct = {
       kind: 'struct',
       fields: template.fields.map((f) => {

@@ -26,41 +26,26 @@ const BLOCK_SHIFT = 7;
 const BLOCK_BINS = 1 << BLOCK_SHIFT;
 const BLOCKS = Math.ceil(HISTOGRAM_BINS / BLOCK_BINS);
 
-/** Scratch reused across calls (this module is single-threaded): bin per frame, block counts. */
+/**
+ * Scratch reused across calls (this module is single-threaded, and every call leaves the histogram
+ * zeroed): one dimension's values, the bin of each, bin counts and block counts.
+ */
+let column = new Float64Array(1024);
 let binOf = new Int32Array(1024);
-let blockCounts = new Float64Array(BLOCKS);
+const histogram = new Int32Array(HISTOGRAM_BINS);
+const blockCounts = new Int32Array(BLOCKS);
 
 /**
  * Stats of one episode's feature: `data` holds `frames * dim` values, frame-major.
- * `histogram` is scratch space of HISTOGRAM_BINS zeros (reused across calls, left zeroed); pass none to
- * allocate.
  *
- * One frame-major pass gathers min/max/sum/sum of squares for every dimension at once; the quantile pass
- * then touches only the bins its frames fall in (clearing them afterwards) plus a two-level search, so an
- * episode costs O(frames * dim) rather than O(bins * dim).
+ * Each dimension is gathered into a contiguous scratch column once; min/max/sum/sum of squares then run in
+ * registers, and the quantile pass touches only the bins its frames fall in (clearing them afterwards)
+ * plus a two-level search, so an episode costs O(frames * dim) rather than O(bins * dim).
  */
-export function computeFeatureStats(
-  data: NumericColumn,
-  frames: number,
-  dim: number,
-  histogram: Float64Array = new Float64Array(HISTOGRAM_BINS),
-): FeatureStats {
-  const mins = new Float64Array(dim).fill(Number.POSITIVE_INFINITY);
-  const maxs = new Float64Array(dim).fill(Number.NEGATIVE_INFINITY);
-  const sums = new Float64Array(dim);
-  const sumSqs = new Float64Array(dim);
-  for (let f = 0, base = 0; f < frames; f++, base += dim) {
-    for (let d = 0; d < dim; d++) {
-      const x = data[base + d] as number;
-      if (x < (mins[d] as number)) mins[d] = x;
-      if (x > (maxs[d] as number)) maxs[d] = x;
-      sums[d] = (sums[d] as number) + x;
-      sumSqs[d] = (sumSqs[d] as number) + x * x;
-    }
-  }
+export function computeFeatureStats(data: NumericColumn, frames: number, dim: number): FeatureStats {
   const stats: FeatureStats = {
-    min: Array.from(mins),
-    max: Array.from(maxs),
+    min: [],
+    max: [],
     mean: [],
     std: [],
     count: [frames],
@@ -70,17 +55,36 @@ export function computeFeatureStats(
     q90: [],
     q99: [],
   };
+  if (column.length < frames) {
+    column = new Float64Array(frames);
+    binOf = new Int32Array(frames);
+  }
+  const col = column;
   const quantiles = new Float64Array(QUANTILES.length);
   for (let d = 0; d < dim; d++) {
-    const mean = (sums[d] as number) / frames;
-    const variance = Math.max(0, (sumSqs[d] as number) / frames - mean * mean);
+    let min = Number.POSITIVE_INFINITY;
+    let max = Number.NEGATIVE_INFINITY;
+    let sum = 0;
+    let sumSq = 0;
+    for (let f = 0, at = d; f < frames; f++, at += dim) {
+      const x = data[at] as number;
+      col[f] = x;
+      if (x < min) min = x;
+      if (x > max) max = x;
+      sum += x;
+      sumSq += x * x;
+    }
+    const mean = sum / frames;
+    stats.min.push(min);
+    stats.max.push(max);
     stats.mean.push(mean);
-    stats.std.push(Math.sqrt(variance));
-    if (frames < 2) {
+    stats.std.push(Math.sqrt(Math.max(0, sumSq / frames - mean * mean)));
+    if (frames < 2 || !(Number.isFinite(min) && Number.isFinite(max))) {
+      // numpy cannot bin an infinite range either; such a column fails the quality check for NaN/Inf.
       for (const key of QUANTILE_KEYS) stats[key].push(mean);
       continue;
     }
-    histogramQuantiles(data, frames, dim, d, mins[d] as number, maxs[d] as number, histogram, quantiles);
+    histogramQuantiles(col, frames, min, max, quantiles);
     for (let i = 0; i < QUANTILE_KEYS.length; i++) {
       stats[QUANTILE_KEYS[i] as (typeof QUANTILE_KEYS)[number]].push(quantiles[i] as number);
     }
@@ -89,47 +93,48 @@ export function computeFeatureStats(
 }
 
 /**
- * numpy.histogram over uniform edges, then RunningQuantileStats._compute_single_quantile per quantile
- * (searchsorted(cumsum, q * n, side='left'), linear interpolation inside the bin). The cumulative sum is
- * never materialised: block counts locate the block, then the bins inside it.
+ * numpy.histogram over LeRobot's edges linspace(min - 1e-10, max + 1e-10, bins + 1) (a value goes to the
+ * bin whose left edge it reaches; the last bin is closed on the right), then
+ * RunningQuantileStats._compute_single_quantile per quantile (searchsorted(cumsum, q * n, side='left'),
+ * linear interpolation inside the bin). The cumulative sum is never materialised: block counts locate the
+ * block, then the bins inside it.
  */
 function histogramQuantiles(
-  data: NumericColumn,
+  col: Float64Array,
   frames: number,
-  dim: number,
-  d: number,
   min: number,
   max: number,
-  hist: Float64Array,
   out: Float64Array,
 ): void {
-  const bins = hist.length;
+  const bins = HISTOGRAM_BINS;
+  const hist = histogram;
   const lo = min - 1e-10;
   const hi = max + 1e-10;
   const width = (hi - lo) / bins;
-  const edge = (i: number): number => (i === bins ? hi : lo + i * width);
   const norm = bins / (hi - lo);
-  if (binOf.length < frames) binOf = new Int32Array(frames);
-  const blocks = Math.ceil(bins / BLOCK_BINS);
-  if (blockCounts.length < blocks) blockCounts = new Float64Array(blocks);
-  blockCounts.fill(0, 0, blocks);
-  for (let f = 0, at = d; f < frames; f++, at += dim) {
-    const x = data[at] as number;
+  let counted = 0;
+  for (let f = 0; f < frames; f++) {
+    const x = col[f] as number;
+    if (Number.isNaN(x)) {
+      // NaN falls outside every edge (numpy.histogram drops it); -1 marks it for the clearing loop.
+      binOf[f] = -1;
+      continue;
+    }
+    counted++;
     let i = Math.floor((x - lo) * norm);
-    // numpy corrects the computed bin against the actual edges; the last bin is closed on the right.
+    // The computed bin is corrected against the actual edges, as numpy does.
     if (i >= bins) i = bins - 1;
-    if (i < 0) i = 0;
+    else if (i < 0) i = 0;
     if (x < lo + i * width) i--;
     else if (i !== bins - 1 && x >= lo + (i + 1) * width) i++;
     hist[i] = (hist[i] as number) + 1;
     binOf[f] = i;
-    const b = i >> BLOCK_SHIFT;
-    blockCounts[b] = (blockCounts[b] as number) + 1;
+    blockCounts[i >> BLOCK_SHIFT] = (blockCounts[i >> BLOCK_SHIFT] as number) + 1;
   }
   let block = 0;
   let beforeBlock = 0;
   for (let k = 0; k < QUANTILES.length; k++) {
-    const target = (QUANTILES[k] as number) * frames;
+    const target = (QUANTILES[k] as number) * counted;
     // Quantiles ascend, so the search resumes where the previous one stopped.
     while (beforeBlock + (blockCounts[block] as number) < target) {
       beforeBlock += blockCounts[block] as number;
@@ -142,11 +147,15 @@ function histogramQuantiles(
       cum += hist[idx] as number;
     }
     const inBin = hist[idx] as number;
-    const before = cum - inBin;
-    if (idx === 0) out[k] = edge(0);
-    else out[k] = edge(idx) + ((target - before) / inBin) * (edge(idx + 1) - edge(idx));
+    const left = lo + idx * width;
+    const right = idx + 1 === bins ? hi : lo + (idx + 1) * width;
+    out[k] = idx === 0 ? lo : left + ((target - (cum - inBin)) / inBin) * (right - left);
   }
-  for (let f = 0; f < frames; f++) hist[binOf[f] as number] = 0;
+  for (let f = 0; f < frames; f++) {
+    const i = binOf[f] as number;
+    if (i >= 0) hist[i] = 0;
+  }
+  blockCounts.fill(0);
 }
 
 /** Aggregates per-episode stats of one feature (compute_stats.py aggregate_feature_stats). */

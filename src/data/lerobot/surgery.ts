@@ -15,10 +15,11 @@
  * from the per-episode stats (./stats.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { TgError } from '../../errors/index.ts';
+import { DataFiles } from './data-files.ts';
 import {
   type DatasetInfo,
   DEFAULT_DATA_PATH,
@@ -28,13 +29,11 @@ import {
   formatPath,
   INFO_PATH,
   isScalarFeature,
-  MIB,
-  nextChunkFile,
   STAT_NAMES,
   STATS_PATH,
   TG_EPISODES_PATH,
 } from './format.ts';
-import { ParquetConcatWriter, parseParquet } from './parquet-concat.ts';
+import { parseParquet } from './parquet-concat.ts';
 import { type LeRobotDataset, readLeRobotDataset } from './reader.ts';
 import { aggregateStats, computeFeatureStats } from './stats.ts';
 import {
@@ -220,19 +219,8 @@ async function writeSubset(
     return i;
   };
 
-  const chunksSize = info.chunks_size;
-  const fileLimitMb = info.data_files_size_in_mb;
   const kv = quoteString(hfMetadata(features));
-  let chunk = 0;
-  let file = 0;
-  let current: { writer: ParquetConcatWriter; close: () => Promise<void> } | undefined;
-  const finishFile = async () => {
-    if (!current) return;
-    const c = current;
-    current = undefined;
-    await c.writer.finish();
-    await c.close();
-  };
+  const dataFiles = new DataFiles(staging, info.chunks_size, info.data_files_size_in_mb);
   const rows: EpisodeRow[] = [];
   const tgLines: string[] = [];
   const withTg = sources.every((s) => s.tgEpisodes !== null);
@@ -279,18 +267,7 @@ async function writeSubset(
         );
       if (parsed.rowGroups.length !== 1)
         throw new Error(`DuckDB wrote ${parsed.rowGroups.length} row groups for one episode`);
-      // Rollover as LeRobot's _save_episode_data (and ./writer.ts): a new file when this episode would reach the limit.
-      if (current && (current.writer.size + parsed.body.length) / MIB >= fileLimitMb) {
-        await finishFile();
-        [chunk, file] = nextChunkFile(chunk, file, chunksSize);
-      }
-      if (!current) {
-        const path = join(staging, formatPath(DEFAULT_DATA_PATH, { chunk_index: chunk, file_index: file }));
-        await mkdir(dirname(path), { recursive: true });
-        const handle = await open(path, 'w');
-        current = { writer: new ParquetConcatWriter(handle), close: () => handle.close() };
-      }
-      await current.writer.addPart(parsed);
+      const at = await dataFiles.append(parsed, 0);
 
       const stats = await episodeStats(ds, pick, storedStats[pick.source]?.[pick.episodeIndex] ?? null);
       stats.episode_index = constantStats(e, ep.length);
@@ -308,8 +285,8 @@ async function writeSubset(
         episode_index: e,
         tasks: ep.tasks,
         length: ep.length,
-        'data/chunk_index': chunk,
-        'data/file_index': file,
+        'data/chunk_index': at.chunk,
+        'data/file_index': at.file,
         dataset_from_index: total,
         dataset_to_index: total + ep.length,
         stats,
@@ -320,9 +297,9 @@ async function writeSubset(
       }
       total += ep.length;
     }
-    await finishFile();
+    await dataFiles.finish();
   } catch (err) {
-    if (current) await (current as { close: () => Promise<void> }).close().catch(() => {});
+    await dataFiles.abort();
     throw err;
   }
 

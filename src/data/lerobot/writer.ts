@@ -4,26 +4,19 @@
  * Everything goes into a hidden sibling directory first; `close()` writes the metadata and renames it into
  * place, so the target path holds either nothing or a complete dataset LeRobot can open.
  *
- * Frames reach DuckDB as raw memory: each 2048-row data chunk's vectors are filled with one memcpy per
- * column from the episode's Float32Arrays (no per-frame or per-value JS objects), appended to a table, and
- * COPY'd to a single-row-group parquet part; parts are spliced into the data files (./parquet-concat.ts).
+ * Frames reach DuckDB as raw memory through a table function (./frame-source.ts). Each batch of episodes
+ * is one COPY partitioned by episode (one single-row-group parquet part per episode); the parts are spliced
+ * into the data files (./parquet-concat.ts). DuckDB pulls a batch's frames in milliseconds and encodes them
+ * on its own threads while the caller records and checks the next episodes.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import {
-  ARRAY,
-  BIGINT,
-  type DuckDBAppender,
-  type DuckDBConnection,
-  DuckDBDataChunk,
-  DuckDBInstance,
-  type DuckDBType,
-  FLOAT,
-} from '@duckdb/node-api';
-import duckdb from '@duckdb/node-bindings';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { ARRAY, BIGINT, type DuckDBConnection, DuckDBInstance, FLOAT } from '@duckdb/node-api';
 import { TgError } from '../../errors/index.ts';
 import type { RecordedEpisode } from '../episode.ts';
+import { DataFiles } from './data-files.ts';
 import {
   CODEBASE_VERSION,
   type DatasetInfo,
@@ -38,16 +31,15 @@ import {
   formatPath,
   hfFeature,
   INFO_PATH,
-  MIB,
-  nextChunkFile,
   STAT_NAMES,
   STATS_PATH,
   TASKS_PATH,
   TG_EPISODES_PATH,
   type VectorFeatureSpec,
 } from './format.ts';
-import { ParquetConcatWriter, parseParquet } from './parquet-concat.ts';
-import { aggregateStats, computeFeatureStats, HISTOGRAM_BINS } from './stats.ts';
+import { CHUNK_FRAMES, type FrameBlock, type FrameColumn, FrameSource } from './frame-source.ts';
+import { type ParsedParquet, parseParquet, rowGroupRows } from './parquet-concat.ts';
+import { aggregateStats, computeFeatureStats } from './stats.ts';
 
 export interface LeRobotWriterOptions {
   fps: number;
@@ -72,12 +64,9 @@ export interface EpisodeRow {
 }
 
 const FEATURE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
-const VECTOR_SIZE = 2048; // DuckDB's STANDARD_VECTOR_SIZE: rows per data chunk
-/** Episodes (or frames) buffered in DuckDB before one COPY writes them. */
+/** Episodes (or frames) held before one COPY writes them: the per-COPY cost is milliseconds. */
 const BATCH_EPISODES = 128;
 const BATCH_FRAMES = 262_144;
-/** Two staging tables: one fills on the main thread while the other's COPY runs on DuckDB's threads. */
-const TABLES = ['frames_0', 'frames_1'] as const;
 
 function invalid(message: string): TgError {
   return new TgError('INPUT_INVALID', `lerobot writer: ${message}`);
@@ -128,18 +117,30 @@ function validateOptions(opts: LeRobotWriterOptions): void {
 }
 
 /**
- * Non-negative integers below 2^53 as int64, written as little-endian 32-bit halves: a BigInt per value
- * would allocate on every frame.
+ * start, start + 1, ... (non-negative, below 2^53) as int64, written as little-endian 32-bit halves: a
+ * BigInt per value would allocate on every frame.
  */
-function toInt64(values: Float64Array): BigInt64Array {
-  const out = new BigInt64Array(values.length);
+export function int64Sequence(start: number, length: number): BigInt64Array {
+  const out = new BigInt64Array(length);
   const halves = new Uint32Array(out.buffer);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i] as number;
+  for (let i = 0; i < length; i++) {
+    const v = start + i;
     halves[2 * i] = v % 0x1_0000_0000;
     halves[2 * i + 1] = Math.floor(v / 0x1_0000_0000);
   }
   return out;
+}
+
+/** The data parquet's columns as the frame source declares them: the features, then LeRobot's defaults. */
+function frameColumns(features: Record<string, VectorFeatureSpec>): FrameColumn[] {
+  const columns: FrameColumn[] = Object.entries(features).map(([name, spec]) => {
+    const dim = spec.shape[0];
+    return { name, type: dim === 1 ? FLOAT : ARRAY(FLOAT, dim), width: dim, bytes: 4 };
+  });
+  columns.push({ name: 'timestamp', type: FLOAT, width: 1, bytes: 4 });
+  for (const name of ['frame_index', 'episode_index', 'index', 'task_index'])
+    columns.push({ name, type: BIGINT, width: 1, bytes: 8 });
+  return columns;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -158,19 +159,14 @@ export class LeRobotWriter {
   private readonly episodes: EpisodeRow[] = [];
   private readonly tgEpisodes: string[] = [];
   private totalFrames = 0;
-  private chunk = 0;
-  private file = 0;
-  private current: { writer: ParquetConcatWriter; close: () => Promise<void> } | undefined;
-  private dataChunk: DuckDBDataChunk;
-  private readonly histogram = new Float64Array(HISTOGRAM_BINS);
+  private readonly dataFiles: DataFiles;
   private state: 'open' | 'closed' | 'aborted' = 'open';
-  private appender: DuckDBAppender | undefined;
-  /** The staging table being filled (index into TABLES). */
-  private table = 0;
   /** The previous batch's COPY + splice, running while the next batch fills; at most one at a time. */
   private inflight: Promise<void> | undefined;
   private inflightError: unknown;
+  private readonly source: FrameSource;
   private pending: EpisodeRow[] = [];
+  private pendingBlocks: FrameBlock[] = [];
   private pendingFrames = 0;
 
   private constructor(
@@ -179,12 +175,11 @@ export class LeRobotWriter {
     private readonly opts: Required<LeRobotWriterOptions>,
     private readonly instance: DuckDBInstance,
     private readonly db: DuckDBConnection,
-    private readonly copyDb: DuckDBConnection,
-    columnTypes: DuckDBType[],
   ) {
     this.featureNames = Object.keys(opts.features);
     this.dims = this.featureNames.map((n) => (opts.features[n] as VectorFeatureSpec).shape[0]);
-    this.dataChunk = DuckDBDataChunk.create(columnTypes);
+    this.source = new FrameSource(db, 'tg_episode_frames', frameColumns(opts.features), true);
+    this.dataFiles = new DataFiles(staging, opts.chunksSize, opts.dataFilesSizeInMb);
   }
 
   /** Starts a new dataset at `dir` (which must not exist yet). Nothing appears at `dir` before `close()`. */
@@ -200,29 +195,14 @@ export class LeRobotWriter {
       dataFilesSizeInMb: DEFAULT_DATA_FILE_SIZE_IN_MB,
       ...opts,
     };
-    const types: DuckDBType[] = [];
-    const columns: string[] = [];
-    for (const [name, spec] of Object.entries(opts.features)) {
-      const dim = spec.shape[0];
-      types.push(dim === 1 ? FLOAT : ARRAY(FLOAT, dim));
-      columns.push(`${quoteIdent(name)} ${dim === 1 ? 'FLOAT' : `FLOAT[${dim}]`}`);
-    }
-    types.push(FLOAT, BIGINT, BIGINT, BIGINT, BIGINT);
-    columns.push(
-      'timestamp FLOAT',
-      'frame_index BIGINT',
-      'episode_index BIGINT',
-      '"index" BIGINT',
-      'task_index BIGINT',
-    );
+    let instance: DuckDBInstance | undefined;
     try {
       await mkdir(join(staging, '.work'), { recursive: true });
-      const instance = await DuckDBInstance.create(':memory:');
+      instance = await DuckDBInstance.create(':memory:');
       const db = await instance.connect();
-      for (const table of TABLES) await db.run(`CREATE TABLE ${table} (${columns.join(', ')})`);
-      const copyDb = await instance.connect();
-      return new LeRobotWriter(dir, staging, full, instance, db, copyDb, types);
+      return new LeRobotWriter(dir, staging, full, instance, db);
     } catch (cause) {
+      instance?.closeSync();
       await rm(staging, { recursive: true, force: true });
       throw new TgError('STORAGE_FAILED', `lerobot writer: cannot start ${dir}: ${String(cause)}`, { cause });
     }
@@ -276,44 +256,21 @@ export class LeRobotWriter {
       frameNums[f] = f;
       indexNums[f] = from + f;
     }
-    const frameIndex = toInt64(frameNums);
-    const index = toInt64(indexNums);
+    const frameIndex = int64Sequence(0, length);
+    const index = int64Sequence(from, length);
     const episodeCol = new BigInt64Array(length).fill(BigInt(episodeIndex));
     const taskCol = new BigInt64Array(length).fill(BigInt(taskIndex));
-
-    try {
-      await this.appendFrames(ep, [timestamp, frameIndex, episodeCol, index, taskCol]);
-    } catch (cause) {
-      throw new TgError('STORAGE_FAILED', `lerobot writer: episode ${episodeIndex}: ${String(cause)}`, {
-        cause,
-      });
-    }
 
     const stats: Record<string, FeatureStats> = {};
     for (let i = 0; i < this.featureNames.length; i++) {
       const name = this.featureNames[i] as string;
-      stats[name] = computeFeatureStats(
-        ep.columns[name] as Float32Array,
-        length,
-        this.dims[i] as number,
-        this.histogram,
-      );
+      stats[name] = computeFeatureStats(ep.columns[name] as Float32Array, length, this.dims[i] as number);
     }
-    stats.timestamp = computeFeatureStats(timestamp, length, 1, this.histogram);
-    stats.frame_index = computeFeatureStats(frameNums, length, 1, this.histogram);
-    stats.episode_index = computeFeatureStats(
-      new Float64Array(length).fill(episodeIndex),
-      length,
-      1,
-      this.histogram,
-    );
-    stats.index = computeFeatureStats(indexNums, length, 1, this.histogram);
-    stats.task_index = computeFeatureStats(
-      new Float64Array(length).fill(taskIndex),
-      length,
-      1,
-      this.histogram,
-    );
+    stats.timestamp = computeFeatureStats(timestamp, length, 1);
+    stats.frame_index = computeFeatureStats(frameNums, length, 1);
+    stats.episode_index = computeFeatureStats(new Float64Array(length).fill(episodeIndex), length, 1);
+    stats.index = computeFeatureStats(indexNums, length, 1);
+    stats.task_index = computeFeatureStats(new Float64Array(length).fill(taskIndex), length, 1);
 
     this.episodes.push({
       episode_index: episodeIndex,
@@ -328,8 +285,22 @@ export class LeRobotWriter {
     this.tgEpisodes.push(JSON.stringify({ episode_index: episodeIndex, ...ep.meta }));
     this.totalFrames += length;
     this.pending.push(this.episodes[this.episodes.length - 1] as EpisodeRow);
+    this.pendingBlocks.push({
+      length,
+      columns: [
+        ...this.featureNames.map((name) => ep.columns[name] as Float32Array),
+        timestamp,
+        frameIndex,
+        episodeCol,
+        index,
+        taskCol,
+      ],
+    });
     this.pendingFrames += length;
     if (this.pending.length >= BATCH_EPISODES || this.pendingFrames >= BATCH_FRAMES) await this.flushBatch();
+    // DuckDB pulls the batch in flight through the JS thread: one turn of the event loop per episode
+    // hands it the next chunk, so it encodes while the caller records and checks the next episode.
+    else if (this.inflight) await yieldToLoop();
     return episodeIndex;
   }
 
@@ -343,7 +314,7 @@ export class LeRobotWriter {
     try {
       await this.flushBatch();
       await this.settle();
-      await this.finishDataFile();
+      await this.dataFiles.finish();
       await this.writeTasks();
       await this.writeEpisodes();
       const stats = aggregateStats(this.episodes.map((e) => e.stats));
@@ -368,16 +339,7 @@ export class LeRobotWriter {
     this.state = 'aborted';
     await this.inflight;
     this.inflight = undefined;
-    if (this.current) {
-      await this.current.close().catch(() => {});
-      this.current = undefined;
-    }
-    try {
-      this.appender?.closeSync();
-    } catch {
-      // the connection may already be gone
-    }
-    this.appender = undefined;
+    await this.dataFiles.abort();
     this.release();
     await rm(this.staging, { recursive: true, force: true });
   }
@@ -387,7 +349,6 @@ export class LeRobotWriter {
     if (this.released) return;
     this.released = true;
     this.db.closeSync();
-    this.copyDb.closeSync();
     this.instance.closeSync();
   }
 
@@ -414,73 +375,27 @@ export class LeRobotWriter {
     return hfMetadata(this.features);
   }
 
-  /** Fills DuckDB data chunks straight from the typed arrays (one memcpy per column per 2048 rows). */
-  private async appendFrames(
-    ep: RecordedEpisode,
-    defaults: [Float32Array, ...BigInt64Array[]],
-  ): Promise<void> {
-    this.appender ??= await this.db.createAppender(TABLES[this.table] as string);
-    const appender = this.appender;
-    {
-      const sources: { data: Float32Array | BigInt64Array; width: number; array: boolean }[] = [];
-      for (let i = 0; i < this.featureNames.length; i++) {
-        const dim = this.dims[i] as number;
-        sources.push({
-          data: ep.columns[this.featureNames[i] as string] as Float32Array,
-          width: dim,
-          array: dim > 1,
-        });
-      }
-      for (const d of defaults) sources.push({ data: d, width: 1, array: false });
-      const chunk = this.dataChunk;
-      for (let start = 0; start < ep.length; start += VECTOR_SIZE) {
-        const rows = Math.min(VECTOR_SIZE, ep.length - start);
-        chunk.reset();
-        chunk.rowCount = rows;
-        for (let c = 0; c < sources.length; c++) {
-          const src = sources[c] as (typeof sources)[number];
-          let vector = duckdb.data_chunk_get_vector(chunk.chunk, c);
-          if (src.array) vector = duckdb.array_vector_get_child(vector);
-          const bytes = src.data.BYTES_PER_ELEMENT;
-          duckdb.copy_data_to_vector(
-            vector,
-            0,
-            src.data.buffer as ArrayBuffer,
-            src.data.byteOffset + start * src.width * bytes,
-            rows * src.width * bytes,
-          );
-        }
-        appender.appendDataChunk(chunk);
-      }
-    }
-  }
-
   /**
-   * Hands the pending episodes to one partitioned COPY (one part file, one row group per episode: the
-   * per-COPY cost is milliseconds, so one COPY per episode would dominate), which runs on DuckDB's threads on
-   * a second connection while the next batch fills the other staging table; the parts are then spliced in
-   * order. At most one batch is in flight, so data files receive batches in episode order.
+   * Starts writing the pending episodes (./writer.ts writeBatch: one COPY per run) and returns: DuckDB
+   * encodes them on its own thread, pulling one chunk per turn of the event loop, while the caller records
+   * and checks the next batch (addEpisode gives it a turn per episode). At most one batch is in flight, so
+   * data files receive batches in episode order.
    */
   private async flushBatch(): Promise<void> {
     if (this.pending.length === 0) return;
-    const batch = this.pending;
-    this.pending = [];
-    this.pendingFrames = 0;
-    try {
-      this.appender?.closeSync();
-    } catch (cause) {
-      throw new TgError('STORAGE_FAILED', `lerobot writer: writing episodes: ${String(cause)}`, { cause });
-    }
-    this.appender = undefined;
     await this.settle();
-    const table = TABLES[this.table] as string;
-    this.table = 1 - this.table;
-    this.inflight = this.writeBatch(table, batch).then(
+    const batch = this.pending;
+    const blocks = this.pendingBlocks;
+    this.pending = [];
+    this.pendingBlocks = [];
+    this.pendingFrames = 0;
+    this.inflight = this.writeBatch(batch, blocks).then(
       () => undefined,
       (cause: unknown) => {
         this.inflightError = cause;
       },
     );
+    await yieldToLoop();
   }
 
   /** Waits for the batch in flight; rethrows its failure. */
@@ -496,57 +411,67 @@ export class LeRobotWriter {
     });
   }
 
-  private async writeBatch(table: string, batch: EpisodeRow[]): Promise<void> {
-    const dir = join(this.staging, '.work', `batch-${batch[0]?.episode_index}`);
-    await this.copyDb.run(
-      `COPY ${table} TO ${quoteString(dir)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (episode_index), ` +
-        `WRITE_PARTITION_COLUMNS true, OVERWRITE true, FILENAME_PATTERN 'part', ROW_GROUP_SIZE 2147483647, ` +
-        `KV_METADATA {huggingface: ${quoteString(this.hfMetadata())}})`,
-    );
-    await this.copyDb.run(`TRUNCATE ${table}`);
-    for (const row of batch) {
-      const partDir = join(dir, `episode_index=${row.episode_index}`);
-      const files = await readdir(partDir);
-      if (files.length !== 1)
-        throw new Error(`DuckDB wrote ${files.length} files for episode ${row.episode_index}`);
-      const part = parseParquet(await readFile(join(partDir, files[0] as string)));
-      if (part.rowGroups.length !== 1 || part.numRows !== row.length) {
-        throw new Error(
-          `DuckDB wrote ${part.rowGroups.length} row groups / ${part.numRows} rows for ${row.length} frames`,
+  /**
+   * Writes the batch as runs of consecutive episodes. An episode that fits one DuckDB data chunk (2048
+   * frames) is handed over as exactly one chunk, and a COPY with ROW_GROUP_SIZE 1 closes a row group after
+   * every chunk it receives, so one COPY yields one file holding one row group per episode. Longer episodes
+   * span several chunks; their runs go through a COPY partitioned by episode (one single-row-group file
+   * each, at a higher cost per file). Either way the result is checked row group by row group before any
+   * of it is spliced into the data files.
+   */
+  private async writeBatch(batch: EpisodeRow[], blocks: FrameBlock[]): Promise<void> {
+    const kv = `KV_METADATA {huggingface: ${quoteString(this.hfMetadata())}}`;
+    for (let i = 0; i < batch.length; ) {
+      const long = (blocks[i] as FrameBlock).length > CHUNK_FRAMES;
+      let j = i + 1;
+      while (j < batch.length && (blocks[j] as FrameBlock).length > CHUNK_FRAMES === long) j++;
+      const rows = batch.slice(i, j);
+      void this.source.load(blocks.slice(i, j));
+      const work = join(this.staging, '.work', `batch-${rows[0]?.episode_index}`);
+      const target = long ? work : `${work}.parquet`;
+      try {
+        await this.db.run(
+          `COPY (SELECT * FROM ${this.source.name}()) TO ${quoteString(target)} (FORMAT parquet, ` +
+            `COMPRESSION snappy, ${kv}, ` +
+            (long
+              ? `PARTITION_BY (episode_index), WRITE_PARTITION_COLUMNS true, OVERWRITE true, FILENAME_PATTERN 'part', ROW_GROUP_SIZE 2147483647)`
+              : 'ROW_GROUP_SIZE 1)'),
         );
+      } finally {
+        this.source.unload();
       }
-      // Rollover as LeRobot's _save_episode_data: a new file when this episode would reach the limit.
-      if (
-        this.current &&
-        (this.current.writer.size + part.body.length) / MIB >= this.opts.dataFilesSizeInMb
-      ) {
-        await this.finishDataFile();
-        [this.chunk, this.file] = nextChunkFile(this.chunk, this.file, this.opts.chunksSize);
+      if (long) {
+        for (const row of rows) {
+          const partDir = join(work, `episode_index=${row.episode_index}`);
+          const files = await readdir(partDir);
+          if (files.length !== 1)
+            throw new Error(`DuckDB wrote ${files.length} files for episode ${row.episode_index}`);
+          const part = parseParquet(await readFile(join(partDir, files[0] as string)));
+          if (part.rowGroups.length !== 1 || part.numRows !== row.length)
+            throw new Error(
+              `DuckDB wrote ${part.rowGroups.length} row groups / ${part.numRows} rows for episode ${row.episode_index} (${row.length} frames)`,
+            );
+          await this.appendRowGroup(part, 0, row);
+        }
+      } else {
+        const part = parseParquet(await readFile(target));
+        const fits =
+          part.rowGroups.length === rows.length && rows.every((r, k) => rowGroupRows(part, k) === r.length);
+        if (!fits)
+          throw new Error(
+            `DuckDB cut ${part.rowGroups.length} row groups for episodes ${rows[0]?.episode_index}..${rows.at(-1)?.episode_index} (${rows.length})`,
+          );
+        for (let k = 0; k < rows.length; k++) await this.appendRowGroup(part, k, rows[k] as EpisodeRow);
       }
-      if (!this.current) await this.openDataFile();
-      await (this.current as { writer: ParquetConcatWriter }).writer.addPart(part);
-      row['data/chunk_index'] = this.chunk;
-      row['data/file_index'] = this.file;
+      await rm(target, { recursive: true, force: true });
+      i = j;
     }
-    await rm(dir, { recursive: true, force: true });
   }
 
-  private async openDataFile(): Promise<void> {
-    const path = join(
-      this.staging,
-      formatPath(DEFAULT_DATA_PATH, { chunk_index: this.chunk, file_index: this.file }),
-    );
-    await mkdir(dirname(path), { recursive: true });
-    const handle = await open(path, 'w');
-    this.current = { writer: new ParquetConcatWriter(handle), close: () => handle.close() };
-  }
-
-  private async finishDataFile(): Promise<void> {
-    if (!this.current) return;
-    const { writer, close } = this.current;
-    this.current = undefined;
-    await writer.finish();
-    await close();
+  private async appendRowGroup(part: ParsedParquet, index: number, row: EpisodeRow): Promise<void> {
+    const at = await this.dataFiles.append(part, index);
+    row['data/chunk_index'] = at.chunk;
+    row['data/file_index'] = at.file;
   }
 
   private async writeTasks(): Promise<void> {

@@ -433,6 +433,9 @@ export function checkSmoothness(
  * Collision spikes: per channel, |a| = |q[t+1] - 2 q[t] + q[t-1]| * fps^2 against the channel's median
  * |a| (floored at minMedianAccel). value = the largest ratio over channels and frames.
  */
+/** Reused by checkCollisionSpikes (single-threaded module): one episode's |a| per joint, joint-major. */
+let accelScratch = new Float64Array(0);
+
 export function checkCollisionSpikes(
   state: Column,
   channels: readonly number[],
@@ -443,31 +446,41 @@ export function checkCollisionSpikes(
   const n = frameCount(values, dim, 'observation.state');
   if (n < 3 || channels.length === 0)
     return skipped('collision-spikes', p.accelFactor, 'fewer than 3 frames');
-  const accel = new Float64Array(n - 2);
+  const m = n - 2;
+  const nc = channels.length;
+  // One frame-major pass fills a channel-major table (contiguous reads), then one selection per channel.
+  // Kept between calls up to 1M values (8 MB); a longer episode gets its own array.
+  if (accelScratch.length < nc * m && nc * m <= 1 << 20) accelScratch = new Float64Array(nc * m);
+  const accel = accelScratch.length >= nc * m ? accelScratch : new Float64Array(nc * m);
+  const peaks = new Float64Array(nc);
+  const peakFrames = new Int32Array(nc).fill(-1);
   const fps2 = fps * fps;
+  for (let f = 1; f < n - 1; f++) {
+    const prev = (f - 1) * dim;
+    const cur = f * dim;
+    const next = (f + 1) * dim;
+    for (let k = 0, at = f - 1; k < nc; k++, at += m) {
+      const c = channels[k]!;
+      const a = Math.abs(values[next + c]! - 2 * values[cur + c]! + values[prev + c]!) * fps2;
+      if (a > peaks[k]!) {
+        peaks[k] = a;
+        peakFrames[k] = f;
+      }
+      // NaN orders last, as a sort would place it.
+      accel[at] = Number.isNaN(a) ? Number.POSITIVE_INFINITY : a;
+    }
+  }
   let worst = 0;
   let worstChannel = -1;
   let worstFrame = -1;
-  for (let k = 0; k < channels.length; k++) {
-    const c = channels[k]!;
-    let peak = 0;
-    let peakFrame = -1;
-    for (let f = 1; f < n - 1; f++) {
-      const a =
-        Math.abs(values[(f + 1) * dim + c]! - 2 * values[f * dim + c]! + values[(f - 1) * dim + c]!) * fps2;
-      accel[f - 1] = a;
-      if (a > peak) {
-        peak = a;
-        peakFrame = f;
-      }
-    }
-    accel.sort();
-    const m = accel.length;
-    const median = m % 2 === 1 ? accel[(m - 1) / 2]! : (accel[m / 2 - 1]! + accel[m / 2]!) / 2;
+  for (let k = 0; k < nc; k++) {
+    const peak = peaks[k]!;
+    const peakFrame = peakFrames[k]!;
+    const median = medianInPlace(accel.subarray(k * m, (k + 1) * m));
     const ratio = peak / Math.max(median, p.minMedianAccel, Number.MIN_VALUE);
     if (ratio > worst) {
       worst = ratio;
-      worstChannel = c;
+      worstChannel = channels[k]!;
       worstFrame = peakFrame;
     }
   }
@@ -480,6 +493,52 @@ export function checkCollisionSpikes(
     p.severity,
     bad ? `channel ${worstChannel} at frame ${worstFrame}` : undefined,
   );
+}
+
+/**
+ * Median (mean of the two middle values for an even count) by quickselect, O(n) rather than a sort's
+ * O(n log n): the collision check takes one per joint per episode. Reorders `a`; NaN-free input.
+ */
+export function medianInPlace(a: Float64Array): number {
+  const m = a.length;
+  if (m === 0) return Number.NaN;
+  const k = (m - 1) >> 1;
+  selectInPlace(a, k);
+  if (m % 2 === 1) return a[k]!;
+  // Everything after k is >= a[k]: the upper middle value is the smallest of them.
+  let next = a[k + 1]!;
+  for (let i = k + 2; i < m; i++) if (a[i]! < next) next = a[i]!;
+  return (a[k]! + next) / 2;
+}
+
+/** Hoare quickselect: afterwards a[k] holds the k-th smallest, smaller values before it, larger after. */
+function selectInPlace(a: Float64Array, k: number): void {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (hi > lo) {
+    // Median of three as the pivot keeps sorted and reversed runs (smooth trajectories) linear.
+    const mid = (lo + hi) >> 1;
+    const x = a[lo]!;
+    const y = a[mid]!;
+    const z = a[hi]!;
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return;
+  }
 }
 
 /** Mean |action[t] - state[t+1]| over channels and frames: how well a position target is reached a frame later. */

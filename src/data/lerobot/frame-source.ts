@@ -1,0 +1,132 @@
+/**
+ * Frames handed to DuckDB as raw memory: a table function whose every call fills one data chunk of up to
+ * 2048 rows (spanning episodes) with one memcpy per column per episode piece, straight from the typed
+ * arrays. No staging table, no appender, no per-frame or per-value JS objects.
+ *
+ * DuckDB calls the function from its own threads; the binding runs it on the JS thread, so a COPY over
+ * the source makes progress only while the JS thread is free. Single-threaded (max threads 1): rows reach
+ * the COPY in order, so each episode's partition gets its frames in frame order.
+ */
+import type { DuckDBConnection, DuckDBDataChunk, DuckDBType } from '@duckdb/node-api';
+import { DuckDBTableFunction } from '@duckdb/node-api';
+import duckdb from '@duckdb/node-bindings';
+
+/** DuckDB's STANDARD_CHUNK_FRAMES: the most rows one data chunk holds. */
+export const CHUNK_FRAMES = 2048;
+
+export interface FrameColumn {
+  name: string;
+  type: DuckDBType;
+  /** Values per row (1 for a scalar column, n for an ARRAY(type, n) column). */
+  width: number;
+  /** Bytes per value (4 for FLOAT, 8 for BIGINT). */
+  bytes: number;
+}
+
+/** One episode's columns in the source's column order, each holding `length * width` values. */
+export interface FrameBlock {
+  length: number;
+  columns: ArrayBufferView[];
+}
+
+interface Cursor {
+  blocks: readonly FrameBlock[];
+  frames: number;
+  block: number;
+  frame: number;
+  drained: () => void;
+}
+
+export class FrameSource {
+  private cursor: Cursor | undefined;
+  private readonly rowBytes: number[];
+
+  /**
+   * Registers the table function `name` on `db`; `SELECT * FROM name()` then reads the current batch.
+   * With `alignBlocks`, a chunk never spans two blocks: a block of at most CHUNK_FRAMES rows is exactly
+   * one chunk.
+   */
+  constructor(
+    db: DuckDBConnection,
+    readonly name: string,
+    private readonly columns: readonly FrameColumn[],
+    private readonly alignBlocks = false,
+  ) {
+    this.rowBytes = columns.map((c) => c.width * c.bytes);
+    db.registerTableFunction(
+      DuckDBTableFunction.create({
+        name,
+        bindFunction: (bind) => {
+          for (const c of this.columns) bind.addResultColumn(c.name, c.type);
+          bind.setCardinality(this.cursor?.frames ?? 0, true);
+        },
+        initFunction: (init) => init.setMaxThreads(1),
+        mainFunction: (info, out) => {
+          if (this.cursor) this.fill(this.cursor, out);
+          else info.setError(`${name}: no frames to read`);
+        },
+      }),
+    );
+  }
+
+  /**
+   * Makes `blocks` the batch the next `SELECT * FROM name()` reads, and returns a promise that resolves
+   * once DuckDB has pulled every frame (the rest of a COPY runs on DuckDB's threads without JS).
+   */
+  load(blocks: readonly FrameBlock[]): Promise<void> {
+    for (const b of blocks) {
+      b.columns.forEach((col, c) => {
+        if (col.byteLength !== b.length * (this.rowBytes[c] as number))
+          throw new Error(`${this.name}: column ${this.columns[c]?.name} holds ${col.byteLength} bytes`);
+      });
+    }
+    return new Promise((resolve) => {
+      const frames = blocks.reduce((n, b) => n + b.length, 0);
+      this.cursor = { blocks, frames, block: 0, frame: 0, drained: resolve };
+    });
+  }
+
+  /** Forgets the batch (its arrays can be collected). */
+  unload(): void {
+    this.cursor = undefined;
+  }
+
+  private fill(cursor: Cursor, out: DuckDBDataChunk): void {
+    // Plan the pieces first: the chunk's row count is set before its vectors are written.
+    const pieces: [FrameBlock, number, number][] = [];
+    let rows = 0;
+    while (rows < CHUNK_FRAMES && cursor.block < cursor.blocks.length && !(this.alignBlocks && rows > 0)) {
+      const block = cursor.blocks[cursor.block] as FrameBlock;
+      const take = Math.min(CHUNK_FRAMES - rows, block.length - cursor.frame);
+      pieces.push([block, cursor.frame, take]);
+      rows += take;
+      cursor.frame += take;
+      if (cursor.frame === block.length) {
+        cursor.block++;
+        cursor.frame = 0;
+      }
+    }
+    out.rowCount = rows;
+    if (rows === 0) {
+      cursor.drained();
+      return;
+    }
+    for (let c = 0; c < this.columns.length; c++) {
+      let vector = duckdb.data_chunk_get_vector(out.chunk, c);
+      if ((this.columns[c] as FrameColumn).width > 1) vector = duckdb.array_vector_get_child(vector);
+      const rowBytes = this.rowBytes[c] as number;
+      let at = 0;
+      for (const [block, from, take] of pieces) {
+        const data = block.columns[c] as ArrayBufferView;
+        duckdb.copy_data_to_vector(
+          vector,
+          at * rowBytes,
+          data.buffer as ArrayBuffer,
+          data.byteOffset + from * rowBytes,
+          take * rowBytes,
+        );
+        at += take;
+      }
+    }
+  }
+}
