@@ -1,0 +1,228 @@
+/**
+ * The motor state an arm's skills share, and the two ways they move it.
+ *
+ * One `ArmMotion` per arm holds the joint-target integrator (`qCmd`), the joint velocity it is ramping
+ * (`dq`) and the gripper command, so that when one skill hands over to the next (pick -> place) the command
+ * continues where it was instead of jumping.
+ *
+ * `cartesian` is differential inverse kinematics: damped least squares on the grip-site Jacobian
+ * (src/control/ik.ts) toward a goal position with the gripper pointing down at a yaw, with a null-space
+ * pull toward home and joint limits enforced by clamping: a joint that would cross its limit (minus a
+ * margin) is stopped there, its column is removed from the Jacobian and the rest of the arm re-solves the
+ * remaining task (clamping weighted least-norm, Chan & Dubey 1995, in its simplest form).
+ *
+ * The loop closes on the *commanded* grip-site pose, measured pose + J (qCmd - q): the position servos are
+ * then a spring about the goal (contact force = stiffness x deflection) instead of an integrator winding up
+ * against an obstacle, which is what compliant insertion and grasping near a table need.
+ *
+ * Nothing here allocates after construction.
+ */
+import type { ArmKinematics, WorldState } from '../contracts.ts';
+import { DlsIk, downOrientationError } from '../ik.ts';
+import type { ArmProfile } from './arm-profile.ts';
+
+const POS_GAIN = 8; // 1/s
+const ROT_GAIN = 8; // 1/s
+const MAX_ROT_SPEED = 1.5; // rad/s
+const LIMIT_MARGIN_RAD = 0.05;
+const MAX_LEAD_RAD = 0.15; // anti-windup: the target never further than this from the measured joint
+const DAMPING = 0.05;
+
+export class ArmMotion {
+  readonly profile: ArmProfile;
+  readonly kin: ArmKinematics;
+  readonly dtSec: number;
+  /** Arm joint targets (rad) and the joint velocity being commanded (rad/s). */
+  readonly qCmd: Float64Array;
+  readonly dq: Float64Array;
+  /** Gripper opening target (m); the grip regulator writes it. */
+  gripCmd = 0;
+  /** Measured grip-site pose (refreshed by `readSite`). */
+  readonly pos = new Float64Array(3);
+  readonly mat = new Float64Array(9);
+  readonly jac: Float64Array;
+  /** Errors of the measured pose to the last Cartesian goal (m, rad). */
+  posError = 0;
+  rotError = 0;
+  private initialized = false;
+  private override: Float64Array | null = null;
+  private readonly n: number;
+  private readonly ik: DlsIk;
+  private readonly jacW: Float64Array;
+  private readonly twist = new Float64Array(6);
+  private readonly defl = new Float64Array(6);
+  private readonly sol: Float64Array;
+  private readonly fixed: Uint8Array;
+  private readonly fixedVel: Float64Array;
+  private readonly e3 = new Float64Array(3);
+
+  constructor(profile: ArmProfile, kin: ArmKinematics, dtSec: number) {
+    this.profile = profile;
+    this.kin = kin;
+    this.dtSec = dtSec;
+    this.n = profile.armDof;
+    this.qCmd = new Float64Array(this.n);
+    this.dq = new Float64Array(this.n);
+    this.jac = new Float64Array(6 * this.n);
+    this.jacW = new Float64Array(6 * this.n);
+    this.sol = new Float64Array(this.n);
+    this.fixed = new Uint8Array(this.n);
+    this.fixedVel = new Float64Array(this.n);
+    this.ik = new DlsIk(this.n, { damping: DAMPING, nullGain: 1 });
+  }
+
+  /** True once the command has been seeded from a measured state. */
+  get ready(): boolean {
+    return this.initialized;
+  }
+
+  /**
+   * Seeds the command from the measured state the first time (or when `force`): later skills continue
+   * from the previous skill's command. Returns false when the state is not finite.
+   */
+  sync(state: WorldState, force = false): boolean {
+    if (!armStateFinite(state, this.n + 1)) return false;
+    if (this.initialized && !force) return true;
+    for (let i = 0; i < this.n; i++) this.qCmd[i] = state.q[i]!;
+    this.dq.fill(0);
+    this.gripCmd = state.q[this.profile.gripper.channel]!;
+    this.initialized = true;
+    return true;
+  }
+
+  /** Refreshes the measured grip-site pose and Jacobian from the kinematics. */
+  readSite(): void {
+    this.kin.gripSite(this.pos, this.mat, this.jac);
+  }
+
+  /** Yaw of the grip site's x axis about world z (rad). */
+  siteYaw(): number {
+    return Math.atan2(this.mat[3]!, this.mat[0]!);
+  }
+
+  /**
+   * One differential-IK tick toward `goal` (m, world) with the gripper down at `yaw`, grip-site speed
+   * capped at `speedMps`. Call `readSite` first in the tick. Updates `posError`/`rotError` (measured).
+   */
+  cartesian(state: WorldState, goal: ArrayLike<number>, yaw: number, speedMps: number): void {
+    const n = this.n;
+    const J = this.jac;
+    const q = state.q;
+    const t = this.twist;
+    // Deflection of the commanded pose from the measured one, through the Jacobian.
+    for (let r = 0; r < 6; r++) {
+      let s = 0;
+      for (let k = 0; k < n; k++) s += J[r * n + k]! * (this.qCmd[k]! - q[k]!);
+      this.defl[r] = s;
+    }
+    for (let i = 0; i < 3; i++) t[i] = POS_GAIN * (goal[i]! - this.pos[i]! - this.defl[i]!);
+    const v = norm3(t[0]!, t[1]!, t[2]!);
+    if (v > speedMps) for (let i = 0; i < 3; i++) t[i] = (t[i]! * speedMps) / v;
+    downOrientationError(this.mat, yaw, this.e3, 0);
+    this.posError = norm3(goal[0]! - this.pos[0]!, goal[1]! - this.pos[1]!, goal[2]! - this.pos[2]!);
+    this.rotError = norm3(this.e3[0]!, this.e3[1]!, this.e3[2]!);
+    for (let i = 0; i < 3; i++) t[3 + i] = ROT_GAIN * (this.e3[i]! - this.defl[3 + i]!);
+    const w = norm3(t[3]!, t[4]!, t[5]!);
+    if (w > MAX_ROT_SPEED) for (let i = 3; i < 6; i++) t[i] = (t[i]! * MAX_ROT_SPEED) / w;
+    this.solveWithLimits(q);
+    this.integrate(q);
+  }
+
+  /**
+   * One joint-space tick: each joint's velocity toward `qRef` (rad) proportional to the error (gain 1/s),
+   * capped at the profile's speed times `speedScale` and ramped at its acceleration. Moves `qCmd`.
+   */
+  joint(state: WorldState, qRef: ArrayLike<number>, gain: number, speedScale = 1): void {
+    for (let i = 0; i < this.n; i++) {
+      const vmax = this.profile.maxJointSpeed[i]! * speedScale;
+      this.sol[i] = Math.min(vmax, Math.max(-vmax, gain * (qRef[i]! - this.qCmd[i]!)));
+    }
+    this.integrate(state.q);
+  }
+
+  /** Stops: the velocity ramps down to zero at the acceleration limit, the target stays put after. */
+  hold(state: WorldState): void {
+    this.sol.fill(0);
+    if (armStateFinite(state, this.n)) this.integrate(state.q);
+  }
+
+  /**
+   * Makes the next `write` output `q` (arm joints) instead of `qCmd`, which stays the reference: joint
+   * impedance commands an offset from its reference trajectory.
+   */
+  overrideOutput(q: Float64Array): void {
+    this.override = q;
+  }
+
+  /** Writes the arm targets and the gripper target into `command` (canonical action order). */
+  write(command: Float64Array): void {
+    const src = this.override ?? this.qCmd;
+    this.override = null;
+    for (let i = 0; i < this.n; i++) command[i] = src[i]!;
+    command[this.profile.gripper.channel] = this.gripCmd;
+  }
+
+  /** DLS with the null-space pull home; joints about to cross a limit are clamped and the rest re-solve. */
+  private solveWithLimits(q: Float64Array): void {
+    const n = this.n;
+    const p = this.profile;
+    const dt = this.dtSec;
+    this.fixed.fill(0);
+    this.jacW.set(this.jac);
+    for (let pass = 0; pass < 3; pass++) {
+      this.ik.solve(this.jacW, this.twist, this.sol, q, p.home);
+      for (let k = 0; k < n; k++) if (this.fixed[k] === 1) this.sol[k] = this.fixedVel[k]!;
+      let clamped = false;
+      for (let k = 0; k < n; k++) {
+        if (this.fixed[k] === 1) continue;
+        const hi = Math.max(0, (p.upper[k]! - LIMIT_MARGIN_RAD - this.qCmd[k]!) / dt);
+        const lo = Math.min(0, (p.lower[k]! + LIMIT_MARGIN_RAD - this.qCmd[k]!) / dt);
+        const v = this.sol[k]!;
+        if (v <= hi && v >= lo) continue;
+        // Stop this joint at its limit; the others take over its share of the twist on the next pass.
+        const vFixed = v > hi ? hi : lo;
+        this.fixed[k] = 1;
+        this.fixedVel[k] = vFixed;
+        this.sol[k] = vFixed;
+        for (let r = 0; r < 6; r++) {
+          this.twist[r] = this.twist[r]! - this.jacW[r * n + k]! * vFixed;
+          this.jacW[r * n + k] = 0;
+        }
+        clamped = true;
+      }
+      if (!clamped) break;
+    }
+  }
+
+  /** Ramps `dq` toward `sol` at the acceleration limit and integrates it into `qCmd`. */
+  private integrate(q: ArrayLike<number>): void {
+    const p = this.profile;
+    const dt = this.dtSec;
+    const dv = p.maxJointAccel * dt;
+    for (let i = 0; i < this.n; i++) {
+      const prev = this.dq[i]!;
+      const vmax = p.maxJointSpeed[i]!;
+      let v = Math.min(prev + dv, Math.max(prev - dv, this.sol[i]!));
+      v = Math.min(vmax, Math.max(-vmax, v));
+      this.dq[i] = v;
+      const qi = q[i]!;
+      let c = this.qCmd[i]! + v * dt;
+      c = Math.min(qi + MAX_LEAD_RAD, Math.max(qi - MAX_LEAD_RAD, c));
+      c = Math.min(p.upper[i]! - LIMIT_MARGIN_RAD / 2, Math.max(p.lower[i]! + LIMIT_MARGIN_RAD / 2, c));
+      this.qCmd[i] = c;
+    }
+  }
+}
+
+/** Euclidean norm of (x, y, z). Not Math.hypot: V8's builtin allocates an array per call (measured). */
+export function norm3(x: number, y: number, z: number): number {
+  return Math.sqrt(x * x + y * y + z * z);
+}
+
+/** True when the first `n` entries of q and qd are finite. */
+export function armStateFinite(state: WorldState, n: number): boolean {
+  const q = state.q;
+  const qd = state.qd;
+  for (let i = 0; i < n; i++) if (!Number.isFinite(q[i]!) || !Number.isFinite(qd[i]!)) return false;
+  return true;
+}

@@ -1,0 +1,23 @@
+/** The cerebellum's arm skill library (the humanoid's balance and gait live beside it). */
+export { ArmMotion, armStateFinite } from './arm-motion.ts';
+export type { ArmProfile, ArmProfileOverrides, GripperProfile } from './arm-profile.ts';
+export { armProfile } from './arm-profile.ts';
+export type { HeldObject, ObjectGeometry } from './arm-skill.ts';
+export { ArmContext, ArmSkill } from './arm-skill.ts';
+export type { InsertGoal, InsertOptions } from './force-insert.ts';
+export { ForceInsertSkill } from './force-insert.ts';
+export type { GripMode, GripOptions } from './grip.ts';
+export { GripRegulator } from './grip.ts';
+export type { JointGoal } from './joint-impedance.ts';
+export { JointPdSkill } from './joint-impedance.ts';
+export type { MoveToGoal } from './move-to.ts';
+export { MoveToSkill } from './move-to.ts';
+export type { ObservationTerm, OnnxPolicyOptions, PolicyGoal, PolicySkillSpec } from './onnx-policy.ts';
+export { OnnxPolicy, OnnxPolicySkill } from './onnx-policy.ts';
+export type { PickGoal } from './pick.ts';
+export { PickSkill } from './pick.ts';
+export type { PlaceGoal } from './place.ts';
+export { PlaceSkill } from './place.ts';
+export type { ArmSkillsOptions } from './registry.ts';
+export { ARM_SKILLS, ArmSkills } from './registry.ts';
+export { ReleaseSkill } from './release.ts';
