@@ -425,6 +425,8 @@ async function runSegment(
   const mover = new Mover(arm, rng, start);
   const scratch = new Float64Array(world.actionDim);
   let silentUntil = -1;
+  let driveUntil = -1;
+  const drivePose = new Float64Array(world.actionDim);
   let proprioDead = false;
   let cameraStamp = 0;
   let lastCameraStamp = -1;
@@ -477,9 +479,26 @@ async function runSegment(
           if (fault === 'cerebellum_nan' && k === faultTick)
             cmd[Math.floor(rng.next() * cmd.length)] = Number.NaN;
           if (fault) return true;
-          // Attack segment: silence, bursts, or one corrupt command among nominal ones.
+          // Attack segment: silence, a drive into the table or out of the workspace (within the joint
+          // limits: the feedback interlocks must catch it), bursts, or one corrupt command among nominal ones.
           if (k < silentUntil) return false;
+          if (k < driveUntil) {
+            cmd.set(drivePose);
+            return true;
+          }
           const p = rng.next();
+          if (p < 0.003) {
+            driveUntil = k + Math.round((0.3 + 0.5 * rng.next()) / dt);
+            drivePose.set(arm.home);
+            if (rng.next() < 0.5) {
+              drivePose[1] = 1.3; // shoulder and elbow down: the hand into the table
+              drivePose[3] = 1.2;
+            } else {
+              drivePose.fill(0, 0, arm.jointNames.length); // straight up: the hand above the box's top
+            }
+            cmd.set(drivePose);
+            return true;
+          }
           if (p < 0.004) {
             silentUntil = k + Math.round((0.01 + 0.14 * rng.next()) / dt);
             return false;

@@ -173,6 +173,28 @@ describe('RateScheduler: rates and telemetry', () => {
   });
 });
 
+describe('RateScheduler: a command layer with nothing new', () => {
+  test('submits nothing: the spine watchdog holds, then stops, and no layer is faulted', async () => {
+    const { s, spine, events } = rig({
+      cerebellum: {
+        rateHz: 250,
+        layer: {
+          tick(t, cmd) {
+            cmd[0] = 0.1;
+            return t < 0.05;
+          },
+        },
+      },
+    });
+    await s.runUntil(0.3);
+    assert.equal(spine.stats.commands, 13);
+    assert.deepEqual(s.faults, []);
+    assert.equal(spine.mode, 'stopped');
+    const kinds = events.map((e) => e.kind).filter((k) => k.startsWith('watchdog'));
+    assert.deepEqual(kinds, ['watchdog_hold', 'watchdog_stop']);
+  });
+});
+
 describe('RateScheduler: the brain never blocks the faster layers', () => {
   function slowBrain(
     wallMs: () => number,
