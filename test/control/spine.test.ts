@@ -15,6 +15,7 @@ import {
   Spine,
   type SpineLimits,
   spineLimitsFor,
+  toEpisodeEvent,
 } from '../../src/control/spine.ts';
 import { channelMaxVelocity, loadEmbodiment } from '../../src/embodiment/index.ts';
 import { isTgError } from '../../src/errors/index.ts';
@@ -548,6 +549,24 @@ describe('Spine: events and limits from the embodiment', () => {
       ['reject_nonfinite', 'reject_nonfinite'],
     );
     assert.equal(s.flushEvents(), 0);
+  });
+
+  test('a safety event becomes an episode event at its frame', () => {
+    assert.deepEqual(
+      toEpisodeEvent(
+        {
+          kind: 'contact_force',
+          tSec: 1.02,
+          target: 'hand_finger',
+          value: 312.123456,
+          limit: 280,
+          category: 2,
+        },
+        30,
+      ),
+      { frame: 30, kind: 'contact_force', detail: 'target=hand_finger value=312.123 limit=280 category=2' },
+    );
+    assert.deepEqual(toEpisodeEvent({ kind: 'estop', tSec: 0 }, 30), { frame: 0, kind: 'estop' });
   });
 
   test('spineLimitsFor takes every interlock from the embodiment', () => {

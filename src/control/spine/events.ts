@@ -3,9 +3,22 @@
  * `SafetyEvent` objects for a sink (the episode recorder, a log) outside the timed tick. A full queue
  * drops the newest event and counts it: events are never lost silently.
  */
+import type { EpisodeEvent } from '../../data/episode.ts';
 import type { SafetyEvent, SafetyEventKind } from '../contracts.ts';
 
 export type SafetyEventSink = (event: SafetyEvent) => void;
+
+/** The episode's record of a safety event (src/data/episode.ts): its frame at `fps`, the numbers as text. */
+export function toEpisodeEvent(e: SafetyEvent, fps: number): EpisodeEvent {
+  const parts: string[] = [];
+  if (e.target !== undefined) parts.push(`target=${e.target}`);
+  if (e.value !== undefined) parts.push(`value=${Number(e.value.toPrecision(6))}`);
+  if (e.limit !== undefined) parts.push(`limit=${Number(e.limit.toPrecision(6))}`);
+  if (e.category !== undefined) parts.push(`category=${e.category}`);
+  const event: EpisodeEvent = { frame: Math.max(0, Math.floor(e.tSec * fps + 1e-9)), kind: e.kind };
+  if (parts.length > 0) event.detail = parts.join(' ');
+  return event;
+}
 
 export class SafetyEventQueue {
   /** Events that did not fit since construction. */

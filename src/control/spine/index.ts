@@ -5,7 +5,7 @@ export {
   environmentRegion,
   ISO_TS_15066_REGIONS,
 } from './contact-regions.ts';
-export { SafetyEventQueue, type SafetyEventSink } from './events.ts';
+export { SafetyEventQueue, type SafetyEventSink, toEpisodeEvent } from './events.ts';
 export { SpineFeedback } from './feedback.ts';
 export {
   type CompiledLimits,
