@@ -94,10 +94,19 @@ describe('PlanExecutor', () => {
   test('a dropped object is picked again from where it fell; finished steps are not repeated', async () => {
     const r = await execute(homeTidyWorld(), 'tidy up the toys into the box', { place: [null, 'drop'] });
     assert.equal(r.exec.state, 'succeeded');
-    // ball placed; duck dropped at (0.3, 0.3) during its place; the replan picks the duck again, then car.
+    // can placed; the block dropped beside the table during its place; the replan picks it again, then the ball.
     assert.deepEqual(
       r.robot.started.map((c) => `${c.skill}:${Object.values(c.args).join(',')}`),
-      ['pick:ball', 'place:box', 'pick:duck', 'place:box', 'pick:duck', 'place:box', 'pick:car', 'place:box'],
+      [
+        'pick:can',
+        'place:box',
+        'pick:block',
+        'place:box',
+        'pick:block',
+        'place:box',
+        'pick:ball',
+        'place:box',
+      ],
     );
     const box = r.robot.world.targets[0]!.pos!;
     for (const o of r.robot.world.objects)

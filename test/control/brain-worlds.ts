@@ -67,19 +67,28 @@ export function mallServeWorld(): WorldSummary {
   };
 }
 
-/** Home: toys on the floor, one already in the box. */
+/** Mall kiosk as src/sim/scenes/serve-cup.ts builds it: the arm on the counter, a cup, the marked spot. */
+export function mallCounterWorld(): WorldSummary {
+  return {
+    robot: { name: 'arm7', kind: 'arm' },
+    held: null,
+    objects: [{ name: 'cup', kind: 'cup', color: 'white', pos: [0.42, -0.2, 0.045] }],
+    targets: [{ name: 'handover', kind: 'handover', pos: [0.52, 0.25, 0], radiusM: 0.03 }],
+  };
+}
+
+/** Home as src/sim/scenes/tidy.ts builds it (block, can, carton, an open box), the carton already in the box. */
 export function homeTidyWorld(): WorldSummary {
   return {
-    robot: { name: 'service', kind: 'mobile' },
+    robot: { name: 'arm7', kind: 'arm' },
     held: null,
-    base: { x: 0, y: 0, yawRad: 0 },
     objects: [
-      { name: 'duck', kind: 'toy', color: 'yellow', pos: [0.6, 0.3, 0.03] },
-      { name: 'ball', kind: 'toy', color: 'red', pos: [0.4, -0.1, 0.04] },
-      { name: 'car', kind: 'toy', color: 'blue', pos: [0.7, -0.2, 0.02] },
-      { name: 'block', kind: 'toy', color: 'green', pos: [0.52, -0.48, 0.05] },
+      { name: 'block', color: 'red', pos: [0.5, -0.2, 0.02] },
+      { name: 'can', color: 'blue', pos: [0.35, -0.1, 0.04] },
+      { name: 'carton', color: 'yellow', pos: [0.36, 0.32, 0.04] },
+      { name: 'ball', color: 'green', pos: [0.6, 0, 0.03] },
     ],
-    targets: [{ name: 'box', kind: 'box', pos: [0.5, -0.5, 0], radiusM: 0.12 }],
+    targets: [{ name: 'box', pos: [0.35, 0.33, 0], radiusM: 0.12 }],
   };
 }
 
@@ -148,7 +157,7 @@ export class FakeRobot implements SkillRunner {
       this.failure = `${this.call.skill}: slip detected, object lost`;
       if (this.fault === 'drop' && this.world.held) {
         const o = this.world.objects.find((x) => x.name === this.world.held)!;
-        o.pos = [0.3, 0.3, 0.02];
+        o.pos = [0.45, -0.3, 0.02];
         this.world.held = null;
       }
       return;

@@ -100,7 +100,12 @@ export function singular(w: string): string {
 
 /** Parses "the two small red cubes", "8 mm peg", "it", "the customer". */
 export function parseNounPhrase(raw: string): NounPhrase {
-  let text = raw.trim().replace(/['’]s\b/g, '');
+  // "customer's" -> "customer"; "hand-over", "hand over" -> "handover" (one word, as scene names have it).
+  let text = raw
+    .trim()
+    .replace(/['’]s\b/g, '')
+    .replace(/\b(\w+)-(\w+)\b/g, '$1$2')
+    .replace(/\bhand over\b/g, 'handover');
   const np: NounPhrase = { text, all: false, colors: [], pronoun: false, person: false };
   const size = text.match(/(\d+(?:\.\d+)?)\s*(mm|millimet(?:er|re)s?|cm|centimet(?:er|re)s?)\b/);
   if (size) {
