@@ -173,7 +173,7 @@ export class RateScheduler<R = unknown> {
     const latency = opts.brain?.latencySec ?? 0;
     if (!(latency >= 0)) throw new TgError('CONFIG_INVALID', `brain latencySec ${latency} must be >= 0`);
     this.rampSec = opts.cerebellum.interpolate === false ? 0 : this.cerebEvery * this.tickSec;
-    this.command = Float64Array.from(opts.spine.output);
+    this.command = new Float64Array(opts.spine.size);
   }
 
   /** Simulated time of the next tick. */
@@ -194,7 +194,7 @@ export class RateScheduler<R = unknown> {
     return this.flight !== null || this.planWanted;
   }
 
-  /** True when any layer above the spine has faulted since the last `resume`. */
+  /** The layers above the spine that faulted since the last `resume` (they are not run until then). */
   get faultedLayers(): readonly Exclude<LayerName, 'spine'>[] {
     return (['brain', 'perception', 'cerebellum'] as const).filter((l) => this.faulted[l]);
   }
@@ -218,6 +218,8 @@ export class RateScheduler<R = unknown> {
    */
   step(): Promise<void> | undefined {
     const t = this.tSec;
+    // The cerebellum's first command starts from where the spine holds the robot (primed by its reset).
+    if (this.k === 0) this.command.set(this.spine.output);
     this.plant.sense(t);
     if (this.percEvery > 0 && this.k % this.percEvery === 0) this.runPerception(t);
     const cerebDue = this.k % this.cerebEvery === 0;
