@@ -93,6 +93,16 @@ describe('builtin planner: NIST peg insertion', () => {
     ]);
   });
 
+  test('the peg board under its MuJoCo names (hole sites "hole/round8"), sizes given by the scene', () => {
+    const w = pegBoardWorld();
+    w.objects = [{ name: 'peg', sizeMm: 8, pos: [0.5, 0, 0.2] }];
+    w.held = 'peg';
+    w.targets = [4, 8, 12, 16].map((d) => ({ name: `hole/round${d}`, sizeMm: d + 0.1 }));
+    assert.deepEqual(plan(w, 'insert the 8 mm peg'), [
+      call('insert', { object: 'peg', target: 'hole/round8' }),
+    ]);
+  });
+
   test('a loose peg is picked first; sizes are read from the names', () => {
     assert.deepEqual(plan(loosePegsWorld(), 'insert the 4 mm peg'), [
       call('pick', { object: 'peg_4mm' }),
