@@ -244,16 +244,18 @@ export default defineBenchmark({
     // object, or it proves nothing.
     const control = bypassControl(world, arm, seededRng(seed + 1), new ActuationChecker(arm, dt));
 
-    // Baseline for the harness ratio: a bare copy of the command into ctrl (the write without the spine).
+    // Baseline for the harness ratio: a bare copy of the command into ctrl (the write without the spine),
+    // between physics steps as the spine's tick is.
     const cmd = Float64Array.from(arm.home);
     world.resetData();
     world.setArmState(arm.home);
     const bare = new LayerTelemetry('spine', 1);
     for (let k = 0; k < 20000; k++) {
-      cmd[0] = 0.1 * Math.sin(k * dt);
+      cmd[0] = arm.home[0]! + 0.1 * Math.sin(k * dt);
       const t0 = performance.now();
       world.applyAction(cmd);
       bare.record(performance.now() - t0);
+      world.step();
     }
     world.dispose();
     ctx.progress(1);
