@@ -11,7 +11,7 @@
  * FileMetaData (thrift compact) | u32 LE length | "PAR1". Everything is addressed by absolute offsets in
  * FileMetaData, which is all this file rewrites.
  */
-import type { FileHandle } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 
 // Thrift compact protocol types (thrift/doc/specs/thrift-compact-protocol.md).
 const T_BOOL_TRUE = 1;
@@ -58,20 +58,39 @@ class CompactReader {
     return this.buf[this.pos++] as number;
   }
 
-  private varint(): bigint {
-    let result = 0n;
-    let shift = 0n;
+  /** Unsigned LEB128 as a number; exact below 2^53, which every length and count in a footer is. */
+  private varintNumber(): number {
+    let result = 0;
+    let scale = 1;
     for (;;) {
       const b = this.byte();
-      result |= BigInt(b & 0x7f) << shift;
+      result += (b & 0x7f) * scale;
       if ((b & 0x80) === 0) return result;
-      shift += 7n;
+      scale *= 128;
     }
   }
 
+  /** Zigzag i64, as a bigint (values beyond 2^53 are decoded exactly on a slower path). */
   private zigzag(): bigint {
-    const n = this.varint();
-    return (n >> 1n) ^ -(n & 1n);
+    const start = this.pos;
+    const n = this.varintNumber();
+    if (n <= Number.MAX_SAFE_INTEGER) return BigInt(n % 2 === 0 ? n / 2 : -(n + 1) / 2);
+    this.pos = start;
+    let big = 0n;
+    let shift = 0n;
+    for (;;) {
+      const b = this.byte();
+      big |= BigInt(b & 0x7f) << shift;
+      if ((b & 0x80) === 0) break;
+      shift += 7n;
+    }
+    return (big >> 1n) ^ -(big & 1n);
+  }
+
+  /** Zigzag i16/i32 as a number. */
+  private zigzagNumber(): number {
+    const n = this.varintNumber();
+    return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
   }
 
   value(type: number): TValue {
@@ -83,7 +102,7 @@ class CompactReader {
         return this.byte();
       case T_I16:
       case T_I32:
-        return Number(this.zigzag());
+        return this.zigzagNumber();
       case T_I64:
         return this.zigzag();
       case T_DOUBLE: {
@@ -92,7 +111,7 @@ class CompactReader {
         return view.getFloat64(0, true);
       }
       case T_BINARY: {
-        const len = Number(this.varint());
+        const len = this.varintNumber();
         const out = this.buf.subarray(this.pos, this.pos + len);
         this.pos += len;
         return out;
@@ -102,13 +121,13 @@ class CompactReader {
         const header = this.byte();
         const elemType = header & 0x0f;
         let size = header >> 4;
-        if (size === 15) size = Number(this.varint());
+        if (size === 15) size = this.varintNumber();
         const items: TValue[] = [];
         for (let i = 0; i < size; i++) items.push(this.value(elemType));
         return { kind: 'list', elemType, items };
       }
       case T_MAP: {
-        const size = Number(this.varint());
+        const size = this.varintNumber();
         if (size === 0) return { kind: 'map', keyType: 0, valueType: 0, entries: [] };
         const types = this.byte();
         const keyType = types >> 4;
@@ -132,7 +151,7 @@ class CompactReader {
       if (header === 0) return { kind: 'struct', fields };
       const type = header & 0x0f;
       const delta = header >> 4;
-      const id = delta === 0 ? Number(this.zigzag()) : lastId + delta;
+      const id = delta === 0 ? this.zigzagNumber() : lastId + delta;
       lastId = id;
       const value = type === T_BOOL_TRUE || type === T_BOOL_FALSE ? type === T_BOOL_TRUE : this.value(type);
       fields.push({ id, type, value });
@@ -141,65 +160,100 @@ class CompactReader {
 }
 
 class CompactWriter {
-  private chunks: number[] = [];
+  private buf = new Uint8Array(4096);
+  private len = 0;
 
-  private varint(n: bigint): void {
-    let v = n;
-    while (v >= 0x80n) {
-      this.chunks.push(Number(v & 0x7fn) | 0x80);
-      v >>= 7n;
+  private push(b: number): void {
+    if (this.len === this.buf.length) {
+      const grown = new Uint8Array(this.buf.length * 2);
+      grown.set(this.buf);
+      this.buf = grown;
     }
-    this.chunks.push(Number(v));
+    this.buf[this.len++] = b;
   }
 
-  private zigzag(n: bigint): void {
-    this.varint(n >= 0n ? n << 1n : (-n << 1n) - 1n);
+  private pushBytes(bytes: Uint8Array): void {
+    while (this.len + bytes.length > this.buf.length) {
+      const grown = new Uint8Array(this.buf.length * 2);
+      grown.set(this.buf);
+      this.buf = grown;
+    }
+    this.buf.set(bytes, this.len);
+    this.len += bytes.length;
+  }
+
+  private varint(n: number): void {
+    let v = n;
+    while (v >= 0x80) {
+      this.push((v % 0x80) | 0x80);
+      v = Math.floor(v / 0x80);
+    }
+    this.push(v);
+  }
+
+  private varintBig(n: bigint): void {
+    let v = n;
+    while (v >= 0x80n) {
+      this.push(Number(v & 0x7fn) | 0x80);
+      v >>= 7n;
+    }
+    this.push(Number(v));
+  }
+
+  private zigzag(n: number): void {
+    this.varint(n >= 0 ? n * 2 : -n * 2 - 1);
+  }
+
+  private zigzagBig(n: bigint): void {
+    const z = n >= 0n ? n << 1n : (-n << 1n) - 1n;
+    if (z <= BigInt(Number.MAX_SAFE_INTEGER)) this.varint(Number(z));
+    else this.varintBig(z);
   }
 
   value(type: number, value: TValue): void {
     switch (type) {
       case T_BOOL_TRUE:
       case T_BOOL_FALSE:
-        this.chunks.push(value ? T_BOOL_TRUE : T_BOOL_FALSE);
+        this.push(value ? T_BOOL_TRUE : T_BOOL_FALSE);
         return;
       case T_BYTE:
-        this.chunks.push((value as number) & 0xff);
+        this.push((value as number) & 0xff);
         return;
       case T_I16:
       case T_I32:
-        this.zigzag(BigInt(value as number));
+        this.zigzag(value as number);
         return;
       case T_I64:
-        this.zigzag(value as bigint);
+        this.zigzagBig(value as bigint);
         return;
       case T_DOUBLE: {
         const b = new Uint8Array(8);
         new DataView(b.buffer).setFloat64(0, value as number, true);
-        for (const x of b) this.chunks.push(x);
+        this.pushBytes(b);
         return;
       }
       case T_BINARY: {
         const bytes = value as Uint8Array;
-        this.varint(BigInt(bytes.length));
-        for (const x of bytes) this.chunks.push(x);
+        this.varint(bytes.length);
+        this.pushBytes(bytes);
         return;
       }
       case T_LIST:
       case T_SET: {
         const list = value as TList;
-        if (list.items.length < 15) this.chunks.push((list.items.length << 4) | list.elemType);
+        if (list.items.length < 15) this.push((list.items.length << 4) | list.elemType);
         else {
-          this.chunks.push(0xf0 | list.elemType);
-          this.varint(BigInt(list.items.length));
+          this.push(0xf0 | list.elemType);
+          this.varint(list.items.length);
         }
         for (const item of list.items) this.value(list.elemType, item);
         return;
       }
       case T_MAP: {
         const map = value as TMap;
-        this.varint(BigInt(map.entries.length));
+        this.varint(map.entries.length);
         if (map.entries.length === 0) return;
-        this.chunks.push((map.keyType << 4) | map.valueType);
+        this.push((map.keyType << 4) | map.valueType);
         for (const [k, v] of map.entries) {
           this.value(map.keyType, k);
           this.value(map.valueType, v);
@@ -220,19 +274,19 @@ class CompactWriter {
       const type =
         f.type === T_BOOL_TRUE || f.type === T_BOOL_FALSE ? (f.value ? T_BOOL_TRUE : T_BOOL_FALSE) : f.type;
       const delta = f.id - lastId;
-      if (delta > 0 && delta <= 15) this.chunks.push((delta << 4) | type);
+      if (delta > 0 && delta <= 15) this.push((delta << 4) | type);
       else {
-        this.chunks.push(type);
-        this.zigzag(BigInt(f.id));
+        this.push(type);
+        this.zigzag(f.id);
       }
       lastId = f.id;
       if (type !== T_BOOL_TRUE && type !== T_BOOL_FALSE) this.value(type, f.value);
     }
-    this.chunks.push(0);
+    this.push(0);
   }
 
   bytes(): Uint8Array {
-    return Uint8Array.from(this.chunks);
+    return this.buf.slice(0, this.len);
   }
 }
 
@@ -273,6 +327,27 @@ export interface ParsedParquet {
   footer: TStruct;
   rowGroups: TStruct[];
   numRows: number;
+}
+
+/** The decoded footer of the parquet file at `path`, read from its tail (its row groups' count and rows). */
+export async function readParquetFooter(path: string): Promise<{ rowGroups: number; rows: number[] }> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const tail = new Uint8Array(8);
+    if (size < 12) throw new Error(`${path}: not a parquet file (${size} bytes)`);
+    await handle.read(tail, 0, 8, size - 8);
+    const footerLen = new DataView(tail.buffer).getUint32(0, true);
+    if (tail[4] !== 0x50 || tail[7] !== 0x31 || footerLen > size - 12)
+      throw new Error(`${path}: not a parquet file (bad footer)`);
+    const bytes = new Uint8Array(footerLen);
+    await handle.read(bytes, 0, footerLen, size - 8 - footerLen);
+    const footer = new CompactReader(bytes).struct();
+    const groups = ((field(footer, FMD_ROW_GROUPS)?.value as TList | undefined)?.items ?? []) as TStruct[];
+    return { rowGroups: groups.length, rows: groups.map((rg) => i64(rg, RG_NUM_ROWS) ?? 0) };
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Splits a whole parquet file into its body and decoded footer. */

@@ -19,7 +19,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { TgError } from '../../errors/index.ts';
-import { DataFiles } from './data-files.ts';
+import { DataFileNames, DataFiles } from './data-files.ts';
 import {
   type DatasetInfo,
   DEFAULT_DATA_PATH,
@@ -220,7 +220,7 @@ async function writeSubset(
   };
 
   const kv = quoteString(hfMetadata(features));
-  const dataFiles = new DataFiles(staging, info.chunks_size, info.data_files_size_in_mb);
+  const dataFiles = new DataFiles(new DataFileNames(staging, info.chunks_size), info.data_files_size_in_mb);
   const rows: EpisodeRow[] = [];
   const tgLines: string[] = [];
   const withTg = sources.every((s) => s.tgEpisodes !== null);

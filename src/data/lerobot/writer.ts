@@ -16,7 +16,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { ARRAY, BIGINT, type DuckDBConnection, DuckDBInstance, FLOAT } from '@duckdb/node-api';
 import { TgError } from '../../errors/index.ts';
 import type { RecordedEpisode } from '../episode.ts';
-import { DataFiles } from './data-files.ts';
+import { DataFileNames, DataFiles } from './data-files.ts';
 import {
   CODEBASE_VERSION,
   type DatasetInfo,
@@ -31,6 +31,7 @@ import {
   formatPath,
   hfFeature,
   INFO_PATH,
+  MIB,
   STAT_NAMES,
   STATS_PATH,
   TASKS_PATH,
@@ -38,7 +39,7 @@ import {
   type VectorFeatureSpec,
 } from './format.ts';
 import { CHUNK_FRAMES, type FrameBlock, type FrameColumn, FrameSource } from './frame-source.ts';
-import { type ParsedParquet, parseParquet, rowGroupRows } from './parquet-concat.ts';
+import { type ParsedParquet, parseParquet, readParquetFooter, rowGroupRows } from './parquet-concat.ts';
 import { aggregateStats, computeFeatureStats } from './stats.ts';
 
 export interface LeRobotWriterOptions {
@@ -64,7 +65,10 @@ export interface EpisodeRow {
 }
 
 const FEATURE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
-/** Episodes (or frames) held before one COPY writes them: the per-COPY cost is milliseconds. */
+/**
+ * Episodes (or frames) held before one COPY writes them (the per-COPY cost is milliseconds, and each batch
+ * is one data file): small enough that the last batch, written after the caller's last episode, is short.
+ */
 const BATCH_EPISODES = 128;
 const BATCH_FRAMES = 262_144;
 
@@ -159,7 +163,11 @@ export class LeRobotWriter {
   private readonly episodes: EpisodeRow[] = [];
   private readonly tgEpisodes: string[] = [];
   private totalFrames = 0;
-  private readonly dataFiles: DataFiles;
+  private readonly fileNames: DataFileNames;
+  /** Encoded parquet bytes per raw frame byte, from the files written so far (1 until one is). */
+  private bytesRatio = 1;
+  private readonly frameBytes: number;
+  private pendingBytes = 0;
   private state: 'open' | 'closed' | 'aborted' = 'open';
   /** The previous batch's COPY + splice, running while the next batch fills; at most one at a time. */
   private inflight: Promise<void> | undefined;
@@ -179,7 +187,9 @@ export class LeRobotWriter {
     this.featureNames = Object.keys(opts.features);
     this.dims = this.featureNames.map((n) => (opts.features[n] as VectorFeatureSpec).shape[0]);
     this.source = new FrameSource(db, 'tg_episode_frames', frameColumns(opts.features), true);
-    this.dataFiles = new DataFiles(staging, opts.chunksSize, opts.dataFilesSizeInMb);
+    this.fileNames = new DataFileNames(staging, opts.chunksSize);
+    // Raw bytes of one frame: the float32 features, the float32 timestamp and four int64 columns.
+    this.frameBytes = this.dims.reduce((n, d) => n + 4 * d, 0) + 4 + 4 * 8;
   }
 
   /** Starts a new dataset at `dir` (which must not exist yet). Nothing appears at `dir` before `close()`. */
@@ -198,7 +208,9 @@ export class LeRobotWriter {
     let instance: DuckDBInstance | undefined;
     try {
       await mkdir(join(staging, '.work'), { recursive: true });
-      instance = await DuckDBInstance.create(':memory:');
+      // One DuckDB thread: the frame source's COPY is one pipeline anyway, and with more threads the idle
+      // ones spin on the task queue while the pipeline waits for the JS thread (measured: ~40% more CPU).
+      instance = await DuckDBInstance.create(':memory:', { threads: '1' });
       const db = await instance.connect();
       return new LeRobotWriter(dir, staging, full, instance, db);
     } catch (cause) {
@@ -237,6 +249,13 @@ export class LeRobotWriter {
     for (const name of Object.keys(ep.columns)) {
       if (!(name in this.opts.features)) throw invalid(`episode ${ep.meta.id}: undeclared feature ${name}`);
     }
+
+    // Rollover as LeRobot's _save_episode_data: a new file when this episode would take the current one to
+    // the size limit, the sizes estimated from the bytes per frame of the files written so far. Each batch
+    // is one file, so the file ends with the pending batch.
+    const bytes = length * this.frameBytes * this.bytesRatio;
+    if (this.pending.length > 0 && (this.pendingBytes + bytes) / MIB >= this.opts.dataFilesSizeInMb)
+      await this.flushBatch();
 
     const episodeIndex = this.episodes.length;
     const task = ep.meta.instruction.length > 0 ? ep.meta.instruction : ep.meta.task;
@@ -297,6 +316,7 @@ export class LeRobotWriter {
       ],
     });
     this.pendingFrames += length;
+    this.pendingBytes += bytes;
     if (this.pending.length >= BATCH_EPISODES || this.pendingFrames >= BATCH_FRAMES) await this.flushBatch();
     // DuckDB pulls the batch in flight through the JS thread: one turn of the event loop per episode
     // hands it the next chunk, so it encodes while the caller records and checks the next episode.
@@ -314,7 +334,6 @@ export class LeRobotWriter {
     try {
       await this.flushBatch();
       await this.settle();
-      await this.dataFiles.finish();
       await this.writeTasks();
       await this.writeEpisodes();
       const stats = aggregateStats(this.episodes.map((e) => e.stats));
@@ -339,7 +358,6 @@ export class LeRobotWriter {
     this.state = 'aborted';
     await this.inflight;
     this.inflight = undefined;
-    await this.dataFiles.abort();
     this.release();
     await rm(this.staging, { recursive: true, force: true });
   }
@@ -389,6 +407,7 @@ export class LeRobotWriter {
     this.pending = [];
     this.pendingBlocks = [];
     this.pendingFrames = 0;
+    this.pendingBytes = 0;
     this.inflight = this.writeBatch(batch, blocks).then(
       () => undefined,
       (cause: unknown) => {
@@ -412,66 +431,102 @@ export class LeRobotWriter {
   }
 
   /**
-   * Writes the batch as runs of consecutive episodes. An episode that fits one DuckDB data chunk (2048
-   * frames) is handed over as exactly one chunk, and a COPY with ROW_GROUP_SIZE 1 closes a row group after
-   * every chunk it receives, so one COPY yields one file holding one row group per episode. Longer episodes
-   * span several chunks; their runs go through a COPY partitioned by episode (one single-row-group file
-   * each, at a higher cost per file). Either way the result is checked row group by row group before any
-   * of it is spliced into the data files.
+   * Writes one batch as one data file. An episode that fits one DuckDB data chunk (2048 frames) is handed
+   * over as exactly one chunk, and a COPY with ROW_GROUP_SIZE 1 closes a row group after every chunk it
+   * receives, so a batch of such episodes is one COPY straight into its data file, one row group per
+   * episode, checked against the episodes before it counts.
    */
   private async writeBatch(batch: EpisodeRow[], blocks: FrameBlock[]): Promise<void> {
-    const kv = `KV_METADATA {huggingface: ${quoteString(this.hfMetadata())}}`;
-    for (let i = 0; i < batch.length; ) {
-      const long = (blocks[i] as FrameBlock).length > CHUNK_FRAMES;
-      let j = i + 1;
-      while (j < batch.length && (blocks[j] as FrameBlock).length > CHUNK_FRAMES === long) j++;
-      const rows = batch.slice(i, j);
-      void this.source.load(blocks.slice(i, j));
-      const work = join(this.staging, '.work', `batch-${rows[0]?.episode_index}`);
-      const target = long ? work : `${work}.parquet`;
-      try {
-        await this.db.run(
-          `COPY (SELECT * FROM ${this.source.name}()) TO ${quoteString(target)} (FORMAT parquet, ` +
-            `COMPRESSION snappy, ${kv}, ` +
-            (long
-              ? `PARTITION_BY (episode_index), WRITE_PARTITION_COLUMNS true, OVERWRITE true, FILENAME_PATTERN 'part', ROW_GROUP_SIZE 2147483647)`
-              : 'ROW_GROUP_SIZE 1)'),
-        );
-      } finally {
-        this.source.unload();
-      }
-      if (long) {
-        for (const row of rows) {
-          const partDir = join(work, `episode_index=${row.episode_index}`);
-          const files = await readdir(partDir);
-          if (files.length !== 1)
-            throw new Error(`DuckDB wrote ${files.length} files for episode ${row.episode_index}`);
-          const part = parseParquet(await readFile(join(partDir, files[0] as string)));
-          if (part.rowGroups.length !== 1 || part.numRows !== row.length)
-            throw new Error(
-              `DuckDB wrote ${part.rowGroups.length} row groups / ${part.numRows} rows for episode ${row.episode_index} (${row.length} frames)`,
-            );
-          await this.appendRowGroup(part, 0, row);
-        }
-      } else {
-        const part = parseParquet(await readFile(target));
-        const fits =
-          part.rowGroups.length === rows.length && rows.every((r, k) => rowGroupRows(part, k) === r.length);
-        if (!fits)
-          throw new Error(
-            `DuckDB cut ${part.rowGroups.length} row groups for episodes ${rows[0]?.episode_index}..${rows.at(-1)?.episode_index} (${rows.length})`,
+    if (blocks.some((b) => b.length > CHUNK_FRAMES)) {
+      await this.writeSpliced(batch, blocks);
+      return;
+    }
+    const at = await this.fileNames.allocate();
+    await this.copyFrames(blocks, at.path, 'ROW_GROUP_SIZE 1');
+    const { rows } = await readParquetFooter(at.path);
+    if (rows.length !== batch.length || batch.some((r, k) => rows[k] !== r.length))
+      throw new Error(
+        `DuckDB cut ${rows.length} row groups for episodes ${batch[0]?.episode_index}..${batch.at(-1)?.episode_index}`,
+      );
+    for (const row of batch) {
+      row['data/chunk_index'] = at.chunk;
+      row['data/file_index'] = at.file;
+    }
+    const encoded = (await stat(at.path)).size;
+    this.bytesRatio = encoded / (batch.reduce((n, r) => n + r.length, 0) * this.frameBytes);
+  }
+
+  /**
+   * A batch with episodes longer than one chunk: those go through a COPY partitioned by episode (one
+   * single-row-group file each), the others through one aligned COPY as above, and the row groups are
+   * spliced in order into data files rolled over by size (./data-files.ts).
+   */
+  private async writeSpliced(batch: EpisodeRow[], blocks: FrameBlock[]): Promise<void> {
+    const files = new DataFiles(this.fileNames, this.opts.dataFilesSizeInMb);
+    const place = async (part: ParsedParquet, index: number, row: EpisodeRow) => {
+      const at = await files.append(part, index);
+      row['data/chunk_index'] = at.chunk;
+      row['data/file_index'] = at.file;
+    };
+    try {
+      for (let i = 0; i < batch.length; ) {
+        const long = (blocks[i] as FrameBlock).length > CHUNK_FRAMES;
+        let j = i + 1;
+        while (j < batch.length && (blocks[j] as FrameBlock).length > CHUNK_FRAMES === long) j++;
+        const rows = batch.slice(i, j);
+        const work = join(this.staging, '.work', `batch-${rows[0]?.episode_index}`);
+        if (long) {
+          await this.copyFrames(
+            blocks.slice(i, j),
+            work,
+            `PARTITION_BY (episode_index), WRITE_PARTITION_COLUMNS true, OVERWRITE true, FILENAME_PATTERN 'part', ROW_GROUP_SIZE 2147483647`,
           );
-        for (let k = 0; k < rows.length; k++) await this.appendRowGroup(part, k, rows[k] as EpisodeRow);
+          for (const row of rows) {
+            const partDir = join(work, `episode_index=${row.episode_index}`);
+            const names = await readdir(partDir);
+            if (names.length !== 1)
+              throw new Error(`DuckDB wrote ${names.length} files for episode ${row.episode_index}`);
+            const part = parseParquet(await readFile(join(partDir, names[0] as string)));
+            if (part.rowGroups.length !== 1 || part.numRows !== row.length)
+              throw new Error(
+                `DuckDB wrote ${part.rowGroups.length} row groups / ${part.numRows} rows for episode ${row.episode_index} (${row.length} frames)`,
+              );
+            await place(part, 0, row);
+          }
+        } else {
+          const target = `${work}.parquet`;
+          await this.copyFrames(blocks.slice(i, j), target, 'ROW_GROUP_SIZE 1');
+          const part = parseParquet(await readFile(target));
+          if (
+            part.rowGroups.length !== rows.length ||
+            rows.some((r, k) => rowGroupRows(part, k) !== r.length)
+          )
+            throw new Error(
+              `DuckDB cut ${part.rowGroups.length} row groups for episodes ${rows[0]?.episode_index}..${rows.at(-1)?.episode_index}`,
+            );
+          for (let k = 0; k < rows.length; k++) await place(part, k, rows[k] as EpisodeRow);
+        }
+        await rm(long ? work : `${work}.parquet`, { recursive: true, force: true });
+        i = j;
       }
-      await rm(target, { recursive: true, force: true });
-      i = j;
+      await files.finish();
+    } catch (err) {
+      await files.abort();
+      throw err;
     }
   }
 
-  private async appendRowGroup(part: ParsedParquet, index: number, row: EpisodeRow): Promise<void> {
-    const at = await this.dataFiles.append(part, index);
-    row['data/chunk_index'] = at.chunk;
-    row['data/file_index'] = at.file;
+  /** One COPY of `blocks` (through the frame source) to `target` with snappy, the HF metadata and `options`. */
+  private async copyFrames(blocks: FrameBlock[], target: string, options: string): Promise<void> {
+    void this.source.load(blocks);
+    try {
+      await this.db.run(
+        `COPY (SELECT * FROM ${this.source.name}()) TO ${quoteString(target)} (FORMAT parquet, ` +
+          `COMPRESSION snappy, KV_METADATA {huggingface: ${quoteString(this.hfMetadata())}}, ${options})`,
+      );
+    } finally {
+      this.source.unload();
+    }
   }
 
   private async writeTasks(): Promise<void> {
