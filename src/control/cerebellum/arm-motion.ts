@@ -50,7 +50,8 @@ export class ArmMotion {
   private readonly ik: DlsIk;
   private readonly jacW: Float64Array;
   private readonly twist = new Float64Array(6);
-  private readonly defl = new Float64Array(6);
+  /** Commanded minus measured grip-site pose (linear m, angular rad) at the last Cartesian tick. */
+  readonly defl = new Float64Array(6);
   private readonly sol: Float64Array;
   private readonly fixed: Uint8Array;
   private readonly fixedVel: Float64Array;
@@ -103,8 +104,10 @@ export class ArmMotion {
   /**
    * One differential-IK tick toward `goal` (m, world) with the gripper down at `yaw`, grip-site speed
    * capped at `speedMps`. Call `readSite` first in the tick. Updates `posError`/`rotError` (measured).
+   * `posture` false drops the null-space pull home: the damped projector leaks part of it into the task
+   * (a steady offset of ~0.5 mm on arm7), which fine positioning cannot afford.
    */
-  cartesian(state: WorldState, goal: ArrayLike<number>, yaw: number, speedMps: number): void {
+  cartesian(state: WorldState, goal: ArrayLike<number>, yaw: number, speedMps: number, posture = true): void {
     const n = this.n;
     const J = this.jac;
     const q = state.q;
@@ -124,7 +127,7 @@ export class ArmMotion {
     for (let i = 0; i < 3; i++) t[3 + i] = ROT_GAIN * (this.e3[i]! - this.defl[3 + i]!);
     const w = norm3(t[3]!, t[4]!, t[5]!);
     if (w > MAX_ROT_SPEED) for (let i = 3; i < 6; i++) t[i] = (t[i]! * MAX_ROT_SPEED) / w;
-    this.solveWithLimits(q);
+    this.solveWithLimits(q, posture);
     this.integrate(q);
   }
 
@@ -163,14 +166,15 @@ export class ArmMotion {
   }
 
   /** DLS with the null-space pull home; joints about to cross a limit are clamped and the rest re-solve. */
-  private solveWithLimits(q: Float64Array): void {
+  private solveWithLimits(q: Float64Array, posture: boolean): void {
     const n = this.n;
     const p = this.profile;
     const dt = this.dtSec;
     this.fixed.fill(0);
     this.jacW.set(this.jac);
     for (let pass = 0; pass < 3; pass++) {
-      this.ik.solve(this.jacW, this.twist, this.sol, q, p.home);
+      if (posture) this.ik.solve(this.jacW, this.twist, this.sol, q, p.home);
+      else this.ik.solve(this.jacW, this.twist, this.sol);
       for (let k = 0; k < n; k++) if (this.fixed[k] === 1) this.sol[k] = this.fixedVel[k]!;
       let clamped = false;
       for (let k = 0; k < n; k++) {

@@ -22,8 +22,16 @@ export interface ObjectGeometry {
   heightM: number;
   /** Targets: height above the target's pose of the surface things are put on (a bin's floor). */
   surfaceM?: number;
-  /** Footprint symmetry for choosing the grasp yaw: 'box' (every 90 degrees) or 'round' (any). */
-  shape?: 'box' | 'round';
+  /**
+   * Footprint symmetry for choosing the grasp yaw: 'box' (square: every 90 degrees), 'oblong' (a
+   * rectangle: every 180 degrees, the fingers across its narrow side, the object's local y) or 'round'.
+   */
+  shape?: 'box' | 'oblong' | 'round';
+  /**
+   * Grip-site height above the object's bottom for the grasp (m). Default: a deep grasp near the bottom;
+   * tall or open objects (a can, a cup) are held higher so the palm stays clear of their top.
+   */
+  graspHeightM?: number;
 }
 
 /** The object in the hand, as pick left it. */

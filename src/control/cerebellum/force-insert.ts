@@ -2,23 +2,31 @@
  * `insert`: force-guided insertion of the held object (a peg) into a target hole, from perception and the
  * wrist force/torque sensor only.
  *
- * The peg's tip is located once at the start from the perceived peg pose: tip offset = the peg centre's
- * distance below the grip site along the gripper axis plus half its length (catalogue). The hole estimate
- * is averaged over the approach (each fresh perception sample counts once). Contact force is the
- * gravity-compensated wrist wrench (perception) rotated to the world, minus its value at the start (so a
- * payload not included in perception's tool model reads zero), low-pass filtered.
+ * Estimates, refined over the approach (each fresh perception sample counts once, so noise averages out):
+ * the hole's top centre, and the peg tip's offset below the grip site along the gripper axis (perceived
+ * peg centre's distance along the axis plus half its catalogued length). A peg sample is compared with the
+ * grip site where it was when the sample was taken (a short history of site poses), not where it is now:
+ * the hand moves during the perception latency. Contact force is the
+ * gravity-compensated wrist wrench (perception) rotated to the world, minus its value at the start (a
+ * payload not in perception's tool model then reads zero), low-pass filtered.
  *
  *   approach  tip to `hoverM` above the hole;
- *   descend   the goal moves down slowly; a contact force above `contactN` with the tip still at the top
- *             means the peg landed beside the hole: search. A tip below the top means it went in: insert;
+ *   descend   the goal moves down slowly. Contact (force above `contactN`) near the perceived top means
+ *             the peg landed on the board beside the hole: search, from the measured contact height. A tip
+ *             `deepM` below the perceived top means it went in: insert;
  *   search    an Archimedean spiral around the hole estimate (pitch below the chamfer's capture width)
- *             while the goal is pushed down until the contact force is `pressN` (admittance: the force
- *             error moves the goal; the position servos, closed on the commanded pose, are the spring).
- *             The chamfer catches the rim and the tip drops: insert. Past `searchRadiusM`: failed;
- *   insert    lateral compliance: the goal follows the tip plus the lateral force times an admittance,
- *             so the bore guides the peg; descent at `insertSpeed` until the tip is `depthM` below the
- *             top (the contact height found by the search, or the perceived top). Above `jamN` the goal
- *             stops descending; jammed longer than `jamSec`: failed.
+ *             while the goal is pushed down until the board pushes back with `pressN` (admittance: the
+ *             force error moves the goal; the position servos, closed on the commanded pose, are the
+ *             spring). The chamfer catches the rim and the tip drops below the contact height: insert at
+ *             once (dragging on would tilt the peg in the grip and wedge it). Past `searchRadiusM`: failed;
+ *   insert    lateral admittance (the goal yields to the bore's side force, bringing the hand over the
+ *             peg) and force-regulated descent (`insertSpeed` while free, backing off when pushing harder
+ *             than `pressN`, so a jam is relieved, not pushed through) until the tip is `depthM` below the
+ *             top (the contact height when there was one, else the perceived top). No progress for
+ *             `stallSec` close to the top: the peg is still on the surface, back to the spiral; deeper in:
+ *             jammed, failed.
+ *
+ * Near the hole the differential IK runs without its null-space posture pull (ArmMotion.cartesian).
  */
 import type { ObjectEstimate, WorldState } from '../contracts.ts';
 import { norm3 } from './arm-motion.ts';
@@ -36,20 +44,28 @@ export interface InsertOptions {
   insertSpeed?: number;
   contactN?: number;
   pressN?: number;
-  jamN?: number;
-  jamSec?: number;
   spiralPitchM?: number;
   spiralSpeed?: number;
   searchRadiusM?: number;
   depthM?: number;
+  /** Below the perceived top by this much, the tip is in the hole (m, default 0.002). */
+  deepM?: number;
+  /** Insertion without progress for this long counts as stalled (s, default 1). */
+  stallSec?: number;
 }
 
-const APPROACH_SPEED = 0.1; // m/s
-const ENTERED_M = 0.0006; // tip this far below the top is inside the chamfer's capture
-const PRESS_ADMITTANCE = 0.0004; // m/s per N of force error while searching
-const LATERAL_ADMITTANCE = 0.0005; // m/s per N of lateral force while inserting
+const APPROACH_SPEED = 0.25; // m/s, slowing to FINE_SPEED within FINE_M of the hover point
+const FINE_SPEED = 0.03;
+const FINE_M = 0.02;
+// Tip this far below the surface it landed on is on the chamfer, inside the bore's capture: on a flat
+// board it cannot get there.
+const ENTERED_M = 0.00025;
+const PRESS_ADMITTANCE = 0.0004; // m/s per N of push error while searching
+const INSERT_ADMITTANCE = 0.002; // m/s per N of push error while inserting
+const LATERAL_ADMITTANCE = 0.001; // m/s per N of side force while inserting
+const PROGRESS_M = 0.0002; // depth gained that counts as progress
 const FORCE_FILTER_SEC = 0.01;
-const TIMEOUT: Record<string, number> = { approach: 5, descend: 3, search: 12, insert: 5 };
+const TIMEOUT: Record<string, number> = { approach: 6, descend: 3, search: 15, insert: 6 };
 
 export class ForceInsertSkill extends ArmSkill<InsertGoal> {
   readonly name = 'insert';
@@ -58,10 +74,19 @@ export class ForceInsertSkill extends ArmSkill<InsertGoal> {
   private readonly o: Required<InsertOptions>;
   private depthM = 0.02;
   private holeEst: ObjectEstimate | null = null;
+  private pegEst: ObjectEstimate | null = null;
   private readonly hole = new Float64Array(3);
-  private holeSamples = 0;
+  private holeN = 0;
   private holeStamp = Number.NaN;
+  private pegHalfM = 0;
+  private pegN = 0;
+  private pegStamp = Number.NaN;
   private tipOffsetM = 0;
+  /** Grip-site history for matching perception stamps: per slot time, position, z axis. */
+  private readonly histT: Float64Array;
+  private readonly histP: Float64Array;
+  private histHead = -1;
+  private histCount = 0;
   private readonly tip = new Float64Array(3);
   private readonly tipGoal = new Float64Array(3);
   private readonly siteGoal = new Float64Array(3);
@@ -71,7 +96,8 @@ export class ForceInsertSkill extends ArmSkill<InsertGoal> {
   private yaw = 0;
   private surfaceZ = Number.NaN;
   private theta = 0;
-  private jamSecs = 0;
+  private bestDepth = 0;
+  private stalledSec = 0;
 
   constructor(ctx: ConstructorParameters<typeof ArmSkill>[0], opts: InsertOptions = {}) {
     super(ctx);
@@ -81,13 +107,16 @@ export class ForceInsertSkill extends ArmSkill<InsertGoal> {
       insertSpeed: opts.insertSpeed ?? 0.01,
       contactN: opts.contactN ?? 2,
       pressN: opts.pressN ?? 6,
-      jamN: opts.jamN ?? 40,
-      jamSec: opts.jamSec ?? 1,
       spiralPitchM: opts.spiralPitchM ?? 0.0008,
       spiralSpeed: opts.spiralSpeed ?? 0.01,
       searchRadiusM: opts.searchRadiusM ?? 0.004,
       depthM: opts.depthM ?? 0.02,
+      deepM: opts.deepM ?? 0.002,
+      stallSec: opts.stallSec ?? 1,
     };
+    const slots = Math.ceil(0.5 / ctx.motion.dtSec) + 1;
+    this.histT = new Float64Array(slots);
+    this.histP = new Float64Array(6 * slots);
   }
 
   protected begin(goal: InsertGoal, state: WorldState): void {
@@ -104,25 +133,29 @@ export class ForceInsertSkill extends ArmSkill<InsertGoal> {
     if (hole === null) return;
     const m = this.ctx.motion;
     m.readSite();
-    // Tip offset along the site's z axis (the gripper axis: column 2 of the row-major matrix).
-    let along = 0;
-    for (let i = 0; i < 3; i++) along += (peg.pos[i]! - m.pos[i]!) * m.mat[3 * i + 2]!;
-    this.tipOffsetM = along + pegGeo.heightM / 2;
+    this.pegEst = peg;
+    this.pegHalfM = pegGeo.heightM / 2;
+    this.pegN = 0;
+    this.pegStamp = Number.NaN;
+    this.histHead = -1;
+    this.histCount = 0;
+    this.record(state.tSec);
+    // A provisional offset from the latest sample against the current pose; refined from the history.
+    this.tipOffsetM = this.alongAxis(peg.pos, 0) + this.pegHalfM;
     if (!(this.tipOffsetM > 0 && this.tipOffsetM < 0.5)) {
-      this.fail(`'${goal.object}' is not in the hand (tip offset ${this.tipOffsetM.toFixed(3)} m)`);
+      this.fail(`'${goal.object}' is not in the hand (tip ${this.tipOffsetM.toFixed(3)} m below the grip site)`);
       return;
     }
     this.holeEst = hole;
-    this.hole.set(hole.pos);
-    this.holeSamples = 1;
-    this.holeStamp = hole.stampSec;
+    this.holeN = 0;
+    this.holeStamp = Number.NaN;
+    this.averageHole();
     this.yaw = m.siteYaw();
     this.worldForce(state, this.bias);
     this.force.fill(0);
     this.surfaceZ = Number.NaN;
     this.theta = 0;
     this.searchRadiusM = 0;
-    this.jamSecs = 0;
     this.enter('approach');
   }
 
@@ -131,25 +164,30 @@ export class ForceInsertSkill extends ArmSkill<InsertGoal> {
     const m = this.ctx.motion;
     const dt = m.dtSec;
     for (let i = 0; i < 3; i++) this.tip[i] = m.pos[i]! + this.tipOffsetM * m.mat[3 * i + 2]!;
+    this.record(state.tSec);
     this.filterForce(state, dt);
-    const fz = this.force[2]!;
-    const fNorm = norm3(this.force[0]!, this.force[1]!, fz);
+    // The board's push on the peg: up (+z) when the peg presses down.
+    const push = this.force[2]!;
+    const fNorm = norm3(this.force[0]!, this.force[1]!, push);
     const hole = this.hole;
     const goal = this.tipGoal;
     let speed = APPROACH_SPEED;
     switch (this.phase) {
       case 'approach': {
         this.averageHole();
+        this.averagePeg();
         goal[0] = hole[0]!;
         goal[1] = hole[1]!;
         goal[2] = hole[2]! + o.hoverM;
-        if (this.tipError() < 0.0007 && m.rotError < 0.02) this.enter('descend');
+        const err = this.tipError();
+        if (err < FINE_M) speed = FINE_SPEED;
+        if (err < 0.0007 && m.rotError < 0.02) this.enter('descend');
         break;
       }
       case 'descend': {
         speed = 2 * o.descendSpeed;
         goal[2] = goal[2]! - o.descendSpeed * dt;
-        if (this.tip[2]! < hole[2]! - ENTERED_M) {
+        if (this.tip[2]! < hole[2]! - o.deepM) {
           this.startInsert();
         } else if (fNorm > o.contactN) {
           this.surfaceZ = this.tip[2]!;
@@ -171,36 +209,40 @@ export class ForceInsertSkill extends ArmSkill<InsertGoal> {
         const r2 = (o.spiralPitchM * this.theta) / (2 * Math.PI);
         this.searchRadiusM = r2;
         if (r2 > o.searchRadiusM) {
-          this.fail(
-            `spiral search reached ${(1000 * o.searchRadiusM).toFixed(1)} mm without finding the hole`,
-          );
+          this.fail(`spiral search reached ${(1000 * o.searchRadiusM).toFixed(1)} mm without finding the hole`);
           return;
         }
         goal[0] = hole[0]! + r2 * Math.cos(this.theta);
         goal[1] = hole[1]! + r2 * Math.sin(this.theta);
-        // Admittance in z: press until the contact force is pressN.
-        goal[2] = Math.min(goal[2]! - PRESS_ADMITTANCE * (o.pressN - fNorm) * dt, this.surfaceZ + 0.001);
+        goal[2] = Math.min(goal[2]! - PRESS_ADMITTANCE * (o.pressN - push) * dt, this.surfaceZ + 0.001);
         break;
       }
       case 'insert': {
         speed = 2 * o.insertSpeed;
-        // Lateral compliance: follow the tip, yield along the lateral contact force.
-        goal[0] = this.tip[0]! + LATERAL_ADMITTANCE * this.force[0]!;
-        goal[1] = this.tip[1]! + LATERAL_ADMITTANCE * this.force[1]!;
-        const top = Number.isNaN(this.surfaceZ) ? hole[2]! : this.surfaceZ;
-        if (fNorm < o.jamN) {
-          goal[2] = Math.max(top - this.depthM - 0.001, goal[2]! - o.insertSpeed * dt);
-          this.jamSecs = 0;
-        } else {
-          this.jamSecs += dt;
-          if (this.jamSecs > o.jamSec) {
-            this.fail(
-              `jammed at ${(1000 * (top - this.tip[2]!)).toFixed(1)} mm depth (${fNorm.toFixed(0)} N)`,
-            );
+        goal[0] = goal[0]! + LATERAL_ADMITTANCE * this.force[0]! * dt;
+        goal[1] = goal[1]! + LATERAL_ADMITTANCE * this.force[1]! * dt;
+        const rate = Math.min(o.insertSpeed, Math.max(-o.insertSpeed, INSERT_ADMITTANCE * (o.pressN - push)));
+        const top = this.top();
+        goal[2] = Math.max(top - this.depthM - 0.001, goal[2]! - rate * dt);
+        const depth = top - this.tip[2]!;
+        if (depth >= this.depthM) {
+          this.succeed();
+          return;
+        }
+        if (depth > this.bestDepth + PROGRESS_M) {
+          this.bestDepth = depth;
+          this.stalledSec = 0;
+        } else if ((this.stalledSec += dt) > o.stallSec) {
+          if (depth < o.deepM && !Number.isNaN(this.surfaceZ)) {
+            // Still on the surface (the drop was a tilt, not the bore): resume the spiral where it was.
+            this.surfaceZ = Math.min(this.surfaceZ, this.tip[2]!);
+            goal[2] = this.tip[2]!;
+            this.enter('search');
+          } else {
+            this.fail(`stuck at ${(1000 * depth).toFixed(1)} mm depth (${fNorm.toFixed(0)} N)`);
             return;
           }
         }
-        if (top - this.tip[2]! >= this.depthM) this.succeed();
         break;
       }
     }
@@ -211,22 +253,76 @@ export class ForceInsertSkill extends ArmSkill<InsertGoal> {
     }
     // The site goal is the tip goal moved back along the gripper axis.
     for (let i = 0; i < 3; i++) this.siteGoal[i] = goal[i]! - this.tipOffsetM * m.mat[3 * i + 2]!;
-    m.cartesian(state, this.siteGoal, this.yaw, speed);
+    const far = this.phase === 'approach' && this.tipError() > FINE_M;
+    m.cartesian(state, this.siteGoal, this.yaw, speed, far);
+  }
+
+  /** Top of the hole: the measured contact height when the peg landed, else the perceived top. */
+  private top(): number {
+    return Number.isNaN(this.surfaceZ) ? this.hole[2]! : this.surfaceZ;
   }
 
   private startInsert(): void {
-    this.tipGoal[2] = this.tip[2]!;
+    // The goal starts at the commanded tip (measured plus servo deflection): no jump in the command.
+    const d = this.ctx.motion.defl;
+    for (let i = 0; i < 3; i++) this.tipGoal[i] = this.tip[i]! + d[i]!;
+    this.bestDepth = this.top() - this.tip[2]!;
+    this.stalledSec = 0;
     this.enter('insert');
   }
 
-  /** Running mean of the distinct hole samples seen during the approach. */
+  /** Running mean of the distinct hole samples. */
   private averageHole(): void {
     const e = this.holeEst!;
     if (!e.visible || e.stampSec === this.holeStamp || !finite3(e.pos)) return;
     this.holeStamp = e.stampSec;
-    this.holeSamples++;
-    const k = 1 / this.holeSamples;
+    const k = 1 / ++this.holeN;
     for (let i = 0; i < 3; i++) this.hole[i] = this.hole[i]! + k * (e.pos[i]! - this.hole[i]!);
+  }
+
+  /** Running mean of the tip offset over the distinct peg samples (the peg is fixed in the hand). */
+  private averagePeg(): void {
+    const e = this.pegEst!;
+    if (!e.visible || e.stampSec === this.pegStamp || !finite3(e.pos)) return;
+    this.pegStamp = e.stampSec;
+    const slot = this.slotAt(e.stampSec);
+    if (slot < 0) return;
+    const offset = this.alongAxis(e.pos, slot) + this.pegHalfM;
+    this.pegN++;
+    this.tipOffsetM = this.pegN === 1 ? offset : this.tipOffsetM + (offset - this.tipOffsetM) / this.pegN;
+  }
+
+  /** Distance of `p` from the grip site along the gripper axis, with the site pose of history slot k. */
+  private alongAxis(p: ArrayLike<number>, k: number): number {
+    const h = this.histP;
+    const b = 6 * (k < 0 ? this.histHead : k);
+    let along = 0;
+    for (let i = 0; i < 3; i++) along += (p[i]! - h[b + i]!) * h[b + 3 + i]!;
+    return along;
+  }
+
+  /** Pushes the current grip-site position and z axis (column 2 of the row-major matrix) at `tSec`. */
+  private record(tSec: number): void {
+    const m = this.ctx.motion;
+    const n = this.histT.length;
+    this.histHead = (this.histHead + 1) % n;
+    if (this.histCount < n) this.histCount++;
+    this.histT[this.histHead] = tSec;
+    const b = 6 * this.histHead;
+    for (let i = 0; i < 3; i++) {
+      this.histP[b + i] = m.pos[i]!;
+      this.histP[b + 3 + i] = m.mat[3 * i + 2]!;
+    }
+  }
+
+  /** The history slot recorded at or just before `tSec`; -1 when the history does not reach back. */
+  private slotAt(tSec: number): number {
+    const n = this.histT.length;
+    for (let k = 0; k < this.histCount; k++) {
+      const slot = (this.histHead - k + n) % n;
+      if (this.histT[slot]! <= tSec + 1e-9) return slot;
+    }
+    return -1;
   }
 
   private tipError(): number {

@@ -88,7 +88,7 @@ export class PickSkill extends ArmSkill<PickGoal> {
       }
       case 'descend': {
         const fingertip = this.ctx.profile.gripper.fingertipBelowSiteM;
-        this.graspZ = this.obj[2]! - half + fingertip + CLEARANCE_M;
+        this.graspZ = this.obj[2]! - half + (geo.graspHeightM ?? fingertip + CLEARANCE_M);
         this.goal[0] = this.obj[0]!;
         this.goal[1] = this.obj[1]!;
         this.goal[2] = this.graspZ;
@@ -169,6 +169,7 @@ export class PickSkill extends ArmSkill<PickGoal> {
       this.yaw = current;
       return;
     }
-    this.yaw = nearestSymmetricYaw(quatYaw(this.est!.quat), current, Math.PI / 2);
+    const period = this.geo!.shape === 'oblong' ? Math.PI : Math.PI / 2;
+    this.yaw = nearestSymmetricYaw(quatYaw(this.est!.quat), current, period);
   }
 }

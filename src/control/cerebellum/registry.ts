@@ -99,19 +99,14 @@ export class ArmSkills {
 
   private parseGoal(call: SkillCall): unknown {
     const args = call.args ?? {};
-    if (call.skill === 'home') {
-      SKILL_ARGS.home.parse(args);
-      return { q: this.context.profile.home } satisfies JointGoal;
-    }
     if (isSkillName(call.skill)) {
       const r = SKILL_ARGS[call.skill].safeParse(args);
       if (!r.success) {
         const issue = r.error.issues[0]!;
-        throw new TgError(
-          'INPUT_INVALID',
-          `skill '${call.skill}': argument '${issue.path.join('.') || '?'}' is invalid: ${issue.message}`,
-        );
+        const where = issue.path.length > 0 ? issue.path.join('.') : (issue as { keys?: string[] }).keys?.join(', ');
+        throw new TgError('INPUT_INVALID', `skill '${call.skill}': argument '${where ?? '?'}' is invalid: ${issue.message}`);
       }
+      if (call.skill === 'home') return { q: this.context.profile.home } satisfies JointGoal;
       return r.data;
     }
     if (call.skill === 'joint_pd') {

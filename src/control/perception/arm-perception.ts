@@ -187,6 +187,9 @@ export class ArmPerception {
       throw new TgError('INPUT_INVALID', `wrist channel '${w.channel.name}' has no valid sample yet`);
     this.kin!.gripSite(this.sitePos, this.siteMat);
     this.wristCompensation.identify(w.channel.values, this.siteMat);
+    // The state reads the new compensation at once, not from the next update.
+    if (this.state.wrench !== undefined)
+      this.wristCompensation.compensate(w.channel.values, this.siteMat, this.state.wrench);
     return this.wristCompensation.massKg;
   }
 

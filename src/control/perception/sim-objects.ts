@@ -111,6 +111,8 @@ export interface SimObjectNoise {
   yawNoiseStd?: number;
   /** Probability that a detection is lost (default 0). */
   dropout?: number;
+  /** Constant position error per object (m, world): a miscalibrated camera, a mis-registered fixture. */
+  biasM?: Readonly<Record<string, readonly [number, number, number]>>;
   /** The camera's view in the world: objects outside this box are not seen. Default: everywhere. */
   view?: { min: readonly [number, number, number]; max: readonly [number, number, number] };
 }
@@ -123,6 +125,8 @@ interface Resolved {
   dropout: number;
   viewMin: Float64Array;
   viewMax: Float64Array;
+  /** Per object, in `names` order (3 each). */
+  bias: Float64Array;
 }
 
 export class SimObjectTracker {
@@ -163,7 +167,13 @@ export class SimObjectTracker {
       dropout,
       viewMin: Float64Array.from(opts.view?.min ?? [-Infinity, -Infinity, -Infinity]),
       viewMax: Float64Array.from(opts.view?.max ?? [Infinity, Infinity, Infinity]),
+      bias: new Float64Array(3 * source.names.length),
     };
+    for (const [name, b] of Object.entries(opts.biasM ?? {})) {
+      const i = source.names.indexOf(name);
+      if (i < 0) throw new TgError('CONFIG_INVALID', `object tracker: bias for unknown object '${name}'`);
+      for (let k = 0; k < 3; k++) this.o.bias[3 * i + k] = b[k]!;
+    }
     this.capacity = Math.ceil(latencySec * rateHz) + 2;
     const n = source.names.length;
     this.stamps = new Float64Array(this.capacity);
@@ -221,7 +231,8 @@ export class SimObjectTracker {
       for (let j = 0; j < 3; j++) {
         const x = pos[j]!;
         if (!(x >= o.viewMin[j]! && x <= o.viewMax[j]!)) inView = false;
-        this.poses[b + j] = o.posNoiseStd > 0 ? x + o.posNoiseStd * this.noise.normal() : x;
+        const biased = x + o.bias[3 * i + j]!;
+        this.poses[b + j] = o.posNoiseStd > 0 ? biased + o.posNoiseStd * this.noise.normal() : biased;
       }
       // Yaw error: q' = qz(e) * q, a rotation by e about world z applied after the true orientation.
       const e = o.yawNoiseStd > 0 ? o.yawNoiseStd * this.noise.normal() : 0;
