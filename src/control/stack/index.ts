@@ -1,0 +1,13 @@
+/** The per-robot control stack: scenes it runs, the stack, the cerebellum adapter, the episode outcome. */
+export {
+  ARM_SCENE_IDS,
+  ARM_SCENES,
+  type ArmScene,
+  type ContainerSlots,
+  chooseArmScene,
+  type TrackedPose,
+} from './arm-scenes.ts';
+export type { EpisodeOutcome, PlanReport, SafeStop } from './outcome.ts';
+export { type BrainConfig, RobotStack, type RobotStackOptions } from './robot-stack.ts';
+export { ArmSkillRunner } from './skill-runner.ts';
+export { trackedPoseSource } from './tracked-poses.ts';

@@ -1,0 +1,522 @@
+/**
+ * One robot's control stack in a simulated scene: DESIGN.md's control tick under the rate scheduler.
+ *
+ *   every spine tick (physics rate)   plant.sense: joint state, TCP and contact forces -> spine feedback
+ *   perception (perceptionHz)         object poses (simulated detections: noise, latency, dropout)
+ *   brain (on demand)                 the plan executor's requests, over a BrainLink (onboard/edge/cloud)
+ *   cerebellum (cerebellumHz)         read proprioception (joints, tactile, wrist wrench) -> plan
+ *                                     executor -> the running skill's step -> command
+ *   every spine tick                  spine.tick: every interlock, then the only write to the actuators
+ *   then                              physics step, task.update
+ *
+ * Nothing reaches an actuator except through the spine: the scene's actuator port is handed to the spine
+ * at construction and to nothing else. An episode runs settle -> execute -> after (objects come to rest)
+ * -> done; a stop (a layer fault, an interlock, an e-stop) ends it early once the robot stands still.
+ * The task, never the stack, judges the outcome.
+ *
+ * Simulated time is the default and is deterministic for a seed with the built-in planner (its compute
+ * time is a fixed figure on the link); `realtime` paces to the wall clock. Layer fault timeouts default to
+ * generous figures in simulated time, where a layer's wall-clock time does not move the robot: they catch
+ * a hung layer, while a loaded machine's preemption only shows as deadline misses against the budgets.
+ */
+import { type Embodiment, embodimentHash } from '../../embodiment/index.ts';
+import { TgError } from '../../errors/index.ts';
+import { loadMujoco, type Mujoco } from '../../sim/mujoco.ts';
+import { seededRng } from '../../sim/rng.ts';
+import { SceneWorld } from '../../sim/scenes/scene-world.ts';
+import { type SensorConfig, SensorPipeline } from '../../sim/sensors/index.ts';
+import type { Task } from '../../sim/tasks/task.ts';
+import {
+  BrainLink,
+  type BrainLinkOptions,
+  BuiltinPlanner,
+  type ExecutorEvent,
+  type Placement,
+  PlanExecutor,
+  type Planner,
+  type SceneDescription,
+  ScheduledBrain,
+  summarizeWorld,
+  type WorldSummary,
+} from '../brain/index.ts';
+import { ArmSkills, armProfile } from '../cerebellum/index.ts';
+import { LAYER_BUDGET_MS, type LayerName, type SafetyEvent, type WorldState } from '../contracts.ts';
+import { ArmPerception, type SimObjectNoise, SimObjectTracker } from '../perception/index.ts';
+import { LayerTelemetry, RateScheduler } from '../scheduler/index.ts';
+import { SceneSpinePort, Spine, servoModelFromScene, spineLimitsFor } from '../spine/index.ts';
+import type { ArmScene } from './arm-scenes.ts';
+import type { EpisodeOutcome, SafeStop } from './outcome.ts';
+import { ArmSkillRunner } from './skill-runner.ts';
+import { trackedPoseSource } from './tracked-poses.ts';
+
+export interface BrainConfig {
+  /** Default: the built-in planner. */
+  planner?: Planner;
+  /** Where the brain sits (default 'edge'). */
+  placement?: Placement;
+  /** Link settings over the placement's preset (latency, loss, retries, planning deadline, compute time). */
+  link?: Omit<BrainLinkOptions, 'placement' | 'seed'>;
+  /** Wall time the scheduler gives one plan before it faults the brain (ms; default: deadline + 500). */
+  timeoutMs?: number;
+}
+
+export interface RobotStackOptions {
+  /** A fixed-base arm (the scenes' robot). */
+  robot: Embodiment;
+  scene: ArmScene;
+  brain?: BrainConfig;
+  /** Pace to the wall clock (teleoperation, real robots) instead of running in simulated time. */
+  realtime?: boolean;
+  /** Sensor noise, latency and dropout per channel (src/sim/sensors). */
+  sensors?: SensorConfig;
+  /** Object-detection noise over the scene's own (rate: the perception layer's). */
+  objectNoise?: SimObjectNoise;
+  /** Compute time past which a layer faults (ms); defaults: the budgets in realtime, 20x them otherwise. */
+  layerTimeoutMs?: Partial<Record<'cerebellum' | 'perception', number>>;
+  /** Hold before the instruction is given (perception's first estimates arrive) (s, default 0.2). */
+  settleSec?: number;
+  /** Keep simulating after the plan ends, for things to come to rest before judging (s, default 0.5). */
+  afterSec?: number;
+  /** Episode limit from the instruction (s, default the scene's). */
+  maxSimSec?: number;
+  /** Safety events kept in the outcome (the rest are counted; default 1000). */
+  maxEvents?: number;
+}
+
+type Phase = 'idle' | 'settle' | 'execute' | 'after' | 'stopping' | 'done';
+
+/** Compute time the link charges for the built-in planner (ms): about what it takes, made exact. */
+export const BUILTIN_COMPUTE_MS = 2;
+
+/** Longest the stack waits after a stop for the robot to stand still (s). */
+const MAX_STOP_SEC = 2;
+/** A stopped robot is kept this long before the episode closes (s): the standstill is observed. */
+const STOPPED_HOLD_SEC = 0.05;
+
+export class RobotStack {
+  readonly robot: Embodiment;
+  readonly armScene: ArmScene;
+  readonly world: SceneWorld;
+  readonly task: Task<unknown>;
+  readonly spine: Spine;
+  readonly pipeline: SensorPipeline;
+  readonly perception: ArmPerception;
+  /** Layer timing over every episode this stack ran. */
+  readonly telemetry: Record<LayerName, LayerTelemetry>;
+  /** What the brain sees of the scene (without perception's hidden helpers, e.g. container slots). */
+  readonly description: SceneDescription;
+  episodes = 0;
+
+  private readonly port: SceneSpinePort;
+  private readonly brainCfg: BrainConfig;
+  private readonly realtime: boolean;
+  private readonly timeouts: { cerebellum: number; perception: number };
+  private readonly settleSec: number;
+  private readonly afterSec: number;
+  private readonly maxSimSec: number;
+  private readonly maxEvents: number;
+  private readonly controlDtSec: number;
+  /** Perception's world state, and the same state with only what the brain may see. */
+  private readonly state: WorldState;
+  private readonly brainView: WorldState;
+  private readonly movable: readonly string[];
+
+  // ---- the current episode ----
+  private phase: Phase = 'idle';
+  private scheduler: RateScheduler<void> | null = null;
+  private executor: PlanExecutor | null = null;
+  private link: BrainLink | null = null;
+  private runner: ArmSkillRunner | null = null;
+  private instruction = '';
+  private seed = 0;
+  private afterUntil = 0;
+  private stopSince = 0;
+  private timedOut = false;
+  private wallStart = 0;
+  private readonly events: SafetyEvent[] = [];
+  private eventsSeen = 0;
+  private result: EpisodeOutcome | null = null;
+
+  private constructor(mj: Mujoco, opts: RobotStackOptions) {
+    const { robot, scene } = opts;
+    if (robot.floatingBase || robot.actionNames.length !== robot.jointNames.length + 1) {
+      throw new TgError(
+        'CONFIG_INVALID',
+        `robot '${robot.name}' is not a fixed-base arm with a gripper: the arm scenes cannot run it`,
+      );
+    }
+    this.robot = robot;
+    this.armScene = scene;
+    this.brainCfg = opts.brain ?? {};
+    this.realtime = opts.realtime ?? false;
+    const slack = this.realtime ? 1 : 20;
+    this.timeouts = {
+      cerebellum: opts.layerTimeoutMs?.cerebellum ?? slack * LAYER_BUDGET_MS.cerebellum,
+      perception: opts.layerTimeoutMs?.perception ?? slack * LAYER_BUDGET_MS.perception,
+    };
+    this.settleSec = opts.settleSec ?? 0.2;
+    this.afterSec = opts.afterSec ?? 0.5;
+    this.maxSimSec = opts.maxSimSec ?? scene.maxSimSec;
+    this.maxEvents = opts.maxEvents ?? 1000;
+    this.controlDtSec = 1 / scene.cerebellumHz;
+
+    this.world = new SceneWorld(mj, scene.scene(robot));
+    try {
+      const w = this.world;
+      this.task = scene.task(robot);
+      const dt = w.timestepSec;
+      const limits = spineLimitsFor(robot, dt, { servo: servoModelFromScene(w) });
+      this.port = new SceneSpinePort(w, limits);
+      this.spine = new Spine(limits, { actuators: this.port, sink: (e) => this.onSafetyEvent(e) });
+      // Sensor and detection noise are seeded per episode in `begin` (`reseed`); these seeds are replaced.
+      this.pipeline = SensorPipeline.create(mj, w.model, w.data, robot, {
+        rng: this.noiseRng,
+        config: opts.sensors ?? {},
+        updateHz: scene.cerebellumHz,
+      });
+      const tracker = new SimObjectTracker(trackedPoseSource(w, scene.tracked), this.noiseRng, {
+        ...scene.objectNoise,
+        ...opts.objectNoise,
+        rateHz: scene.perceptionHz,
+      });
+      this.perception = new ArmPerception({
+        sensors: this.pipeline,
+        stateDim: w.stateDim,
+        kinematics: w,
+        objects: { kind: 'sim', tracker },
+      });
+    } catch (err) {
+      this.world.dispose();
+      throw err;
+    }
+    this.state = this.perception.state;
+    const hidden = new Set(scene.containers.flatMap((c) => c.slots));
+    this.brainView = {
+      ...this.state,
+      objects: new Map([...this.state.objects].filter(([name]) => !hidden.has(name))),
+    };
+    this.movable = Object.keys(scene.description.objects ?? {});
+    this.description = { robot: { name: robot.name, kind: 'arm' }, ...scene.description };
+    this.telemetry = {
+      brain: new LayerTelemetry('brain', LAYER_BUDGET_MS.brain),
+      perception: new LayerTelemetry('perception', LAYER_BUDGET_MS.perception),
+      cerebellum: new LayerTelemetry('cerebellum', LAYER_BUDGET_MS.cerebellum),
+      spine: new LayerTelemetry('spine', LAYER_BUDGET_MS.spine),
+    };
+  }
+
+  /** Compiles the scene and builds the layers (one MuJoCo world per stack). */
+  static async create(opts: RobotStackOptions): Promise<RobotStack> {
+    return new RobotStack(await loadMujoco(), opts);
+  }
+
+  /** The noise source of sensors and detections; reseeded per episode so episodes replay. */
+  private readonly noiseRng = reseedableRng();
+
+  get done(): boolean {
+    return this.phase === 'done';
+  }
+
+  /** Simulated time of the episode's next tick (s). */
+  get tSec(): number {
+    return this.scheduler?.tSec ?? 0;
+  }
+
+  /**
+   * Starts an episode: the task's initial state for `seed`, every layer reset, the robot holding. The
+   * instruction goes to the brain after `settleSec`.
+   */
+  begin(instruction: string, seed: number): void {
+    if (this.phase !== 'idle' && this.phase !== 'done') {
+      throw new TgError('CONFIG_INVALID', 'RobotStack.begin while an episode is running');
+    }
+    const scene = this.armScene;
+    const w = this.world;
+    this.instruction = instruction;
+    this.seed = seed;
+    this.task.apply(w, this.task.initialStates(seed, 1)[0]);
+    this.noiseRng.reseed(seed);
+    this.pipeline.reset();
+    this.perception.reset();
+    this.port.sense(this.spine.feedback, 0);
+    this.spine.reset(this.spine.feedback.q, 0);
+    this.events.length = 0;
+    this.eventsSeen = 0;
+    this.timedOut = false;
+    this.result = null;
+
+    const skills = new ArmSkills({
+      profile: armProfile(this.robot),
+      kinematics: w,
+      controlDtSec: this.controlDtSec,
+      objects: { ...scene.catalogue },
+    });
+    if (scene.heldAtStart) skills.context.held = { ...scene.heldAtStart };
+    const runner = new ArmSkillRunner(skills, this.state, scene.containers, this.movable);
+    this.runner = runner;
+
+    const b = this.brainCfg;
+    const planner = b.planner ?? new BuiltinPlanner();
+    const link = new BrainLink(planner, {
+      placement: b.placement ?? 'edge',
+      seed,
+      // The built-in planner's compute time is a fixed figure, so a seed replays exactly; any other
+      // planner's is measured (an LLM's latency is what placement studies are about).
+      computeMs: planner instanceof BuiltinPlanner ? BUILTIN_COMPUTE_MS : 'measured',
+      ...b.link,
+    });
+    this.link = link;
+    const planDeadlineMs = b.link?.planDeadlineMs ?? LAYER_BUDGET_MS.brain;
+    let scheduler: RateScheduler<void> | null = null;
+    const brain = new ScheduledBrain(link, () => scheduler!.requestPlan());
+    const executor = new PlanExecutor({
+      brain,
+      cerebellum: runner,
+      world: () => this.summary(),
+    });
+    this.executor = executor;
+    const state = this.state;
+    const pipeline = this.pipeline;
+    const perception = this.perception;
+    const task = this.task;
+    const port = this.port;
+    const spine = this.spine;
+    scheduler = new RateScheduler<void>({
+      spine,
+      plant: {
+        sense: (t) => port.sense(spine.feedback, t),
+        advance: () => {
+          w.step();
+          task.update(w);
+        },
+      },
+      perception: {
+        rateHz: scene.perceptionHz,
+        timeoutMs: this.timeouts.perception,
+        layer: { tick: (t) => perception.updateObjects(t) },
+      },
+      cerebellum: {
+        rateHz: scene.cerebellumHz,
+        timeoutMs: this.timeouts.cerebellum,
+        layer: {
+          tick: (t, command) => {
+            // Read the robot's own sensors first (DESIGN.md's "read sensors" step of the tick).
+            pipeline.update(t);
+            perception.updateProprio(t);
+            executor.tick(t);
+            runner.step(command);
+            state.tSec = t;
+          },
+        },
+      },
+      brain: {
+        layer: brain,
+        timeoutMs: b.timeoutMs ?? Math.max(LAYER_BUDGET_MS.brain, planDeadlineMs + 500),
+      },
+      realtime: this.realtime,
+    });
+    this.scheduler = scheduler;
+    this.phase = 'settle';
+    this.wallStart = performance.now();
+  }
+
+  /**
+   * One spine tick of the episode, then its phase. Returns a promise only when simulated time waits for
+   * the brain (await it before the next tick).
+   */
+  tick(): Promise<void> | undefined {
+    if (this.phase === 'idle' || this.phase === 'done') return undefined;
+    const wait = this.scheduler!.step();
+    if (wait) return wait.then(() => this.advance());
+    this.advance();
+    return undefined;
+  }
+
+  /** Runs `begin` and the whole episode; returns its outcome. */
+  async run(instruction: string, seed: number): Promise<EpisodeOutcome> {
+    this.begin(instruction, seed);
+    if (this.realtime) {
+      // The scheduler paces; the phase is looked at every 20 ms.
+      while (this.phase !== 'done') {
+        await this.scheduler!.runUntil(this.scheduler!.tSec + 0.02);
+        this.advance();
+      }
+    } else {
+      while (this.phase !== 'done') {
+        const wait = this.tick();
+        if (wait) await wait;
+      }
+    }
+    return this.outcome();
+  }
+
+  /** The finished episode's outcome (throws before it is done). */
+  outcome(): EpisodeOutcome {
+    if (!this.result) throw new TgError('CONFIG_INVALID', 'the episode has not finished');
+    return this.result;
+  }
+
+  dispose(): void {
+    this.pipeline.dispose();
+    this.world.dispose();
+  }
+
+  // ---- internals ----
+
+  /** The brain's view of the world now. */
+  private summary(): WorldSummary {
+    this.brainView.tSec = this.state.tSec;
+    return summarizeWorld(this.brainView, this.description, this.runner?.held ?? null);
+  }
+
+  private onSafetyEvent(e: SafetyEvent): void {
+    this.eventsSeen++;
+    if (this.events.length < this.maxEvents) this.events.push(e);
+  }
+
+  private advance(): void {
+    const t = this.scheduler!.tSec;
+    const mode = this.spine.mode;
+    if (mode !== 'run' && this.phase !== 'stopping') {
+      this.phase = 'stopping';
+      this.stopSince = -1;
+    }
+    switch (this.phase) {
+      case 'settle':
+        if (t >= this.settleSec - 1e-9) {
+          if (this.armScene.tareWrench) this.perception.tareWrench();
+          this.executor!.begin(this.instruction, t);
+          this.phase = 'execute';
+        }
+        return;
+      case 'execute':
+        if (this.executor!.done) {
+          this.phase = 'after';
+          this.afterUntil = t + this.afterSec;
+        } else if (t >= this.maxSimSec - 1e-9) {
+          this.timedOut = true;
+          this.runner!.stop();
+          this.phase = 'after';
+          this.afterUntil = t + this.afterSec;
+        }
+        return;
+      case 'after':
+        if (t >= this.afterUntil - 1e-9) this.finish();
+        return;
+      case 'stopping': {
+        const still = mode === 'stopped' || mode === 'off';
+        if (still && this.stopSince < 0) this.stopSince = t;
+        if ((still && t - this.stopSince >= STOPPED_HOLD_SEC) || t >= this.stopStartSec() + MAX_STOP_SEC) {
+          this.finish();
+        }
+        return;
+      }
+    }
+  }
+
+  /** Sim time of the first stop event (or now). */
+  private stopStartSec(): number {
+    const stop = this.events.find((e) => e.category !== undefined);
+    return stop?.tSec ?? this.scheduler!.tSec;
+  }
+
+  private finish(): void {
+    const w = this.world;
+    const scheduler = this.scheduler!;
+    this.spine.flushEvents();
+    const diverged = w.diverged();
+    // mj_step leaves derived quantities (sites, sensors) at the start of the last step.
+    if (!diverged) w.forward();
+    const report = scheduler.report();
+    for (const layer of ['brain', 'perception', 'cerebellum', 'spine'] as const) {
+      this.telemetry[layer].merge(scheduler.telemetry[layer]);
+    }
+    const executor = this.executor!;
+    const link = this.link!;
+    const received = executor.events.filter(
+      (e): e is Extract<ExecutorEvent, { kind: 'plan_received' }> => e.kind === 'plan_received',
+    );
+    const firstPlan = received[0] ?? null;
+    const finished = executor.events.find((e) => e.kind === 'finished');
+    const planningFailed = executor.events.find((e) => e.kind === 'planning_failed');
+    const stopEvent = this.events.find((e) => e.category !== undefined);
+    let safeStop: SafeStop | null = null;
+    if (this.spine.mode !== 'run') {
+      safeStop = {
+        reason: stopEvent
+          ? `${stopEvent.kind}${stopEvent.target ? `: ${stopEvent.target}` : ''}`
+          : 'the spine stopped the robot',
+        category: this.spine.stopCategory ?? 2,
+        tSec: stopEvent?.tSec ?? this.stopSince,
+        mode: this.spine.mode,
+      };
+    }
+    const success = !diverged && this.task.success(w);
+    let reason: string | undefined;
+    if (diverged) reason = 'the simulation diverged';
+    else if (safeStop) reason = `safe stop (${safeStop.reason})`;
+    else if (this.timedOut) reason = `the plan was still running after ${this.maxSimSec} s`;
+    else if (finished?.kind === 'finished' && finished.outcome === 'failed') reason = finished.reason;
+    else if (!success) reason = 'the plan finished but the task is not done';
+    this.result = {
+      robot: this.robot.name,
+      embodimentHash: embodimentHash(this.robot),
+      scene: this.armScene.id,
+      task: this.task.name,
+      instruction: this.instruction,
+      seed: this.seed,
+      success,
+      ...(reason !== undefined ? { reason } : {}),
+      executor: executor.state,
+      plan: firstPlan
+        ? {
+            planner: firstPlan.planner,
+            steps: firstPlan.steps,
+            ...(firstPlan.fallbackReason ? { fallbackReason: firstPlan.fallbackReason } : {}),
+            latencyMs: firstPlan.latencyMs,
+          }
+        : null,
+      planningError: planningFailed?.kind === 'planning_failed' ? planningFailed.reason : null,
+      replans: executor.replans,
+      plans: received.map((p) => ({
+        planner: p.planner,
+        steps: p.steps,
+        ...(p.fallbackReason ? { fallbackReason: p.fallbackReason } : {}),
+        latencyMs: p.latencyMs,
+      })),
+      metrics: this.task.metrics(w),
+      simSec: report.simSec,
+      wallSec: (performance.now() - this.wallStart) / 1000,
+      safeStop,
+      safetyEvents: [...this.events],
+      safetyEventCount: this.eventsSeen,
+      safetyEventsDropped: this.spine.eventsDropped,
+      spine: { mode: this.spine.mode, interventions: this.spine.stats.interventions },
+      faults: report.faults,
+      layers: report.layers,
+      deadlineMisses: report.deadlineMisses,
+      overruns: report.overruns,
+      timeline: executor.events,
+      link: { placement: link.placement, ...link.stats, latenciesMs: [...link.stats.latenciesMs] },
+      rates: {
+        spineHz: Math.round(1 / w.timestepSec),
+        cerebellumHz: this.armScene.cerebellumHz,
+        perceptionHz: this.armScene.perceptionHz,
+      },
+    };
+    this.episodes++;
+    this.phase = 'done';
+  }
+}
+
+/** A seeded generator whose seed can be changed in place (the sensor pipeline keeps its reference). */
+function reseedableRng(): { next(): number; reseed(seed: number): void } {
+  let rng = seededRng(0);
+  return {
+    next: () => rng.next(),
+    reseed(seed: number) {
+      // Apart from the task's own stream for the same seed.
+      rng = seededRng((Math.imul(seed, 0x9e3779b1) ^ 0x5bd1e995) >>> 0);
+    },
+  };
+}
