@@ -143,7 +143,9 @@ export class ForceInsertSkill extends ArmSkill<InsertGoal> {
     // A provisional offset from the latest sample against the current pose; refined from the history.
     this.tipOffsetM = this.alongAxis(peg.pos, 0) + this.pegHalfM;
     if (!(this.tipOffsetM > 0 && this.tipOffsetM < 0.5)) {
-      this.fail(`'${goal.object}' is not in the hand (tip ${this.tipOffsetM.toFixed(3)} m below the grip site)`);
+      this.fail(
+        `'${goal.object}' is not in the hand (tip ${this.tipOffsetM.toFixed(3)} m below the grip site)`,
+      );
       return;
     }
     this.holeEst = hole;
@@ -209,7 +211,9 @@ export class ForceInsertSkill extends ArmSkill<InsertGoal> {
         const r2 = (o.spiralPitchM * this.theta) / (2 * Math.PI);
         this.searchRadiusM = r2;
         if (r2 > o.searchRadiusM) {
-          this.fail(`spiral search reached ${(1000 * o.searchRadiusM).toFixed(1)} mm without finding the hole`);
+          this.fail(
+            `spiral search reached ${(1000 * o.searchRadiusM).toFixed(1)} mm without finding the hole`,
+          );
           return;
         }
         goal[0] = hole[0]! + r2 * Math.cos(this.theta);
@@ -232,7 +236,8 @@ export class ForceInsertSkill extends ArmSkill<InsertGoal> {
         if (depth > this.bestDepth + PROGRESS_M) {
           this.bestDepth = depth;
           this.stalledSec = 0;
-        } else if ((this.stalledSec += dt) > o.stallSec) {
+        } else this.stalledSec += dt;
+        if (this.stalledSec > o.stallSec) {
           if (depth < o.deepM && !Number.isNaN(this.surfaceZ)) {
             // Still on the surface (the drop was a tilt, not the bore): resume the spiral where it was.
             this.surfaceZ = Math.min(this.surfaceZ, this.tip[2]!);

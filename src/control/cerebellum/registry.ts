@@ -103,8 +103,12 @@ export class ArmSkills {
       const r = SKILL_ARGS[call.skill].safeParse(args);
       if (!r.success) {
         const issue = r.error.issues[0]!;
-        const where = issue.path.length > 0 ? issue.path.join('.') : (issue as { keys?: string[] }).keys?.join(', ');
-        throw new TgError('INPUT_INVALID', `skill '${call.skill}': argument '${where ?? '?'}' is invalid: ${issue.message}`);
+        const where =
+          issue.path.length > 0 ? issue.path.join('.') : (issue as { keys?: string[] }).keys?.join(', ');
+        throw new TgError(
+          'INPUT_INVALID',
+          `skill '${call.skill}': argument '${where ?? '?'}' is invalid: ${issue.message}`,
+        );
       }
       if (call.skill === 'home') return { q: this.context.profile.home } satisfies JointGoal;
       return r.data;
