@@ -16,51 +16,7 @@ import { EmbodimentRegistry, importRobot } from '../../src/embodiment/import/ind
 import { loadEmbodiment, readMjcf } from '../../src/embodiment/index.ts';
 import { isTgError } from '../../src/errors/index.ts';
 import { loadMujoco } from '../../src/sim/mujoco.ts';
-
-// A box from -s to +s: 8 corners and 12 outward triangles.
-function boxTriangles(sx: number, sy: number, sz: number): number[][][] {
-  const c = (i: number) => [i & 1 ? sx : -sx, i & 2 ? sy : -sy, i & 4 ? sz : -sz];
-  const quads = [
-    [0, 2, 3, 1],
-    [4, 5, 7, 6],
-    [0, 1, 5, 4],
-    [2, 6, 7, 3],
-    [0, 4, 6, 2],
-    [1, 3, 7, 5],
-  ];
-  return quads.flatMap(([a, b, cc, d]) => [
-    [c(a!), c(b!), c(cc!)],
-    [c(a!), c(cc!), c(d!)],
-  ]);
-}
-
-function binaryStl(tris: number[][][]): Buffer {
-  const buf = Buffer.alloc(84 + 50 * tris.length);
-  buf.write('binary STL written by tg tests', 0, 'ascii');
-  buf.writeUInt32LE(tris.length, 80);
-  tris.forEach((t, i) => {
-    const o = 84 + 50 * i;
-    const [a, b, c] = t as [number[], number[], number[]];
-    const u = [b[0]! - a[0]!, b[1]! - a[1]!, b[2]! - a[2]!];
-    const v = [c[0]! - a[0]!, c[1]! - a[1]!, c[2]! - a[2]!];
-    const n = [u[1]! * v[2]! - u[2]! * v[1]!, u[2]! * v[0]! - u[0]! * v[2]!, u[0]! * v[1]! - u[1]! * v[0]!];
-    const len = Math.hypot(...n) || 1;
-    [...n.map((x) => x / len), ...a, ...b, ...c].forEach((x, k) => {
-      buf.writeFloatLE(x, o + 4 * k);
-    });
-  });
-  return buf;
-}
-
-function obj(tris: number[][][]): string {
-  const verts = tris.flat();
-  return [
-    '# box',
-    ...verts.map((p) => `v ${p.join(' ')}`),
-    ...tris.map((_, i) => `f ${3 * i + 1} ${3 * i + 2} ${3 * i + 3}`),
-    '',
-  ].join('\n');
-}
+import { binaryStl, boxTriangles, obj } from './fixtures/meshes.ts';
 
 const inertial = (mass: number) =>
   `<inertial><origin xyz="0 0 0.1"/><mass value="${mass}"/>` +
@@ -258,7 +214,11 @@ describe('robot import', () => {
     );
     assert.deepEqual(map.actuators[0]!.ctrlRange, [-2.8, 2.8]);
     assert.deepEqual(map.actuators[2]!.ctrlRange, [-10, 10]);
-    assert.deepEqual(robot.warnings, ['demo_arm.urdf: joint wrist: no position limits (hinge is unlimited)']);
+    assert.deepEqual(robot.warnings, [
+      "demo_arm.urdf: joint shoulder: armature 0.021 kg m^2 added (servo kp 1600 on 0.020 kg m^2 of link inertia would diverge at the 2 ms step; the URDF cannot carry a gearbox's reflected inertia)",
+      'demo_arm.urdf: self-collision off between 1 link pair(s) that touch at rest, next to the fixed base or in nearly every pose: base_link/upper_arm',
+      'demo_arm.urdf: joint wrist: no position limits (hinge is unlimited)',
+    ]);
     // Every mesh is staged, each once, with the URDF.
     // Collision meshes share stems with visual ones: staged under another stem so MuJoCo keeps both.
     assert.deepEqual([...robot.files.keys()].sort(), [
@@ -299,7 +259,7 @@ describe('robot import', () => {
     const file = writeUrdfPackage(fresh(), { transmissions: false });
     await rejects(
       importRobot(file),
-      'demo_arm.urdf: robot demo_arm: no actuators (the URDF has no <transmission>; import with actuators of a kind: position, velocity or torque)',
+      'demo_arm.urdf: robot demo_arm: no actuators (the URDF has no <transmission> or <ros2_control> command interface; import with actuators of a kind: position, velocity or torque)',
     );
     const torque = await importRobot(file, { urdfActuators: 'torque' });
     assert.deepEqual(

@@ -14,14 +14,17 @@ import { TgError } from '../../errors/index.ts';
 import { loadMujoco, type MjModel, type Mujoco } from '../../sim/mujoco.ts';
 import { type CanonicalMap, inferCanonicalMap } from '../canonical-map.ts';
 import { collectSources, type ModelFormat, type ModelSources, type UrdfJointInfo } from './sources.ts';
-import { parseXml, serializeXml, type XmlElement } from './xml.ts';
+import { completeUrdfPhysics } from './urdf-physics.ts';
+import { attr, parseXml, serializeXml, type XmlElement } from './xml.ts';
 
 export type { ModelFormat } from './sources.ts';
 
 /**
- * URDF carries no actuators for MuJoCo. With `<transmission>` elements they come from there (ROS hardware
- * interface: Position/Velocity/Effort); without, `urdfActuators` adds one actuator of that kind per movable
- * joint, or leaves the robot unactuated (an error).
+ * URDF carries no actuators for MuJoCo. With `<transmission>` elements (ROS 1 hardware interface:
+ * Position/Velocity/Effort) or `<ros2_control>` joints (command interface) they come from there; without,
+ * `urdfActuators` adds one actuator of that kind per movable joint that mimics no other (a mimic joint
+ * follows its leader through the joint equality MuJoCo makes of `<mimic>`), or leaves the robot
+ * unactuated (an error).
  */
 export interface ImportOptions {
   urdfActuators?: 'position' | 'velocity' | 'torque';
@@ -90,11 +93,7 @@ export async function importRobot(input: string, options: ImportOptions = {}): P
   const vfsRoot = `/tg-import/${process.pid}-${++vfsCounter}`;
   let model: MjModel | undefined;
   try {
-    for (const [p, bytes] of sources.files) {
-      const full = `${vfsRoot}/${p}`;
-      fs.mkdirTree(path.posix.dirname(full));
-      fs.writeFile(full, bytes);
-    }
+    stageFiles(fs, vfsRoot, sources.files);
     const mainVfs = `${vfsRoot}/${sources.main}`;
     const compile = (file: string) => {
       try {
@@ -111,20 +110,30 @@ export async function importRobot(input: string, options: ImportOptions = {}): P
     if (sources.format === 'urdf' && model.nu === 0) {
       const added = urdfActuators(sources, options);
       if (added.length > 0) {
+        const recompile = (saved: XmlElement) => {
+          const file = `${path.posix.dirname(mainVfs)}/.tg-actuated.xml`;
+          fs.writeFile(file, serializeXml(saved));
+          model?.delete();
+          model = undefined;
+          model = compile(file);
+          compiledXml = saveXml(mj, fs, model, `${path.posix.dirname(mainVfs)}/.tg-saved.xml`);
+          return model;
+        };
         const saved = parseXml(compiledXml);
         saved.children.push({ name: 'actuator', attrs: [], children: added, line: 0 });
-        const withActuators = `${path.posix.dirname(mainVfs)}/.tg-actuated.xml`;
-        fs.writeFile(withActuators, serializeXml(saved));
-        model.delete();
-        model = undefined;
-        model = compile(withActuators);
-        compiledXml = saveXml(mj, fs, model, `${path.posix.dirname(mainVfs)}/.tg-saved.xml`);
+        const actuated = recompile(saved);
+        // The physics a URDF leaves out (servo armature, self-collision, integrator) is measured on the
+        // actuated model, then written into its saved XML (src/embodiment/import/urdf-physics.ts).
+        const servos = new Set(added.filter((a) => a.name === 'position').map((a) => attr(a, 'name') ?? ''));
+        const completed = parseXml(compiledXml);
+        warnings.push(...completeUrdfPhysics(mj, actuated, completed, servos, sources.mainDisplay));
+        recompile(completed);
       }
     }
     if (model.nu === 0) {
       const hint =
         sources.format === 'urdf'
-          ? ' (the URDF has no <transmission>; import with actuators of a kind: position, velocity or torque)'
+          ? ' (the URDF has no <transmission> or <ros2_control> command interface; import with actuators of a kind: position, velocity or torque)'
           : '';
       throw new TgError(
         'MODEL_INVALID',
@@ -161,6 +170,47 @@ export async function importRobot(input: string, options: ImportOptions = {}): P
   }
 }
 
+/** Writes staged files (posix paths relative to `root`) into MuJoCo's virtual file system. */
+function stageFiles(fs: Fs, root: string, files: Map<string, Uint8Array>): void {
+  for (const [p, bytes] of files) {
+    const full = `${root}/${p}`;
+    fs.mkdirTree(path.posix.dirname(full));
+    fs.writeFile(full, bytes);
+  }
+}
+
+/**
+ * Compiles a robot as it was imported: MuJoCo's saved model (`compiledXml`, URDF actuators included) beside
+ * the staged files it references, so a registered robot (`EmbodimentRegistry.load`) simulates exactly as
+ * it was checked at import. The caller owns (and must `.delete()`) the model.
+ */
+export async function compileImported(
+  robot: Pick<ImportedRobot, 'name' | 'main' | 'files' | 'compiledXml'>,
+): Promise<MjModel> {
+  const mj = await loadMujoco();
+  const fs = (mj as unknown as { FS: Fs }).FS;
+  const vfsRoot = `/tg-import/${process.pid}-${++vfsCounter}`;
+  try {
+    stageFiles(fs, vfsRoot, robot.files);
+    // Mesh paths in the saved model are relative to the main model's folder.
+    const file = `${path.posix.dirname(`${vfsRoot}/${robot.main}`)}/.tg-compiled.xml`;
+    fs.writeFile(file, robot.compiledXml);
+    try {
+      return mj.MjModel.from_xml_path(file);
+    } catch (err) {
+      throw new TgError('MODEL_INVALID', `robot ${robot.name}: MuJoCo: ${mujocoMessage(err, vfsRoot)}`, {
+        cause: err,
+      });
+    }
+  } finally {
+    try {
+      removeTree(fs, vfsRoot);
+    } catch {
+      // nothing was written
+    }
+  }
+}
+
 function saveXml(mj: Mujoco, fs: Fs, model: MjModel, file: string): string {
   if (mj.mj_saveLastXML(file, model) !== 1)
     throw new TgError('MODEL_INVALID', 'MuJoCo could not save the compiled model');
@@ -177,7 +227,7 @@ function urdfActuators(sources: ModelSources, options: ImportOptions): XmlElemen
   for (const t of sources.urdf?.transmissions ?? []) plan.push({ joint: joints.get(t.joint)!, kind: t.kind });
   if (plan.length === 0 && options.urdfActuators) {
     for (const j of joints.values()) {
-      if (['revolute', 'continuous', 'prismatic'].includes(j.type))
+      if (['revolute', 'continuous', 'prismatic'].includes(j.type) && j.mimic === null)
         plan.push({ joint: j, kind: options.urdfActuators });
     }
   }

@@ -117,6 +117,27 @@ export class EmbodimentRegistry {
     return this.read(ids[0]!);
   }
 
+  /** What `compileImported` needs of a registered robot: its staged files and saved model, from disk. */
+  load(idOrPrefix: string): Pick<ImportedRobot, 'name' | 'main' | 'files' | 'compiledXml'> {
+    const r = this.get(idOrPrefix);
+    try {
+      const files = new Map<string, Uint8Array>();
+      for (const f of r.files) {
+        files.set(f.path, new Uint8Array(readFileSync(path.join(r.dir, 'files', ...f.path.split('/')))));
+      }
+      return {
+        name: r.name,
+        main: r.main,
+        files,
+        compiledXml: readFileSync(path.join(r.dir, 'compiled.xml'), 'utf8'),
+      };
+    } catch (cause) {
+      throw new TgError('STORAGE_FAILED', `${r.dir}: robot files unreadable (${(cause as Error).message})`, {
+        cause,
+      });
+    }
+  }
+
   private read(id: string): RegisteredRobot {
     const dir = path.join(this.dir, id);
     let manifest: RobotManifest;

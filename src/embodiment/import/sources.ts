@@ -25,7 +25,10 @@ import {
 
 export type ModelFormat = 'mjcf' | 'urdf';
 
-/** A URDF `<transmission>`: which joint it drives and how (ROS hardware interface). */
+/**
+ * A joint a URDF declares actuated, and how: a ROS 1 `<transmission>` (hardware interface) or a ROS 2
+ * `<ros2_control>` joint (its first command interface).
+ */
 export interface UrdfTransmission {
   name: string;
   joint: string;
@@ -39,6 +42,8 @@ export interface UrdfJointInfo {
   upper: number | null;
   effort: number | null;
   velocity: number | null;
+  /** The joint this one mimics (`<mimic joint=...>`): MuJoCo couples them with a joint equality. */
+  mimic: string | null;
 }
 
 export interface ModelSources {
@@ -373,6 +378,7 @@ function collectUrdf(s: Staging, tree: XmlElement): ModelSources {
         throw invalid(`${where}: joint ${name}: ${end} link '${ln}' is not defined${lineOf(j)}`);
     }
     const limit = childElements(j, 'limit')[0];
+    const mimic = childElements(j, 'mimic')[0];
     joints.push({
       name,
       type: attr(j, 'type') ?? '',
@@ -380,6 +386,7 @@ function collectUrdf(s: Staging, tree: XmlElement): ModelSources {
       upper: num(limit && attr(limit, 'upper')),
       effort: num(limit && attr(limit, 'effort')),
       velocity: num(limit && attr(limit, 'velocity')),
+      mimic: (mimic && attr(mimic, 'joint')) ?? null,
     });
   }
   const jointNames = new Set(joints.map((j) => j.name));
@@ -402,6 +409,10 @@ function collectUrdf(s: Staging, tree: XmlElement): ModelSources {
   setAttr(compiler, 'strippath', 'false');
   // MuJoCo's URDF reader discards visual geoms by default; keep them for viewers (they do not collide).
   if (attr(compiler, 'discardvisual') === undefined) setAttr(compiler, 'discardvisual', 'false');
+  // MuJoCo fuses fixed-joint links into their parents for URDF by default; a base fused into the world
+  // body then collides with the first moving link (the parent-child contact filter exempts the world),
+  // and mounted tools lose their frames. Keep them as bodies: static ones never collide with each other.
+  if (attr(compiler, 'fusestatic') === undefined) setAttr(compiler, 'fusestatic', 'false');
 
   // MuJoCo's URDF reader names each mesh after its file's stem and reuses a mesh of the same name, so
   // meshes/visual/base.obj and meshes/collision/base.stl would both become the OBJ. A later file whose stem
@@ -461,6 +472,13 @@ function collectUrdf(s: Staging, tree: XmlElement): ModelSources {
   }
 
   const transmissions: UrdfTransmission[] = [];
+  const declared = new Set<string>();
+  const declare = (t: UrdfTransmission) => {
+    // A joint declared twice (a transmission and a ros2_control block) gets one actuator: the first.
+    if (declared.has(t.joint)) return;
+    declared.add(t.joint);
+    transmissions.push(t);
+  };
   for (const t of childElements(tree, 'transmission')) {
     const tName = attr(t, 'name') ?? '?';
     for (const j of childElements(t, 'joint')) {
@@ -469,7 +487,28 @@ function collectUrdf(s: Staging, tree: XmlElement): ModelSources {
         throw invalid(`${where}: transmission ${tName}: actuator on unknown joint '${jn}'${lineOf(j)}`);
       const iface = walkText(t, 'hardwareInterface');
       const kind = /velocity/i.test(iface) ? 'velocity' : /effort/i.test(iface) ? 'torque' : 'position';
-      transmissions.push({ name: tName, joint: jn, kind });
+      declare({ name: tName, joint: jn, kind });
+    }
+  }
+  // ROS 2 descriptions declare actuation in <ros2_control> (ros2_control docs, "URDF tag"): per joint its
+  // command interfaces; the first one is the mode the controller drives it in. Joints with state
+  // interfaces only are sensed, not actuated.
+  for (const sys of childElements(tree, 'ros2_control')) {
+    const sName = attr(sys, 'name') ?? '?';
+    for (const j of childElements(sys, 'joint')) {
+      const jn = attr(j, 'name') ?? '';
+      if (!jointNames.has(jn))
+        throw invalid(`${where}: ros2_control ${sName}: actuator on unknown joint '${jn}'${lineOf(j)}`);
+      const cmd = childElements(j, 'command_interface')[0];
+      if (!cmd) continue;
+      const iface = attr(cmd, 'name') ?? '';
+      const kind = iface === 'velocity' ? 'velocity' : iface === 'effort' ? 'torque' : 'position';
+      if (!['position', 'velocity', 'effort'].includes(iface)) {
+        warnings.push(
+          `${where}: ros2_control ${sName}: joint ${jn}: command interface '${iface}' driven as position`,
+        );
+      }
+      declare({ name: `${sName}/${jn}`, joint: jn, kind });
     }
   }
 
