@@ -11,6 +11,7 @@
  */
 import path from 'node:path';
 import { embodimentHash, loadEmbodiment } from '../embodiment/index.ts';
+import { TgError } from '../errors/index.ts';
 import type { DrillJob } from '../hub/ingest/job-board.ts';
 import { Drill } from './drill.ts';
 import { JobJournal } from './job-journal.ts';
@@ -86,7 +87,9 @@ export class FieldAgent {
   private state: FieldAgentStats['state'] = 'idle';
   private recorded = 0;
   private jobsDone = 0;
+  /** Robots loaded for the last job, kept for the next one with the same settings. */
   private drill: Drill | null = null;
+  private drillKey = '';
   private currentJob: string | null = null;
   private readonly stopping = new AbortController();
   private readonly jobsStopping = new AbortController();
@@ -216,29 +219,26 @@ export class FieldAgent {
     emit({ type: 'job-started', job });
     let spooled = 0;
     try {
-      this.drill = await Drill.start({
-        field: this.opts.name,
-        robots: opts.robots ?? this.robotsFor(job),
-        episodes: job.episodes,
-        seed: job.seed,
-        fps: job.fps,
-        ...(job.maxSimSec ? { maxSimSec: job.maxSimSec } : {}),
-        ...(opts.skip ? { skip: opts.skip } : {}),
-        waitForDelivery: true,
-        onEpisode: async (e) => {
-          const bundle = encodeBundle(e.episode, { recordedAt: new Date() });
-          const entry = await this.spool.append(e.episode.meta.id, bundle, this.stopping.signal);
-          spooled++;
-          this.recorded++;
-          emit({ type: 'spooled', entry });
-          await opts.onRecorded?.(e.episodeIndex);
-        },
-      });
+      const drill = await this.robotsForJob(job, opts.robots ?? this.robotsFor(job));
       try {
-        await this.drill.run();
-      } finally {
-        await this.drill.stop();
-        this.drill = null;
+        await drill.run({
+          episodes: job.episodes,
+          seed: job.seed,
+          ...(opts.skip ? { skip: opts.skip } : {}),
+          waitForDelivery: true,
+          onEpisode: async (e) => {
+            const bundle = encodeBundle(e.episode, { recordedAt: new Date() });
+            const entry = await this.spool.append(e.episode.meta.id, bundle, this.stopping.signal);
+            spooled++;
+            this.recorded++;
+            emit({ type: 'spooled', entry });
+            await opts.onRecorded?.(e.episodeIndex);
+          },
+        });
+      } catch (err) {
+        // A failed run may leave a robot mid-episode: start fresh robots for the next job.
+        await drill.stop();
+        throw err;
       }
       if (spooled + (opts.skip?.size ?? 0) >= job.episodes) {
         this.jobsDone++;
@@ -312,6 +312,34 @@ export class FieldAgent {
       }
       await sleep(every, this.stopping.signal);
     }
+  }
+
+  /**
+   * The drill's robots for `job`: the ones loaded for the last job when its settings match (loading a
+   * robot's world takes longer than a short episode), new ones otherwise.
+   */
+  private async robotsForJob(job: DrillJob, robots: number): Promise<Drill> {
+    const key = `${robots}/${job.fps}/${job.maxSimSec ?? ''}`;
+    if (this.drill?.idle && this.drillKey === key) return this.drill;
+    await this.drill?.stop();
+    this.drill = null;
+    const drill = await Drill.start({
+      field: this.opts.name,
+      robots,
+      allRobots: true,
+      fps: job.fps,
+      ...(job.maxSimSec ? { maxSimSec: job.maxSimSec } : {}),
+      episodes: job.episodes,
+      seed: job.seed,
+      onEpisode: async () => {},
+    });
+    if (this.stopping.signal.aborted || this.jobsStopping.signal.aborted) {
+      await drill.stop();
+      throw new TgError('INTERRUPTED', 'the field is stopping');
+    }
+    this.drill = drill;
+    this.drillKey = key;
+    return drill;
   }
 
   private robotsFor(job: DrillJob): number {

@@ -28,13 +28,10 @@ export interface DrilledEpisode {
   spineInterventions: number;
 }
 
-export interface DrillOptions {
-  field: string;
-  robots: number;
+/** What one run of the drill records: episodes `0..episodes-1`, episode k from seed `seed + k`. */
+export interface DrillPlan {
   episodes: number;
   seed: number;
-  fps: number;
-  maxSimSec?: number;
   /** Episode indexes already recorded (a resumed job): not run again. */
   skip?: ReadonlySet<number>;
   onEpisode: (e: DrilledEpisode) => Promise<void>;
@@ -43,6 +40,18 @@ export interface DrillOptions {
    * slow sink (a full spool) pauses the drill instead of piling episodes up in memory.
    */
   waitForDelivery?: boolean;
+}
+
+export interface DrillOptions extends DrillPlan {
+  field: string;
+  robots: number;
+  fps: number;
+  maxSimSec?: number;
+  /**
+   * Start all `robots` even when the first plan has fewer episodes (a field keeps them for its next
+   * jobs). Episode k still runs on robot k mod robots, which is k whenever k < episodes <= robots.
+   */
+  allRobots?: boolean;
 }
 
 interface RobotThread {
@@ -54,7 +63,10 @@ const WORKER = new URL('./drill-worker.ts', import.meta.url);
 
 export class Drill {
   private threads: RobotThread[] = [];
-  private stopping = false;
+  /** The current run stops handing out episodes (a failure, or `stop()`). */
+  private halted = false;
+  private stopped = false;
+  private running = false;
   private sink: Promise<void> = Promise.resolve();
   private failure: Error | null = null;
 
@@ -63,7 +75,7 @@ export class Drill {
   /** Starts the robots (worker threads) and waits until each has loaded its world. */
   static async start(opts: DrillOptions): Promise<Drill> {
     const drill = new Drill(opts);
-    const count = Math.max(1, Math.min(opts.robots, opts.episodes));
+    const count = Math.max(1, opts.allRobots ? opts.robots : Math.min(opts.robots, opts.episodes));
     drill.threads = await Promise.all(
       Array.from({ length: count }, (_, i) => drill.startRobot(`${opts.field}-arm7-${i}`)),
     );
@@ -93,26 +105,43 @@ export class Drill {
     });
   }
 
-  /** Runs every episode; resolves when all are delivered or `stop()` was called. */
-  async run(): Promise<void> {
-    await Promise.all(this.threads.map((t, i) => this.feed(t, i)));
-    await this.sink;
-    if (this.failure) throw this.failure;
+  /** Robot threads ready for another run: not stopped, and no run under way. */
+  get idle(): boolean {
+    return !this.stopped && !this.running;
   }
 
-  private async feed(thread: RobotThread, robotIndex: number): Promise<void> {
+  /**
+   * Runs every episode of `plan` (default: the plan the drill started with); resolves when all are
+   * delivered or `stop()` was called. The robots stay loaded for another run.
+   */
+  async run(plan: DrillPlan = this.opts): Promise<void> {
+    if (!this.idle) throw new Error(this.stopped ? 'the drill was stopped' : 'the drill is running already');
+    this.running = true;
+    this.halted = false;
+    this.failure = null;
+    this.sink = Promise.resolve();
+    try {
+      await Promise.all(this.threads.map((t, i) => this.feed(t, i, plan)));
+      await this.sink;
+      if (this.failure) throw this.failure;
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async feed(thread: RobotThread, robotIndex: number, plan: DrillPlan): Promise<void> {
     const stride = this.threads.length;
-    for (let episodeIndex = robotIndex; episodeIndex < this.opts.episodes; episodeIndex += stride) {
-      if (this.stopping) return;
-      if (this.opts.skip?.has(episodeIndex)) continue;
-      const report = await this.runOne(thread, episodeIndex);
+    for (let episodeIndex = robotIndex; episodeIndex < plan.episodes; episodeIndex += stride) {
+      if (this.halted || this.stopped) return;
+      if (plan.skip?.has(episodeIndex)) continue;
+      const report = await this.runOne(thread, episodeIndex, plan.seed + episodeIndex);
       if (report === null) return; // stopped mid-episode: the partial episode is dropped
       if (report.type === 'failed') {
         this.failure ??= new TgError(
           report.code === 'SIM_DIVERGED' ? 'SIM_DIVERGED' : 'STORAGE_FAILED',
           `robot ${thread.robot.id}, episode ${episodeIndex}: ${report.message}`,
         );
-        this.stopping = true;
+        this.halted = true;
         return;
       }
       if (report.type !== 'episode') continue;
@@ -124,16 +153,16 @@ export class Drill {
         wallSec: report.wallSec,
         spineInterventions: report.spineInterventions,
       };
-      this.sink = this.sink.then(() => (this.failure ? undefined : this.opts.onEpisode(delivered)));
+      this.sink = this.sink.then(() => (this.failure ? undefined : plan.onEpisode(delivered)));
       this.sink = this.sink.catch((err: Error) => {
         this.failure ??= err;
-        this.stopping = true;
+        this.halted = true;
       });
-      if (this.opts.waitForDelivery) await this.sink;
+      if (plan.waitForDelivery) await this.sink;
     }
   }
 
-  private runOne(thread: RobotThread, episodeIndex: number): Promise<DrillReport | null> {
+  private runOne(thread: RobotThread, episodeIndex: number, seed: number): Promise<DrillReport | null> {
     return new Promise((resolve) => {
       const onMessage = (report: DrillReport) => {
         cleanup();
@@ -155,14 +184,14 @@ export class Drill {
       thread.worker.on('message', onMessage);
       thread.worker.once('exit', onExit);
       thread.worker.once('error', onError);
-      const cmd: DrillCommand = { type: 'run', episodeIndex, seed: this.opts.seed + episodeIndex };
+      const cmd: DrillCommand = { type: 'run', episodeIndex, seed };
       thread.worker.postMessage(cmd);
     });
   }
 
   /** Stops handing out episodes and ends the robot threads now; a half-run episode is dropped. */
   async stop(): Promise<void> {
-    this.stopping = true;
+    this.stopped = true;
     await Promise.all(this.threads.map((t) => t.worker.terminate()));
   }
 }
