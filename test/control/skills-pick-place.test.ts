@@ -81,11 +81,11 @@ describe('pick and place through perception with a tactile grasp', () => {
   test('an object that leaves the view during the approach: pick fails after losing sight of it', async () => {
     // The camera sees the table top.
     const view = { min: [-0.2, -0.7, -0.1], max: [0.9, 0.7, 0.5] } as const;
-    const rig = await pickPlaceRig({ x: 0.45, y: -0.1, yaw: 0 }, { objectNoise: { view } });
+    const rig = await pickPlaceRig({ x: 0.36, y: -0.25, yaw: 0 }, { objectNoise: { view } });
     try {
       const r = rig.run({ skill: 'pick', args: { object: 'cube' } }, 5, (rg) => {
-        // Someone takes the cube away (out of the camera's view) half a second in.
-        if (rg.world.simTimeSec > 0.6 && rg.world.simTimeSec < 0.61)
+        // Someone takes the cube away (out of the camera's view) while the hand is still far from it.
+        if (rg.world.simTimeSec > 0.25 && rg.world.simTimeSec < 0.26)
           rg.world.setFreePose('cube', [2, 2, 0.0225]);
       });
       assert.equal(r.status, 'failed');

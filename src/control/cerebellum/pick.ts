@@ -9,8 +9,10 @@
  *   lift      up by `liftM`, the grip regulating and reacting to slip; success once there with contact.
  *
  * Failures, each with its reason: the object unknown, not visible or without geometry; wider than the
- * open gripper; lost from view for longer than `lostSec` during the approach; the fingers closing on
- * nothing; the object dropped while lifting; any phase past its time limit.
+ * open gripper; lost from view for longer than 0.5 s while the hand is not over it (over it, the hand
+ * itself hides it from an overhead camera, so the last pose stands); the fingers closing on
+ * nothing; the object dropped while lifting; any phase past its time limit. A detection more than 5 cm
+ * from the tracked pose is an outlier and ignored: an object on the table does not jump.
  */
 import type { ObjectEstimate, WorldState } from '../contracts.ts';
 import { ArmSkill, nearestSymmetricYaw, type ObjectGeometry, quatYaw } from './arm-skill.ts';
@@ -27,6 +29,8 @@ const DESCEND_SPEED = 0.12;
 const LIFT_SPEED = 0.2;
 const FILTER_SEC = 0.1; // time constant of the object-pose filter
 const LOST_SEC = 0.5;
+const OVER_M = 0.1; // the hand this close (horizontally) to the object may hide it from view
+const GATE_M = 0.05; // detections further than this from the tracked pose are outliers
 const TIMEOUT: Record<string, number> = { approach: 6, descend: 3, grasp: 2.5, lift: 3 };
 
 export class PickSkill extends ArmSkill<PickGoal> {
@@ -132,7 +136,12 @@ export class PickSkill extends ArmSkill<PickGoal> {
   private trackObject(state: WorldState): boolean {
     const e = this.est!;
     if (!e.visible) {
-      if (state.tSec - e.stampSec > LOST_SEC) {
+      // Over the object the hand hides it from a camera above: the last pose stands. Elsewhere it is lost.
+      const m = this.ctx.motion;
+      const dx = m.pos[0]! - this.obj[0]!;
+      const dy = m.pos[1]! - this.obj[1]!;
+      const over = dx * dx + dy * dy < OVER_M * OVER_M;
+      if (!over && state.tSec - e.stampSec > LOST_SEC) {
         this.fail(`lost sight of '${this.objectName}' for more than ${LOST_SEC} s`);
         return false;
       }
@@ -142,6 +151,11 @@ export class PickSkill extends ArmSkill<PickGoal> {
     if (e.stampSec !== this.lastStamp) {
       const dt = e.stampSec - this.lastStamp;
       this.lastStamp = e.stampSec;
+      // An object on the table does not jump: a far-off detection is an outlier (another thing taken for it).
+      const jx = e.pos[0]! - this.obj[0]!;
+      const jy = e.pos[1]! - this.obj[1]!;
+      const jz = e.pos[2]! - this.obj[2]!;
+      if (jx * jx + jy * jy + jz * jz > GATE_M * GATE_M) return true;
       const a = dt > 0 ? dt / (FILTER_SEC + dt) : 1;
       for (let i = 0; i < 3; i++) this.obj[i] = this.obj[i]! + a * (e.pos[i]! - this.obj[i]!);
       // The yaw follows the object only before the fingers are around it.
