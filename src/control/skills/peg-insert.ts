@@ -8,10 +8,11 @@
  *   search    an Archimedean spiral around the perceived hole (pitch below the chamfer's capture width)
  *             while the goal is pushed down until the contact force is `pressN`: the position servos are
  *             the spring, the force error moves the goal (admittance control). The chamfer catches the rim
- *             and the tip drops: insert. Past `searchRadiusM` the skill gives up: failed;
- *   insert    the goal follows the measured tip laterally (the bore guides, the arm does not fight it) and
- *             descends at `insertSpeed` until the tip is `depthM` below the top; a force above `jamN`
- *             holds the goal (no pushing through a jam).
+ *             and the tip drops below the top: insert, at once. Past `searchRadiusM`: failed;
+ *   insert    lateral admittance (the goal yields to the bore's side force, which brings the hand over
+ *             the peg instead of tilting it in the grip) and force-regulated descent (`insertSpeed` while
+ *             free, backing off above `pressN`, so a jam is relieved rather than pushed) until the tip is
+ *             `depthM` below the top; past `insertTimeoutSec`: failed.
  * Motion goes through the shared differential IK (src/control/ik.ts). `step` allocates nothing.
  */
 import type { SceneWorld } from '../../sim/scenes/scene-world.ts';
@@ -37,7 +38,6 @@ export interface PegInsertOptions {
   insertSpeed?: number;
   contactN?: number;
   pressN?: number;
-  jamN?: number;
   /** Spiral pitch (m per turn, default 0.8 mm) and tangential speed (m/s). */
   spiralPitchM?: number;
   spiralSpeed?: number;
@@ -109,7 +109,6 @@ export class PegInsertSkill {
       insertSpeed: opts.insertSpeed ?? 0.01,
       contactN: opts.contactN ?? 2,
       pressN: opts.pressN ?? 6,
-      jamN: opts.jamN ?? 40,
       spiralPitchM: opts.spiralPitchM ?? 0.0008,
       spiralSpeed: opts.spiralSpeed ?? 0.01,
       searchRadiusM: opts.searchRadiusM ?? 0.004,

@@ -9,35 +9,21 @@ import { fileURLToPath } from 'node:url';
 import { loadEmbodiment, readMjcf } from '../../embodiment/index.ts';
 import { TgError } from '../../errors/index.ts';
 import type { MjModel, Mujoco } from '../mujoco.ts';
+import { compileScene, type Scene } from '../scenes/scene.ts';
 
 export type FleetModelName = 'arm7' | 'humanoid';
 
-export interface FleetScene {
-  name: string;
+/** A scene (src/sim/scenes/scene.ts) with no arm for skills, plus where its robot came from. */
+export interface FleetScene extends Scene {
   /** Where the robot's MJCF came from (a path), so a report says which humanoid it ran. */
-  source: string;
-  /** Scene MJCF; includes the robot through `files`. */
-  xml: string;
-  /** VFS files (name -> text) the scene includes. */
-  files: Record<string, string>;
+  readonly source: string;
 }
 
 const HUMANOID_PATH = fileURLToPath(new URL('../../embodiment/robots/humanoid.xml', import.meta.url));
 
 /** Compiles a fleet scene (the caller owns and must `.delete()` the model). */
 export function compileFleetScene(mj: Mujoco, scene: FleetScene): MjModel {
-  const vfs = new mj.MjVFS();
-  try {
-    const enc = new TextEncoder();
-    for (const [name, text] of Object.entries(scene.files)) vfs.addBuffer(name, enc.encode(text));
-    return mj.MjModel.from_xml_string(scene.xml, vfs);
-  } catch (err) {
-    throw new TgError('MODEL_INVALID', `fleet scene '${scene.name}' failed to compile: ${String(err)}`, {
-      cause: err,
-    });
-  } finally {
-    vfs.delete();
-  }
+  return compileScene(mj, scene);
 }
 
 /**
