@@ -9,6 +9,7 @@ import { readLeRobotDataset } from '../../src/data/lerobot/reader.ts';
 import { computeFeatureStats } from '../../src/data/lerobot/stats.ts';
 import {
   deleteEpisodes,
+  exportLeRobot,
   filterEpisodes,
   mergeDatasets,
   planSplit,
@@ -313,7 +314,75 @@ describe('LeRobot dataset surgery', () => {
       /empty dataset/,
     );
     await expectTgError(filterEpisodes(a, out, [7]), 'INPUT_INVALID', /no episode 7/);
+    // A delete naming an episode that does not exist is a mistake, not a no-op.
+    await expectTgError(deleteEpisodes(a, out, [1, 9]), 'INPUT_INVALID', /no episode 9 \(it has 3\)/);
     assert.ok(!existsSync(out));
+  });
+
+  test('export: queries are checked against the dataset; options and paths are validated', async () => {
+    const out = join(root, 'exported');
+    await expectTgError(
+      exportLeRobot(a, out, { tasks: ['pick green'] }),
+      'INPUT_INVALID',
+      /no task "pick green" \(its tasks: "pick red", "pick blue"\)/,
+    );
+    await expectTgError(
+      exportLeRobot(a, out, { where: { sucess: 'true' } }),
+      'INPUT_INVALID',
+      /no episode has the label "sucess"/,
+    );
+    await expectTgError(
+      exportLeRobot(a, out, { where: { seed: '99' } }),
+      'INPUT_INVALID',
+      /keeps no episodes/,
+    );
+    await expectTgError(
+      exportLeRobot(a, out, { exclude: [0, 0] }),
+      'INPUT_INVALID',
+      /episode 0 listed twice/,
+    );
+    await expectTgError(exportLeRobot(a, out, {}, { chunksSize: 0 }), 'INPUT_INVALID', /chunks size/);
+    await expectTgError(
+      exportLeRobot(a, out, {}, { dataFilesSizeInMb: -1 }),
+      'INPUT_INVALID',
+      /data file size/,
+    );
+    await expectTgError(exportLeRobot(a, join(a, 'x')), 'INPUT_INVALID', /lies inside the input/);
+    await expectTgError(
+      exportLeRobot(join(root, 'nope'), out),
+      'INPUT_INVALID',
+      /meta\/info\.json: cannot read/,
+    );
+    await expectTgError(exportLeRobot(a, merged), 'STORAGE_FAILED', /already exists/);
+    assert.ok(!existsSync(out));
+
+    const r = await exportLeRobot(a, out, { tasks: ['pick red'], where: { seed: '3' } });
+    assert.deepEqual([r.episodes, r.frames, r.sourceEpisodes], [1, 12, [2]]);
+    const info = JSON.parse(readFileSync(join(out, 'meta/info.json'), 'utf8'));
+    assert.deepEqual([info.chunks_size, info.data_files_size_in_mb], [1000, 100]);
+  });
+
+  test('an aborted surgery stops between episodes and leaves nothing behind', async () => {
+    const out = join(root, 'aborted');
+    const abort = new AbortController();
+    const seen: number[] = [];
+    await expectTgError(
+      mergeDatasets([a, b], out, {
+        signal: abort.signal,
+        onProgress: (done, total) => {
+          seen.push(done, total);
+          if (done === 2) abort.abort();
+        },
+      }),
+      'INTERRUPTED',
+      /nothing was written/,
+    );
+    assert.deepEqual(seen, [1, 5, 2, 5]);
+    assert.ok(!existsSync(out));
+    assert.deepEqual(
+      readdirSync(root).filter((n) => n.startsWith('.')),
+      [],
+    );
   });
 
   test('split partitions the episodes', async () => {

@@ -3,13 +3,15 @@ import {
   deleteEpisodes,
   filterEpisodes,
   mergeDatasets,
+  type SurgeryOptions,
   type SurgeryResult,
   splitDataset,
 } from '../../data/lerobot/surgery.ts';
 import { TgError } from '../../errors/index.ts';
 import { numberArg } from '../args.ts';
-import { commandContext } from '../context.ts';
+import { type CommandContext, commandContext } from '../context.ts';
 import { formatTable, printResult } from '../output.ts';
+import { createProgress } from '../progress.ts';
 
 /** "0,2,5" or "0-3,7" -> [0, 2, 5] / [0, 1, 2, 3, 7]. */
 export function parseEpisodeList(text: string): number[] {
@@ -23,6 +25,33 @@ export function parseEpisodeList(text: string): number[] {
     for (let i = from; i <= to; i++) out.push(i);
   }
   return out;
+}
+
+/**
+ * Runs a surgery with a progress bar (TTY, not --json) and Ctrl-C wired to its abort signal: an
+ * interrupted run stops before the next episode and removes everything it wrote.
+ */
+export async function runSurgery<T>(
+  ctx: CommandContext,
+  label: string,
+  op: (opts: Pick<SurgeryOptions, 'onProgress' | 'signal'>) => Promise<T>,
+): Promise<T> {
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once('SIGINT', onSigint);
+  let bar: ReturnType<typeof createProgress> | undefined;
+  try {
+    return await op({
+      signal: abort.signal,
+      onProgress: (done, total) => {
+        bar ??= createProgress({ total, label, json: ctx.json });
+        bar.update(done, { detail: 'episodes' });
+      },
+    });
+  } finally {
+    bar?.stop();
+    process.off('SIGINT', onSigint);
+  }
 }
 
 function table(results: SurgeryResult[]): string {
@@ -47,7 +76,7 @@ export function registerDatasetCommand(program: Command): void {
     .argument('<in...>', 'input dataset directories')
     .action(async (out: string, inputs: string[], _opts, cmd: Command) => {
       const ctx = commandContext(cmd);
-      const r = await mergeDatasets(inputs, out);
+      const r = await runSurgery(ctx, 'merge', (opts) => mergeDatasets(inputs, out, opts));
       printResult(ctx, r, () => table([r]));
     });
 
@@ -63,9 +92,10 @@ export function registerDatasetCommand(program: Command): void {
         const ctx = commandContext(cmd);
         if ((opts.episodes === undefined) === (opts.exclude === undefined))
           throw new TgError('USAGE', 'dataset filter: give exactly one of --episodes or --exclude');
-        const r = opts.episodes
-          ? await filterEpisodes(input, out, opts.episodes)
-          : await deleteEpisodes(input, out, opts.exclude ?? []);
+        const { episodes, exclude } = opts;
+        const r = await runSurgery(ctx, 'filter', (o) =>
+          episodes ? filterEpisodes(input, out, episodes, o) : deleteEpisodes(input, out, exclude ?? [], o),
+        );
         printResult(ctx, r, () => table([r]));
       },
     );
@@ -96,7 +126,7 @@ export function registerDatasetCommand(program: Command): void {
         ] as const) {
           if (f !== undefined && f > 0) spec[name] = f;
         }
-        const results = await splitDataset(input, spec, outDir);
+        const results = await runSurgery(ctx, 'split', (o) => splitDataset(input, spec, outDir, o));
         printResult(ctx, results, () => table(results));
       },
     );

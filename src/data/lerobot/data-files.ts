@@ -19,6 +19,12 @@ export interface DataFile {
 /** Hands out data file paths in LeRobot's order: file-000, file-001, ... then the next chunk. */
 export class DataFileNames {
   private next: [number, number] = [0, 0];
+  private allocated = 0;
+
+  /** Files handed out so far. */
+  get count(): number {
+    return this.allocated;
+  }
 
   constructor(
     private readonly root: string,
@@ -28,6 +34,7 @@ export class DataFileNames {
   async allocate(): Promise<DataFile> {
     const [chunk, file] = this.next;
     this.next = nextChunkFile(chunk, file, this.chunksSize);
+    this.allocated++;
     const path = join(this.root, formatPath(DEFAULT_DATA_PATH, { chunk_index: chunk, file_index: file }));
     await mkdir(dirname(path), { recursive: true });
     return { chunk, file, path };

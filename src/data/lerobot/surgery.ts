@@ -16,12 +16,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { TgError } from '../../errors/index.ts';
 import { DataFileNames, DataFiles } from './data-files.ts';
 import {
   type DatasetInfo,
+  DEFAULT_CHUNK_SIZE,
+  DEFAULT_DATA_FILE_SIZE_IN_MB,
   DEFAULT_DATA_PATH,
   DEFAULT_FEATURE_NAMES,
   EPISODES_DIR,
@@ -45,8 +47,43 @@ import {
   writeTasksParquet,
 } from './writer.ts';
 
-/** What a filter keeps: a predicate over the input's episodes, or a list of episode indices. */
-export type EpisodeSelection = ((episode: EpisodeSummary) => boolean) | readonly number[];
+/**
+ * What a filter keeps: a predicate over the input's episodes, a list of episode indices to keep, or a
+ * query. Listed indices must exist.
+ */
+export type EpisodeSelection = ((episode: EpisodeSummary) => boolean) | readonly number[] | EpisodeQuery;
+
+/** Episodes by index, task and Training Ground label; every given condition must hold. */
+export interface EpisodeQuery {
+  /** Keep only these episode indices (each must exist). */
+  episodes?: readonly number[];
+  /** Leave these episode indices out (each must exist). */
+  exclude?: readonly number[];
+  /** Keep episodes with any of these LeRobot tasks (each must be one of the dataset's tasks). */
+  tasks?: readonly string[];
+  /**
+   * Keep episodes whose meta/tg_episodes.jsonl entry has every key equal to the value, compared as text
+   * (success=true, phase=drill, robot=arm-1). Each key must occur in the dataset's metadata.
+   */
+  where?: Readonly<Record<string, string>>;
+}
+
+/** How the output is written and watched; every field is optional. */
+export interface SurgeryOptions {
+  /** Files per chunk directory of the output (default: the first input's chunks_size). */
+  chunksSize?: number;
+  /** Data file size limit of the output in MB (default: the first input's data_files_size_in_mb). */
+  dataFilesSizeInMb?: number;
+  /**
+   * Carry Training Ground's episode metadata (meta/tg_episodes.jsonl: operator, seed, labels) over
+   * (default true); false writes only what LeRobot itself defines.
+   */
+  tgMetadata?: boolean;
+  /** Called after each episode is copied, with the episodes done and the total. */
+  onProgress?: (done: number, total: number) => void;
+  /** Aborting stops before the next episode with TgError('INTERRUPTED'); nothing is left behind. */
+  signal?: AbortSignal;
+}
 
 /** An input episode as a filter predicate sees it. */
 export interface EpisodeSummary {
@@ -65,6 +102,10 @@ export interface SurgeryResult {
   episodes: number;
   frames: number;
   tasks: number;
+  /** Data files written (the parquet files under data/). */
+  dataFiles: number;
+  /** For a filter or split: the input episode index of each output episode, in order. */
+  sourceEpisodes?: number[];
 }
 
 /** One input episode to copy into the output. */
@@ -88,6 +129,28 @@ async function exists(path: string): Promise<boolean> {
 
 async function refuseExisting(path: string): Promise<void> {
   if (await exists(path)) throw new TgError('STORAGE_FAILED', `dataset surgery: ${path} already exists`);
+}
+
+/** The output may not land inside an input (it would become part of the dataset being read). */
+function refuseNested(inputs: readonly string[], out: string): void {
+  const target = resolve(out);
+  for (const input of inputs) {
+    const dir = resolve(input);
+    if (target === dir || target.startsWith(`${dir}${sep}`))
+      throw invalid(`the output ${out} lies inside the input dataset ${input}`);
+  }
+}
+
+function checkOptions(opts: SurgeryOptions): void {
+  const { chunksSize, dataFilesSizeInMb } = opts;
+  if (chunksSize !== undefined && !(Number.isInteger(chunksSize) && chunksSize >= 1))
+    throw invalid(`chunks size must be a whole number of files >= 1, got ${chunksSize}`);
+  if (dataFilesSizeInMb !== undefined && !(Number.isFinite(dataFilesSizeInMb) && dataFilesSizeInMb > 0))
+    throw invalid(`data file size must be a positive number of MB, got ${dataFilesSizeInMb}`);
+}
+
+function interrupted(): TgError {
+  return new TgError('INTERRUPTED', 'dataset surgery: interrupted; nothing was written');
 }
 
 function stagingPath(target: string): string {
@@ -196,6 +259,7 @@ async function writeSubset(
   staging: string,
   db: DuckDBConnection,
   storedStats: readonly (Record<string, FeatureStats> | null)[][],
+  opts: SurgeryOptions,
 ): Promise<Omit<SurgeryResult, 'dir'>> {
   if (picks.length === 0)
     throw invalid('no episodes selected; LeRobot cannot open an empty dataset, so none is written');
@@ -220,13 +284,17 @@ async function writeSubset(
   };
 
   const kv = quoteString(hfMetadata(features));
-  const dataFiles = new DataFiles(new DataFileNames(staging, info.chunks_size), info.data_files_size_in_mb);
+  const chunksSize = opts.chunksSize ?? info.chunks_size;
+  const fileSizeInMb = opts.dataFilesSizeInMb ?? info.data_files_size_in_mb;
+  const fileNames = new DataFileNames(staging, chunksSize);
+  const dataFiles = new DataFiles(fileNames, fileSizeInMb);
   const rows: EpisodeRow[] = [];
   const tgLines: string[] = [];
-  const withTg = sources.every((s) => s.tgEpisodes !== null);
+  const withTg = opts.tgMetadata !== false && sources.every((s) => s.tgEpisodes !== null);
   let total = 0;
   try {
     for (let e = 0; e < picks.length; e++) {
+      if (opts.signal?.aborted) throw interrupted();
       const pick = picks[e] as Pick;
       const ds = sources[pick.source] as LeRobotDataset;
       const ep = ds.episodes[pick.episodeIndex];
@@ -296,6 +364,7 @@ async function writeSubset(
         tgLines.push(JSON.stringify({ ...tg, episode_index: e }));
       }
       total += ep.length;
+      opts.onProgress?.(e + 1, picks.length);
     }
     await dataFiles.finish();
   } catch (err) {
@@ -312,6 +381,8 @@ async function writeSubset(
     total_episodes: rows.length,
     total_frames: total,
     total_tasks: tasks.size,
+    chunks_size: chunksSize,
+    data_files_size_in_mb: fileSizeInMb,
     splits: { train: `0:${rows.length}` },
     data_path: DEFAULT_DATA_PATH,
   };
@@ -322,7 +393,7 @@ async function writeSubset(
   await writeFile(join(staging, INFO_PATH), `${JSON.stringify(outInfo, null, 4)}\n`);
   if (withTg) await writeFile(join(staging, TG_EPISODES_PATH), `${tgLines.join('\n')}\n`);
   await rm(work, { recursive: true, force: true });
-  return { episodes: rows.length, frames: total, tasks: tasks.size };
+  return { episodes: rows.length, frames: total, tasks: tasks.size, dataFiles: fileNames.count };
 }
 
 /** The episode's stored stats, or (where the input has none) stats computed from its frames. */
@@ -379,6 +450,7 @@ async function withInputs<T>(
   const datasets = await openAll(inputs);
   const instance = await DuckDBInstance.create(':memory:');
   const db = await instance.connect();
+  await db.run('SET parquet_metadata_cache = true');
   try {
     for (const ds of datasets) checkSupported(ds);
     const stats: (Record<string, FeatureStats> | null)[][] = [];
@@ -392,40 +464,81 @@ async function withInputs<T>(
 }
 
 /** Merges datasets (same fps and features) into a new one at `out`: every episode, inputs in order. */
-export async function mergeDatasets(inputs: readonly string[], out: string): Promise<SurgeryResult> {
+export async function mergeDatasets(
+  inputs: readonly string[],
+  out: string,
+  opts: SurgeryOptions = {},
+): Promise<SurgeryResult> {
   if (inputs.length === 0) throw invalid('merge needs at least one input dataset');
+  checkOptions(opts);
+  refuseNested(inputs, out);
   await refuseExisting(out);
   return withInputs(inputs, async (datasets, db, stats) => {
     checkCompatible(datasets);
     const picks = datasets.flatMap((ds, source) =>
       ds.episodes.map((e) => ({ source, episodeIndex: e.episodeIndex })),
     );
-    const r = await atomically(out, (staging) => writeSubset(datasets, picks, staging, db, stats));
+    const r = await atomically(out, (staging) => writeSubset(datasets, picks, staging, db, stats, opts));
     return { dir: out, ...r };
   });
 }
 
-function selectEpisodes(ds: LeRobotDataset, keep: EpisodeSelection): number[] {
-  if (typeof keep === 'function') {
-    return ds.episodes
-      .filter((e) =>
-        keep({
-          episodeIndex: e.episodeIndex,
-          length: e.length,
-          tasks: [...e.tasks],
-          tg: ds.tgEpisodes?.[e.episodeIndex] ?? null,
-        }),
-      )
-      .map((e) => e.episodeIndex);
-  }
+/** The listed indices as a set, each checked to exist and to appear once. */
+function indexSet(ds: LeRobotDataset, listed: readonly number[]): Set<number> {
   const seen = new Set<number>();
-  for (const i of keep) {
+  for (const i of listed) {
     if (!Number.isInteger(i) || i < 0 || i >= ds.episodes.length)
       throw invalid(`${ds.dir}: no episode ${i} (it has ${ds.episodes.length})`);
     if (seen.has(i)) throw invalid(`episode ${i} listed twice`);
     seen.add(i);
   }
-  return [...seen].sort((a, b) => a - b);
+  return seen;
+}
+
+/** The query as a predicate, every name in it checked against the dataset first. */
+function queryPredicate(ds: LeRobotDataset, q: EpisodeQuery): (e: EpisodeSummary) => boolean {
+  const keep = q.episodes ? indexSet(ds, q.episodes) : null;
+  const drop = q.exclude ? indexSet(ds, q.exclude) : null;
+  const known = new Set(ds.tasks.map((t) => t.task));
+  for (const t of q.tasks ?? []) {
+    if (!known.has(t))
+      throw invalid(
+        `${ds.dir}: no task ${JSON.stringify(t)} (its tasks: ${[...known].map((k) => JSON.stringify(k)).join(', ')})`,
+      );
+  }
+  const tasks = q.tasks && q.tasks.length > 0 ? new Set(q.tasks) : null;
+  const where = Object.entries(q.where ?? {});
+  if (where.length > 0) {
+    if (!ds.tgEpisodes)
+      throw invalid(`${ds.dir}: has no ${TG_EPISODES_PATH}, so there are no labels to match`);
+    const keys = new Set(ds.tgEpisodes.flatMap((line) => Object.keys(line)));
+    for (const [key] of where) {
+      if (!keys.has(key))
+        throw invalid(
+          `${ds.dir}: no episode has the label ${JSON.stringify(key)} (labels: ${[...keys].join(', ')})`,
+        );
+    }
+  }
+  return (e) =>
+    (keep === null || keep.has(e.episodeIndex)) &&
+    (drop === null || !drop.has(e.episodeIndex)) &&
+    (tasks === null || e.tasks.some((t) => tasks.has(t))) &&
+    where.every(([key, value]) => e.tg !== null && key in e.tg && String(e.tg[key]) === value);
+}
+
+function selectEpisodes(ds: LeRobotDataset, keep: EpisodeSelection): number[] {
+  if (Array.isArray(keep)) return [...indexSet(ds, keep)].sort((a, b) => a - b);
+  const predicate = typeof keep === 'function' ? keep : queryPredicate(ds, keep as EpisodeQuery);
+  return ds.episodes
+    .filter((e) =>
+      predicate({
+        episodeIndex: e.episodeIndex,
+        length: e.length,
+        tasks: [...e.tasks],
+        tg: ds.tgEpisodes?.[e.episodeIndex] ?? null,
+      }),
+    )
+    .map((e) => e.episodeIndex);
 }
 
 /** Writes a new dataset at `out` holding only the episodes `keep` selects (in their original order). */
@@ -433,7 +546,10 @@ export async function filterEpisodes(
   input: string,
   out: string,
   keep: EpisodeSelection,
+  opts: SurgeryOptions = {},
 ): Promise<SurgeryResult> {
+  checkOptions(opts);
+  refuseNested([input], out);
   await refuseExisting(out);
   return withInputs([input], async ([ds], db, stats) => {
     const kept = selectEpisodes(ds as LeRobotDataset, keep);
@@ -441,20 +557,41 @@ export async function filterEpisodes(
       throw invalid('the filter keeps no episodes; LeRobot cannot open an empty dataset, so none is written');
     const picks = kept.map((episodeIndex) => ({ source: 0, episodeIndex }));
     const r = await atomically(out, (staging) =>
-      writeSubset([ds as LeRobotDataset], picks, staging, db, stats),
+      writeSubset([ds as LeRobotDataset], picks, staging, db, stats, opts),
     );
-    return { dir: out, ...r };
+    return { dir: out, ...r, sourceEpisodes: kept };
   });
 }
 
-/** Writes a new dataset at `out` without the listed episodes (a filter with the complement). */
+/**
+ * Writes a new dataset at `out` without the listed episodes (each must exist: a typo never silently
+ * keeps everything, and dropping every episode is refused rather than leaving an empty dataset).
+ */
 export async function deleteEpisodes(
   input: string,
   out: string,
   remove: readonly number[],
+  opts: SurgeryOptions = {},
 ): Promise<SurgeryResult> {
-  const drop = new Set(remove);
-  return filterEpisodes(input, out, (ep) => !drop.has(ep.episodeIndex));
+  return filterEpisodes(input, out, { exclude: remove }, opts);
+}
+
+/**
+ * A fresh LeRobot v3.0 dataset from `input`: the episodes `keep` selects, re-indexed, re-chunked (LeRobot's
+ * default chunk and file sizes unless `opts` says otherwise), per-episode and dataset stats carried over
+ * or recomputed for the columns whose values change.
+ */
+export async function exportLeRobot(
+  input: string,
+  out: string,
+  keep: EpisodeSelection = {},
+  opts: SurgeryOptions = {},
+): Promise<SurgeryResult> {
+  return filterEpisodes(input, out, keep, {
+    chunksSize: DEFAULT_CHUNK_SIZE,
+    dataFilesSizeInMb: DEFAULT_DATA_FILE_SIZE_IN_MB,
+    ...opts,
+  });
 }
 
 const SPLIT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
@@ -507,17 +644,32 @@ export function planSplit(totalEpisodes: number, spec: SplitSpec): Record<string
 }
 
 /** Splits a dataset into `outDir/<name>` datasets, one per part; `outDir` appears only when all are written. */
-export async function splitDataset(input: string, spec: SplitSpec, outDir: string): Promise<SurgeryResult[]> {
+export async function splitDataset(
+  input: string,
+  spec: SplitSpec,
+  outDir: string,
+  opts: SurgeryOptions = {},
+): Promise<SurgeryResult[]> {
+  checkOptions(opts);
+  refuseNested([input], outDir);
   await refuseExisting(outDir);
   return withInputs([input], async ([ds], db, stats) => {
     const plan = planSplit((ds as LeRobotDataset).episodes.length, spec);
     return atomically(outDir, async (staging) => {
       await mkdir(staging, { recursive: true });
       const results: SurgeryResult[] = [];
+      // Progress over all parts together.
+      const total = Object.values(plan).reduce((n, eps) => n + eps.length, 0);
+      let before = 0;
       for (const [name, episodes] of Object.entries(plan)) {
         const picks = episodes.map((episodeIndex) => ({ source: 0, episodeIndex }));
-        const r = await writeSubset([ds as LeRobotDataset], picks, join(staging, name), db, stats);
-        results.push({ dir: join(outDir, name), ...r });
+        const offset = before;
+        const r = await writeSubset([ds as LeRobotDataset], picks, join(staging, name), db, stats, {
+          ...opts,
+          onProgress: opts.onProgress && ((done) => opts.onProgress?.(offset + done, total)),
+        });
+        results.push({ dir: join(outDir, name), ...r, sourceEpisodes: episodes });
+        before += episodes.length;
       }
       return results;
     });
