@@ -137,6 +137,42 @@ describe('arm motion skills', () => {
     }
   });
 
+  test('after the arm was moved by something else, or a reset, the next skill starts from where it is', async () => {
+    const rig = await pickPlaceRig(CUBE);
+    try {
+      assert.equal(
+        rig.run({ skill: 'move_to', args: { position: [0.35, 0.2, 0.25] } }, 8).status,
+        'succeeded',
+      );
+      // Teleoperation (or a world reset) puts the arm back home behind the skills' back.
+      const moved = () => {
+        rig.world.setArmState(ARM7.home);
+        rig.world.forward();
+        rig.sense();
+      };
+      const firstCommandOffset = (): number => {
+        const state = rig.perception.state;
+        const skill = rig.skills.start(
+          { skill: 'joint_pd', args: { q: [0.1, 0.4, 0, 1.6, 0, 1.14, 0] } },
+          state,
+        );
+        const cmd = new Float64Array(8);
+        skill.step(state, cmd);
+        let worst = 0;
+        for (let i = 0; i < 8; i++) worst = Math.max(worst, Math.abs(cmd[i]! - state.q[i]!));
+        return worst;
+      };
+      moved();
+      assert.ok(firstCommandOffset() < 0.01, 'stale command re-seeded from the measured state');
+      rig.skills.reset();
+      assert.equal(rig.skills.context.held, null);
+      moved();
+      assert.ok(firstCommandOffset() < 0.01, 'after reset');
+    } finally {
+      rig.dispose();
+    }
+  });
+
   test('the registry implements the arm vocabulary and validates plan steps', async () => {
     const rig = await pickPlaceRig(CUBE);
     try {

@@ -79,16 +79,28 @@ export class ArmMotion {
 
   /**
    * Seeds the command from the measured state the first time (or when `force`): later skills continue
-   * from the previous skill's command. Returns false when the state is not finite.
+   * from the previous skill's command. A command that no longer matches the arm (something else moved
+   * it since: teleoperation, a reset) is re-seeded too. Returns false when the state is not finite.
    */
   sync(state: WorldState, force = false): boolean {
     if (!armStateFinite(state, this.n + 1)) return false;
-    if (this.initialized && !force) return true;
+    if (this.initialized && !force) {
+      let stale = false;
+      for (let i = 0; i < this.n; i++) if (Math.abs(this.qCmd[i]! - state.q[i]!) > MAX_LEAD_RAD) stale = true;
+      if (!stale) return true;
+    }
     for (let i = 0; i < this.n; i++) this.qCmd[i] = state.q[i]!;
     this.dq.fill(0);
     this.gripCmd = state.q[this.profile.gripper.channel]!;
     this.initialized = true;
     return true;
+  }
+
+  /** Forgets the command: the next `sync` seeds it from the measured state (a new episode). */
+  reset(): void {
+    this.initialized = false;
+    this.override = null;
+    this.dq.fill(0);
   }
 
   /** Refreshes the measured grip-site pose and Jacobian from the kinematics. */

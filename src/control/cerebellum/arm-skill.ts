@@ -60,6 +60,13 @@ export class ArmContext {
     this.grip = new GripRegulator(this.motion, grip);
     this.objects = new Map(Object.entries(objects));
   }
+
+  /** A new episode: the command re-seeds from the next state, the gripper idles, nothing is held. */
+  reset(): void {
+    this.motion.reset();
+    this.grip.idle();
+    this.held = null;
+  }
 }
 
 export abstract class ArmSkill<Goal> implements Skill<Goal> {

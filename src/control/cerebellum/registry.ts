@@ -76,6 +76,11 @@ export class ArmSkills {
     }
   }
 
+  /** Call when the world is reset (a new episode): skills start over from the next measured state. */
+  reset(): void {
+    this.context.reset();
+  }
+
   get names(): string[] {
     return [...this.skills.keys()];
   }

@@ -2,13 +2,17 @@
  * Perception for an arm: raw sensor channels in, one `WorldState` out, updated in place.
  *
  * - `updateProprio(t)`: joint positions, velocities and torques (held over short dropouts), tactile
- *   features per pad, and the gravity-compensated wrist wrench. Cheap and allocation-free: run it at the
- *   cerebellum's rate so that skills servo on fresh joint state.
+ *   features per pad, and the gravity-compensated wrist wrench. Cheap (~3 us): run it at the cerebellum's
+ *   rate so that skills servo on fresh joint state; a 30 Hz perception layer alone would feed them joint
+ *   positions up to 33 ms old.
  * - `updateObjects(t)`: object poses at the object source's own rate (30 Hz by default), from the
  *   simulation with noise and latency (default, fast) or from a depth camera (segmentation and fitting,
- *   src/control/perception/depth-objects.ts). The sim path allocates nothing; the depth path casts rays
- *   through the frame source and allocates only what that source does.
+ *   src/control/perception/depth-objects.ts; the rays cost milliseconds per frame).
  * - `update(t)` does both.
+ *
+ * Nothing here allocates per tick. (Measured with a heap profiler: what remains comes from the world's
+ * kinematics call for the wrist orientation, src/sim/site-frame.ts fetching live views, and from V8
+ * boxing a double passed to a call it did not inline.)
  *
  * The wrist sensor's orientation comes from the robot's own kinematics (the F/T frame of arm7 is aligned
  * with its grip site: both sit in the hand body without rotation).
