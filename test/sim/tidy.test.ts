@@ -106,6 +106,18 @@ describe('home: tidy scattered objects into a box', () => {
     assert.ok(r.simSec < 12);
   });
 
+  test('with everything already away the skill is finished before it starts', () => {
+    task.apply(world, task.initialStates(1, 1)[0]!);
+    putInBox('block', -0.08);
+    putInBox('can', 0);
+    putInBox('carton', 0.08);
+    world.forward();
+    const r = runEpisode({ world, task, skill: (dt) => new TidySkill(world, task, dt), maxSimSec: 30 });
+    assert.equal(r.finished, true);
+    assert.equal(r.simSec, 0);
+    assert.equal(r.success, true);
+  });
+
   test('an unfinished episode (time limit) is judged by where the objects are', () => {
     task.apply(world, task.initialStates(1, 1)[0]!);
     const r = runEpisode({ world, task, skill: (dt) => new TidySkill(world, task, dt), maxSimSec: 8 });

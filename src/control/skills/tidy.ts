@@ -15,7 +15,8 @@ const MIN_GRASP_Z_M = 0.025;
 const RELEASE_GAP_M = 0.02;
 
 export class TidySkill implements ScriptedSkill {
-  private readonly pick: PickPlaceSkill;
+  /** Null when every object is already in the box: the skill starts finished and holds still. */
+  private readonly pick: PickPlaceSkill | null;
   private readonly queue: PickPlaceTarget[];
   private current = 0;
 
@@ -28,20 +29,24 @@ export class TidySkill implements ScriptedSkill {
       .map((o, i) => ({ o, i }))
       .filter(({ o }) => !task.inBox(world, o.name))
       .map(({ o, i }) => target(task, o, [slotX(i), box.y, tableTopZ + box.wallM]));
-    this.pick = new PickPlaceSkill(world, this.queue[0] ?? idle(world), { controlDtSec });
-    if (this.queue.length === 0) this.pick.phase = 'done';
+    const first = this.queue[0];
+    this.pick = first ? new PickPlaceSkill(world, first, { controlDtSec }) : null;
   }
 
   get finished(): boolean {
-    return this.pick.finished && this.current >= this.queue.length - 1;
+    return this.pick === null || (this.pick.finished && this.current >= this.queue.length - 1);
   }
 
   /** Objects fully handled so far. */
   get objectsDone(): number {
-    return this.current + (this.pick.finished ? 1 : 0);
+    return this.pick === null ? 0 : this.current + (this.pick.finished ? 1 : 0);
   }
 
   step(world: SceneWorld, out: Float64Array): void {
+    if (this.pick === null) {
+      world.readState(out); // position actuators: the canonical state is the command that holds it
+      return;
+    }
     if (this.pick.finished && this.current < this.queue.length - 1) {
       this.current++;
       this.pick.retarget(this.queue[this.current]!);
@@ -58,17 +63,5 @@ function target(task: TidyTask, o: TidyObject, floor: [number, number, number]):
     graspHeightM: grasp,
     yawPeriodRad: o.shape === 'cylinder' ? null : o.halfSize[0] === o.halfSize[1] ? Math.PI / 2 : Math.PI,
     release: [floor[0], floor[1], floor[2] + half + grasp + RELEASE_GAP_M],
-  };
-}
-
-/** A target for an empty queue: never approached (the skill starts finished). */
-function idle(world: SceneWorld): PickPlaceTarget {
-  const pos = new Float64Array(3);
-  world.gripSite(pos, new Float64Array(9));
-  return {
-    objectPose: (_w, p) => p.set(pos),
-    graspHeightM: 0,
-    yawPeriodRad: null,
-    release: [pos[0]!, pos[1]!, pos[2]!],
   };
 }
