@@ -134,7 +134,7 @@ describe('pick and place through perception with a tactile grasp', () => {
   test('slip under load is detected from the pads and the grip tightens; without detection the cube drops', async () => {
     const outcome = async (detect: boolean) => {
       const grip = detect
-        ? { forceN: 1.5, slipRate: 1.5, settleSec: 0.15 }
+        ? { forceN: 1.5 }
         : { forceN: 1.5, slipRate: Number.POSITIVE_INFINITY, forceDropFraction: 0 };
       const rig = await pickPlaceRig({ x: 0.45, y: -0.1, yaw: 0.3 }, { skills: { grip } });
       try {

@@ -71,7 +71,7 @@ export class ArmContext {
 
 export abstract class ArmSkill<Goal> implements Skill<Goal> {
   abstract readonly name: string;
-  failure: string | null = null;
+  failure: string | null = 'not started';
   /** Current phase, for telemetry and tests. */
   phase = 'idle';
   /** Seconds since start, and in the current phase. */

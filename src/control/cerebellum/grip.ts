@@ -5,7 +5,7 @@
  *   closing  the command ramps shut at `closeSpeedMps` until both pads report contact; closing below
  *            `minWidthM` with no contact means nothing is between the fingers: empty;
  *   holding  grip-force regulation: the gripper is a position servo, so its squeeze is about
- *            kp x (opening - command). On contact the command jumps to opening - target / kp
+ *            kp x (opening - command). On contact the command goes to opening - target / kp
  *            (feed-forward), then an integral loop on the tactile force error trims it. The force is the
  *            weaker pad's (what friction can hold is set by the smaller normal force);
  *            slip -- a pad's contact patch moving faster than `slipRate` grid units per second, or the
@@ -13,6 +13,7 @@
  *            by `tightenFactor` up to the gripper's maximum. Losing contact on both pads regrips: the
  *            fingers close again onto whatever is still between them (empty if nothing is).
  *
+ * The output follows what the mode asks for at the gripper's speed (no steps for the spine to cut).
  * `step` allocates nothing; it writes the gripper target into the shared ArmMotion.
  */
 import type { TactileFeatures, WorldState } from '../contracts.ts';
@@ -30,13 +31,13 @@ export interface GripOptions {
   minWidthM?: number;
   /** Contact on a pad above this force (N, default 0.3). */
   contactN?: number;
-  /** Slip thresholds: centroid speed (grid units/s, default 0.8) and force drop (fraction, default 0.5). */
+  /** Slip thresholds: centroid speed (grid units/s, default 1.5) and force drop (fraction, default 0.5). */
   slipRate?: number;
   forceDropFraction?: number;
   tightenFactor?: number;
   /** Integral gain of the force loop (m of command per N s, default 0.004). */
   forceGain?: number;
-  /** After contact or a tighten, slip is not judged for this long (s, default 0.1): the grip settles. */
+  /** After contact or a tighten, slip is not judged for this long (s, default 0.15): the grip settles. */
   settleSec?: number;
 }
 
@@ -67,11 +68,11 @@ export class GripRegulator {
       closeSpeedMps: opts.closeSpeedMps ?? 0.05,
       minWidthM: opts.minWidthM ?? 0.003,
       contactN: opts.contactN ?? 0.3,
-      slipRate: opts.slipRate ?? 0.8,
+      slipRate: opts.slipRate ?? 1.5,
       forceDropFraction: opts.forceDropFraction ?? 0.5,
       tightenFactor: opts.tightenFactor ?? 1.5,
       forceGain: opts.forceGain ?? 0.004,
-      settleSec: opts.settleSec ?? 0.1,
+      settleSec: opts.settleSec ?? 0.15,
     };
     this.padNames = opts.pads ?? null;
     this.targetForceN = this.o.forceN;

@@ -320,18 +320,20 @@ export class OnnxPolicySkill extends ArmSkill<PolicyGoal> {
   private buildObservation(state: WorldState): string | null {
     const obs = this.spec.policy.observation;
     const m = this.ctx.motion;
+    // Joint vectors in the observation have the canonical action length (arm joints then gripper).
+    const dim = this.ctx.profile.actionDim;
     let k = 0;
     for (let t = 0; t < this.terms.length; t++) {
       const start = k;
       switch (this.terms[t]!) {
         case Term.Q:
-          for (let i = 0; i < state.q.length; i++) obs[k++] = state.q[i]!;
+          for (let i = 0; i < dim; i++) obs[k++] = state.q[i]!;
           break;
         case Term.Qd:
-          for (let i = 0; i < state.qd.length; i++) obs[k++] = state.qd[i]!;
+          for (let i = 0; i < dim; i++) obs[k++] = state.qd[i]!;
           break;
         case Term.Tau:
-          for (let i = 0; i < state.tau.length; i++) obs[k++] = state.tau[i]!;
+          for (let i = 0; i < dim; i++) obs[k++] = state.tau[i]!;
           break;
         case Term.Goal:
           for (let i = 0; i < this.goal.length; i++) obs[k++] = this.goal[i]!;

@@ -7,9 +7,11 @@
  *    view), then a least-squares plane z = a x + b y + c through the points near it.
  * 3. Points higher than `planeToleranceM` above the plane (and below the tallest catalogued object) are
  *    grouped into clusters: 4-connected pixels whose heights differ by less than `clusterStepM`.
- * 4. Each cluster's top face (points within `topToleranceM` of its highest point) is fitted with the
- *    minimum-area rectangle (angle search), which gives the centre, the footprint and the yaw; the height
- *    above the plane gives the centre's z. Clusters are matched to the catalogue by height and footprint.
+ * 4. Each cluster's top face (points within `topToleranceM` of its highest point) gives the yaw (from its
+ *    fourth-order moment), then its bounding rectangle at that yaw the centre and the footprint; the
+ *    height above the plane gives the centre's z. Clusters are matched to the catalogue by height,
+ *    footprint and how much of the face is seen (a partly hidden object is reported not visible rather
+ *    than placed wrong).
  *
  * Everything is preallocated for the image size: `detect` allocates nothing.
  */
@@ -40,7 +42,6 @@ export interface DepthDetectorOptions {
 
 const HIST_BINS = 256;
 const MAX_CLUSTERS = 128;
-const ANGLE_STEPS = 90; // 1 degree over [0, 90)
 
 export class DepthObjectDetector {
   readonly objects: readonly DepthObjectModel[];
@@ -79,8 +80,6 @@ export class DepthObjectDetector {
   /** Points on the top face. */
   private readonly cTopN = new Int32Array(MAX_CLUSTERS);
   private readonly cTaken = new Uint8Array(MAX_CLUSTERS);
-  private readonly cosT = new Float64Array(ANGLE_STEPS);
-  private readonly sinT = new Float64Array(ANGLE_STEPS);
 
   constructor(opts: DepthDetectorOptions) {
     if (!(opts.width >= 1 && opts.height >= 1 && opts.fovyDeg > 0 && opts.fovyDeg < 180)) {
@@ -106,11 +105,6 @@ export class DepthObjectDetector {
     this.ph = new Float64Array(n);
     this.label = new Int32Array(n);
     this.queue = new Int32Array(n);
-    for (let k = 0; k < ANGLE_STEPS; k++) {
-      const a = ((k / ANGLE_STEPS) * Math.PI) / 2;
-      this.cosT[k] = Math.cos(a);
-      this.sinT[k] = Math.sin(a);
-    }
   }
 
   /**
@@ -297,7 +291,7 @@ export class DepthObjectDetector {
     const e = this.cEnd[k]!;
     const cut = this.cTop[k]! - this.topTol;
     const yaw = this.momentYaw(s, e, cut);
-    this.extent(s, e, cut, Math.cos(yaw), Math.sin(yaw), k);
+    this.fitRectangle(k, s, e, cut, Math.cos(yaw), Math.sin(yaw));
     this.cYaw[k] = yaw;
   }
 
@@ -341,10 +335,10 @@ export class DepthObjectDetector {
   }
 
   /**
-   * Extent of the top-face points of queue[s, e) along u = (c, s) and v = (-s, c): returns the area; with
-   * `k`, stores the rectangle's centre, its sides and the pixel footprint at the face for cluster k.
+   * Cluster k's top-face rectangle (points of queue[s, e) at or above `cut`) along u = (c, sn) and
+   * v = (-sn, c): its centre, its sides, how many points it has and the pixel footprint at the face.
    */
-  private extent(s: number, e: number, cut: number, c: number, sn: number, k: number | null): number {
+  private fitRectangle(k: number, s: number, e: number, cut: number, c: number, sn: number): void {
     let uMin = Infinity;
     let uMax = -Infinity;
     let vMin = Infinity;
@@ -365,18 +359,15 @@ export class DepthObjectDetector {
       depthSum += this.range[i]!;
       m++;
     }
-    if (k !== null) {
-      const uc = (uMin + uMax) / 2;
-      const vc = (vMin + vMax) / 2;
-      this.cX[k] = c * uc - sn * vc;
-      this.cY[k] = sn * uc + c * vc;
-      this.cA[k] = uMax - uMin;
-      this.cB[k] = vMax - vMin;
-      // Pixel footprint on the top face: its z-depth over the focal length (in pixels).
-      this.cPix[k] = depthSum / Math.max(1, m) / this.focal;
-      this.cTopN[k] = m;
-    }
-    return (uMax - uMin) * (vMax - vMin);
+    const uc = (uMin + uMax) / 2;
+    const vc = (vMin + vMax) / 2;
+    this.cX[k] = c * uc - sn * vc;
+    this.cY[k] = sn * uc + c * vc;
+    this.cA[k] = uMax - uMin;
+    this.cB[k] = vMax - vMin;
+    // Pixel footprint on the top face: its z-depth over the focal length (in pixels).
+    this.cPix[k] = depthSum / Math.max(1, m) / this.focal;
+    this.cTopN[k] = m;
   }
 
   private match(stampSec: number, out: readonly ObjectEstimate[]): number {
