@@ -1,4 +1,4 @@
-export { LatencyHistogram } from './latency-histogram.ts';
+export { type HistogramSnapshot, LatencyHistogram } from './latency-histogram.ts';
 export { type LayerReport, LayerTelemetry } from './layer-telemetry.ts';
 export {
   type CommandLayer,

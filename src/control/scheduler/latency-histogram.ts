@@ -4,6 +4,16 @@
  * kept to a relative precision of 2^-(s-1) (1.6% with the default s = 7) over 1 ns .. 2^42 ns (73 min)
  * in 2,432 counters. Recording is O(1) and does not allocate; percentiles walk the counters.
  */
+/** A histogram's state as plain, structured-clone-able data. */
+export interface HistogramSnapshot {
+  subBits: number;
+  counts: Float64Array;
+  count: number;
+  sumNs: number;
+  maxNs: number;
+  minNs: number;
+}
+
 export class LatencyHistogram {
   /** Samples recorded. */
   count = 0;
@@ -75,6 +85,31 @@ export class LatencyHistogram {
     this.sumNs += other.sumNs;
     if (other.maxNs > this.maxNs) this.maxNs = other.maxNs;
     if (other.minNs < this.minNs) this.minNs = other.minNs;
+  }
+
+  /** Everything the histogram holds, as plain data (e.g. to send from a worker thread and `merge` there). */
+  snapshot(): HistogramSnapshot {
+    return {
+      subBits: this.subBits,
+      counts: Float64Array.from(this.counts),
+      count: this.count,
+      sumNs: this.sumNs,
+      maxNs: this.maxNs,
+      minNs: this.minNs,
+    };
+  }
+
+  /** A histogram from a `snapshot` (its layout included). */
+  static fromSnapshot(s: HistogramSnapshot): LatencyHistogram {
+    const maxExponent = (s.counts.length - 2 ** s.subBits) / 2 ** (s.subBits - 1) + s.subBits - 1;
+    const h = new LatencyHistogram(s.subBits, maxExponent);
+    if (h.counts.length !== s.counts.length) throw new RangeError('histogram snapshot of an unknown layout');
+    h.counts.set(s.counts);
+    h.count = s.count;
+    h.sumNs = s.sumNs;
+    h.maxNs = s.maxNs;
+    h.minNs = s.minNs;
+    return h;
   }
 
   reset(): void {

@@ -39,6 +39,12 @@ export class SceneSpinePort implements ActuatorPort {
   private readonly envRegion: number;
   private readonly regionSensor: Int32Array;
   private readonly needsRnePost: boolean;
+  /** Model arrays (constant) copied once; live data views cached (each getter call allocates a view). */
+  private readonly sensorAdr: Int32Array;
+  private readonly sensorDim: Int32Array;
+  private views: { tenVelocity: Float64Array; siteXpos: Float64Array; cfrcExt: Float64Array } | null = null;
+  private xposView: Float64Array = new Float64Array(0);
+  private xmatView: Float64Array = new Float64Array(0);
 
   constructor(world: SceneWorld, limits: SpineLimits, opts: ScenePortOptions = {}) {
     const arm = world.scene.arm;
@@ -68,6 +74,23 @@ export class SceneSpinePort implements ActuatorPort {
       return s === undefined ? -1 : world.id('sensor', s);
     });
     this.needsRnePost = !computesContactForces(world);
+    this.sensorAdr = Int32Array.from(world.model.sensor_adr as Int32Array);
+    this.sensorDim = Int32Array.from(world.model.sensor_dim as Int32Array);
+  }
+
+  /** The live views, fetched again once the WASM heap grew (they read as length 0 then). */
+  private live(): { tenVelocity: Float64Array; siteXpos: Float64Array; cfrcExt: Float64Array } {
+    const v = this.views;
+    if (v !== null && v.siteXpos.length > 0 && this.xmatView.length > 0) return v;
+    const d = this.world.data;
+    this.views = {
+      tenVelocity: d.ten_velocity as Float64Array,
+      siteXpos: d.site_xpos as Float64Array,
+      cfrcExt: d.cfrc_ext as Float64Array,
+    };
+    this.xposView = d.xpos as Float64Array;
+    this.xmatView = d.xmat as Float64Array;
+    return this.views;
   }
 
   write(targets: Float64Array): void {
@@ -94,12 +117,12 @@ export class SceneSpinePort implements ActuatorPort {
    */
   sense(fb: SpineFeedback, tSec: number): void {
     const w = this.world;
-    const d = w.data;
+    const views = this.live();
     w.readState(fb.q);
     const qvel = w.qvel;
     for (let i = 0; i < this.armDof; i++) fb.qd[i] = qvel[this.dofAdr[i]!]!;
     if (this.tendonId.length > 0) {
-      const tv = d.ten_velocity as Float64Array;
+      const tv = views.tenVelocity;
       for (let k = 0; k < this.tendonId.length; k++) fb.qd[this.armDof + k] = tv[this.tendonId[k]!]!;
     }
     if (this.siteIds.length > 0) this.readTcp(fb.tcp);
@@ -108,11 +131,10 @@ export class SceneSpinePort implements ActuatorPort {
   }
 
   private readTcp(out: Float64Array): void {
-    const d = this.world.data;
-    const sx = d.site_xpos as Float64Array;
+    const sx = this.live().siteXpos;
     const b = this.baseBody;
-    const xpos = this.world.xpos;
-    const xmat = this.world.xmat;
+    const xpos = this.xposView;
+    const xmat = this.xmatView;
     for (let s = 0; s < this.siteIds.length; s++) {
       const id = this.siteIds[s]!;
       const dx = sx[3 * id]! - (b >= 0 ? xpos[3 * b]! : 0);
@@ -139,24 +161,25 @@ export class SceneSpinePort implements ActuatorPort {
     if (this.envRegion >= 0) {
       // Everything the robot touches: the largest external force on any of its bodies (cfrc_ext, force
       // part: the last 3 of each 6).
-      const cfrc = w.data.cfrc_ext as Float64Array;
+      const cfrc = this.live().cfrcExt;
       let max = 0;
       for (let k = 0; k < this.robotBodies.length; k++) {
         const o = 6 * this.robotBodies[k]! + 3;
-        const f = Math.hypot(cfrc[o]!, cfrc[o + 1]!, cfrc[o + 2]!);
+        // Not Math.hypot: V8's allocates per call, and this runs for every robot body every tick.
+        const f = Math.sqrt(cfrc[o]! * cfrc[o]! + cfrc[o + 1]! * cfrc[o + 1]! + cfrc[o + 2]! * cfrc[o + 2]!);
         if (f > max || Number.isNaN(f)) max = f;
       }
       out[this.envRegion] = max;
     }
     const sd = w.sensordata;
-    const adr = w.model.sensor_adr as Int32Array;
-    const dim = w.model.sensor_dim as Int32Array;
+    const adr = this.sensorAdr;
+    const dim = this.sensorDim;
     for (let r = 0; r < this.regionSensor.length; r++) {
       const s = this.regionSensor[r]!;
       if (s < 0) continue;
       let max = 0;
       for (let k = adr[s]!; k + 2 < adr[s]! + dim[s]!; k += 3) {
-        const f = Math.hypot(sd[k]!, sd[k + 1]!, sd[k + 2]!);
+        const f = Math.sqrt(sd[k]! * sd[k]! + sd[k + 1]! * sd[k + 1]! + sd[k + 2]! * sd[k + 2]!);
         if (f > max || Number.isNaN(f)) max = f;
       }
       out[r] = max;

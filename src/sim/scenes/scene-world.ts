@@ -40,6 +40,20 @@ export class SceneWorld {
   private qvelView: Float64Array = new Float64Array(0);
   private ctrlView: Float64Array = new Float64Array(0);
   private sensorView: Float64Array = new Float64Array(0);
+  /** Grip-site reads at the control rate: site pose and Jacobian buffer views, nv. */
+  private readonly siteViews: {
+    siteXpos: Float64Array;
+    siteXmat: Float64Array;
+    jacp: Float64Array;
+    jacr: Float64Array;
+    nv: number;
+  } = {
+    siteXpos: new Float64Array(0),
+    siteXmat: new Float64Array(0),
+    jacp: new Float64Array(0),
+    jacr: new Float64Array(0),
+    nv: 0,
+  };
 
   constructor(mj: Mujoco, scene: Scene) {
     this.mj = mj;
@@ -266,8 +280,16 @@ export class SceneWorld {
       mj.mj_comPos(m, d);
       this.kinematicsAt = this.steps;
     }
-    readSitePose(d, this.siteId, pos, mat);
-    if (jac) readSiteJacobian(mj, m, d, this.siteId, this.armDofs, this, jac);
+    const v = this.siteViews;
+    if (v.siteXmat.length === 0 || v.jacr.length === 0) {
+      v.siteXpos = d.site_xpos as Float64Array;
+      v.siteXmat = d.site_xmat as Float64Array;
+      v.jacp = this.jacp.GetView() as Float64Array;
+      v.jacr = this.jacr.GetView() as Float64Array;
+      v.nv = m.nv;
+    }
+    readSitePose(v, this.siteId, pos, mat);
+    if (jac) readSiteJacobian(mj, m, d, this.siteId, this.armDofs, this, jac, v);
   }
 
   /**

@@ -165,7 +165,10 @@ class Channel implements SensorChannel {
       if (this.ringStamp[slot]! <= due) {
         if (slot !== this.published) {
           this.published = slot;
-          this.values.set(this.ring.subarray(slot * this.dim, (slot + 1) * this.dim));
+          // A copy loop, not `set(subarray)`: a subarray is a new view object on every publish.
+          const ring = this.ring;
+          const base = slot * this.dim;
+          for (let i = 0; i < this.dim; i++) this.values[i] = ring[base + i]!;
           this.valid = this.ringValid[slot] === 1;
           this.stampSec = this.ringStamp[slot]!;
         }
