@@ -251,7 +251,8 @@ export const ARM_SCENE_IDS: readonly string[] = Object.keys(ARM_SCENES);
 
 /**
  * The scene for `--scene` (its id or the last part of it: 'pick-place'), or, without one, the scene
- * whose keywords the instruction mentions most (ties: the earlier scene in ARM_SCENE_IDS).
+ * whose keywords the instruction mentions most (ties: the earlier scene in ARM_SCENE_IDS; none: the
+ * pick-and-place cell).
  */
 export function chooseArmScene(instruction: string, scene?: string): ArmScene {
   if (scene !== undefined) {
@@ -276,11 +277,7 @@ export function chooseArmScene(instruction: string, scene?: string): ArmScene {
       bestScore = score;
     }
   }
-  if (!best) {
-    throw new TgError(
-      'INPUT_INVALID',
-      `cannot tell which scene "${instruction}" is about; name one with --scene (${ARM_SCENE_IDS.join(', ')})`,
-    );
-  }
-  return best;
+  // Nothing points anywhere ("move the gripper to (0.4, 0, 0.3)"): the factory cell, where the planner
+  // says precisely what it cannot do.
+  return best ?? ARM_SCENES['factory/pick-place']!;
 }

@@ -7,7 +7,13 @@ export {
   chooseArmScene,
   type TrackedPose,
 } from './arm-scenes.ts';
-export type { EpisodeOutcome, PlanReport, SafeStop } from './outcome.ts';
+export {
+  type EpisodeOutcome,
+  type PlanReport,
+  type SafeStop,
+  type SafetyEventGroup,
+  SafetyEventTally,
+} from './outcome.ts';
 export { type BrainConfig, RobotStack, type RobotStackOptions } from './robot-stack.ts';
 export { ArmSkillRunner } from './skill-runner.ts';
 export { trackedPoseSource } from './tracked-poses.ts';

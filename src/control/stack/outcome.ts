@@ -3,7 +3,7 @@
  * events, and each layer's timing against its budget. Plain JSON (`tg run --json` prints it as is).
  */
 import type { ExecutorEvent, LinkStats, Placement } from '../brain/index.ts';
-import type { LayerName, SafetyEvent, SkillCall } from '../contracts.ts';
+import type { LayerName, SafetyEvent, SafetyEventKind, SkillCall } from '../contracts.ts';
 import type { LayerFault, LayerReport } from '../scheduler/index.ts';
 import type { SpineMode, StopCategory } from '../spine/index.ts';
 
@@ -22,6 +22,18 @@ export interface SafeStop {
   category: StopCategory;
   tSec: number;
   mode: SpineMode;
+}
+
+/** The safety events of one kind on one target (channel, region, site), folded together. */
+export interface SafetyEventGroup {
+  kind: SafetyEventKind;
+  target?: string;
+  count: number;
+  firstSec: number;
+  lastSec: number;
+  /** Largest measured value and the limit it broke (units of the check). */
+  maxValue?: number;
+  limit?: number;
 }
 
 export interface EpisodeOutcome {
@@ -50,6 +62,8 @@ export interface EpisodeOutcome {
   /** Spine interventions as episode events (the first `maxEvents`), and how many there were in all. */
   safetyEvents: SafetyEvent[];
   safetyEventCount: number;
+  /** Every event, grouped by kind and target, most frequent first. */
+  safetySummary: SafetyEventGroup[];
   safetyEventsDropped: number;
   spine: { mode: SpineMode; interventions: number };
   faults: LayerFault[];
@@ -60,4 +74,33 @@ export interface EpisodeOutcome {
   timeline: ExecutorEvent[];
   link: LinkStats & { placement: Placement };
   rates: { spineHz: number; cerebellumHz: number; perceptionHz: number };
+}
+
+/** Folds events into groups by kind and target, as `tg run` prints them. */
+export class SafetyEventTally {
+  private readonly groups = new Map<string, SafetyEventGroup>();
+
+  add(e: SafetyEvent): void {
+    const key = `${e.kind}\u0000${e.target ?? ''}`;
+    let g = this.groups.get(key);
+    if (!g) {
+      g = { kind: e.kind, count: 0, firstSec: e.tSec, lastSec: e.tSec };
+      if (e.target !== undefined) g.target = e.target;
+      this.groups.set(key, g);
+    }
+    g.count++;
+    g.lastSec = e.tSec;
+    if (e.value !== undefined && !(e.value <= (g.maxValue ?? Number.NEGATIVE_INFINITY))) g.maxValue = e.value;
+    if (e.limit !== undefined) g.limit = e.limit;
+  }
+
+  clear(): void {
+    this.groups.clear();
+  }
+
+  summary(): SafetyEventGroup[] {
+    return [...this.groups.values()]
+      .map((g) => ({ ...g }))
+      .sort((a, b) => b.count - a.count || a.firstSec - b.firstSec);
+  }
 }

@@ -45,7 +45,7 @@ import { ArmPerception, type SimObjectNoise, SimObjectTracker } from '../percept
 import { LayerTelemetry, RateScheduler } from '../scheduler/index.ts';
 import { SceneSpinePort, Spine, servoModelFromScene, spineLimitsFor } from '../spine/index.ts';
 import type { ArmScene } from './arm-scenes.ts';
-import type { EpisodeOutcome, SafeStop } from './outcome.ts';
+import { type EpisodeOutcome, type SafeStop, SafetyEventTally } from './outcome.ts';
 import { ArmSkillRunner } from './skill-runner.ts';
 import { trackedPoseSource } from './tracked-poses.ts';
 
@@ -106,6 +106,11 @@ export class RobotStack {
   /** What the brain sees of the scene (without perception's hidden helpers, e.g. container slots). */
   readonly description: SceneDescription;
   episodes = 0;
+  /** Simulated time over every episode this stack ran, the current one included (s). */
+  get simSecTotal(): number {
+    return this.simSecDone + (this.phase === 'idle' || this.phase === 'done' ? 0 : this.tSec);
+  }
+  private simSecDone = 0;
 
   private readonly port: SceneSpinePort;
   private readonly brainCfg: BrainConfig;
@@ -134,6 +139,7 @@ export class RobotStack {
   private timedOut = false;
   private wallStart = 0;
   private readonly events: SafetyEvent[] = [];
+  private readonly tally = new SafetyEventTally();
   private eventsSeen = 0;
   private result: EpisodeOutcome | null = null;
 
@@ -241,6 +247,7 @@ export class RobotStack {
     this.port.sense(this.spine.feedback, 0);
     this.spine.reset(this.spine.feedback.q, 0);
     this.events.length = 0;
+    this.tally.clear();
     this.eventsSeen = 0;
     this.timedOut = false;
     this.result = null;
@@ -350,6 +357,25 @@ export class RobotStack {
     return this.outcome();
   }
 
+  /**
+   * Abandons the episode in progress (no outcome): its layer timing and simulated time are still counted
+   * in `telemetry` and `simSecTotal`. The stack can `begin` again.
+   */
+  endEpisode(): void {
+    if (this.phase === 'idle' || this.phase === 'done') return;
+    this.spine.flushEvents();
+    this.collect(this.scheduler!);
+    this.phase = 'idle';
+  }
+
+  /** Folds an episode's layer timing and simulated time into the stack's totals. */
+  private collect(scheduler: RateScheduler<void>): void {
+    for (const layer of ['brain', 'perception', 'cerebellum', 'spine'] as const) {
+      this.telemetry[layer].merge(scheduler.telemetry[layer]);
+    }
+    this.simSecDone += scheduler.ticks * this.world.timestepSec;
+  }
+
   /** The finished episode's outcome (throws before it is done). */
   outcome(): EpisodeOutcome {
     if (!this.result) throw new TgError('CONFIG_INVALID', 'the episode has not finished');
@@ -371,6 +397,7 @@ export class RobotStack {
 
   private onSafetyEvent(e: SafetyEvent): void {
     this.eventsSeen++;
+    this.tally.add(e);
     if (this.events.length < this.maxEvents) this.events.push(e);
   }
 
@@ -428,9 +455,7 @@ export class RobotStack {
     // mj_step leaves derived quantities (sites, sensors) at the start of the last step.
     if (!diverged) w.forward();
     const report = scheduler.report();
-    for (const layer of ['brain', 'perception', 'cerebellum', 'spine'] as const) {
-      this.telemetry[layer].merge(scheduler.telemetry[layer]);
-    }
+    this.collect(scheduler);
     const executor = this.executor!;
     const link = this.link!;
     const received = executor.events.filter(
@@ -490,6 +515,7 @@ export class RobotStack {
       safeStop,
       safetyEvents: [...this.events],
       safetyEventCount: this.eventsSeen,
+      safetySummary: this.tally.summary(),
       safetyEventsDropped: this.spine.eventsDropped,
       spine: { mode: this.spine.mode, interventions: this.spine.stats.interventions },
       faults: report.faults,

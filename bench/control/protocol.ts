@@ -1,0 +1,47 @@
+/** Messages between `tg bench control` and its worker threads (bench/control/worker.ts). */
+import type { LayerName } from '../../src/control/contracts.ts';
+import type { HistogramSnapshot } from '../../src/control/scheduler/index.ts';
+
+export interface ControlWorkerData {
+  /** Global indices of this worker's robots (seeds derive from them). */
+  robots: number[];
+  /** Simulated seconds each robot runs. */
+  seconds: number;
+  /** Simulated seconds a robot runs before the next robot's turn. */
+  sliceSec: number;
+  /** Simulated seconds of bare physics per robot for the baseline. */
+  baselineSec: number;
+  seed: number;
+}
+
+export interface LayerSnapshot {
+  budgetMs: number;
+  ticks: number;
+  misses: number;
+  faults: number;
+  histogram: HistogramSnapshot;
+}
+
+export interface ControlWorkerResult {
+  robots: number;
+  /** The slowest robot's simulated seconds, and the wall time the run took (s). */
+  simSec: number;
+  wallSec: number;
+  episodes: number;
+  successes: number;
+  safeStops: number;
+  layers: Record<LayerName, LayerSnapshot>;
+  /** Bare physics of the same robots, round robin the same way. */
+  baselineSimSec: number;
+  baselineWallSec: number;
+}
+
+/** worker -> coordinator */
+export type ControlReply =
+  | { type: 'ready' }
+  | { type: 'progress'; simSec: number }
+  | { type: 'done'; result: ControlWorkerResult }
+  | { type: 'error'; message: string };
+
+/** coordinator -> worker: start the timed run (every worker has built its robots). */
+export type ControlRequest = { type: 'go' };

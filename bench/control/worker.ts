@@ -1,0 +1,113 @@
+/**
+ * One worker thread of `tg bench control`: its share of the arm7 fleet, each robot the full control
+ * stack on the pick-and-place task, run round robin one slice of simulated time at a time. A robot whose
+ * episode ends starts the next seeded one at once. After the timed run, the same robots' bare physics
+ * (mj_step only) runs the same way: the baseline.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { BuiltinPlanner } from '../../src/control/brain/index.ts';
+import type { LayerName } from '../../src/control/contracts.ts';
+import { ARM_SCENES, RobotStack } from '../../src/control/stack/index.ts';
+import { loadEmbodiment } from '../../src/embodiment/index.ts';
+import type { ControlReply, ControlRequest, ControlWorkerData, LayerSnapshot } from './protocol.ts';
+
+const port = parentPort;
+if (!port) throw new Error('bench/control/worker must run in a worker thread');
+const init = workerData as ControlWorkerData;
+const post = (m: ControlReply) => port.postMessage(m);
+const INSTRUCTION = 'put the red cube in the bin';
+const LAYERS: LayerName[] = ['brain', 'perception', 'cerebellum', 'spine'];
+
+try {
+  const arm = loadEmbodiment('arm7');
+  const scene = ARM_SCENES['factory/pick-place']!;
+  const planner = new BuiltinPlanner();
+  const stacks: RobotStack[] = [];
+  for (const _ of init.robots) {
+    stacks.push(await RobotStack.create({ robot: arm, scene, brain: { planner, placement: 'edge' } }));
+  }
+  const episode = new Array<number>(stacks.length).fill(0);
+  const seedOf = (k: number) => init.seed + init.robots[k]! + 1000 * episode[k]!;
+  for (let k = 0; k < stacks.length; k++) stacks[k]!.begin(INSTRUCTION, seedOf(k));
+  const go = new Promise<void>((resolve) =>
+    port.once('message', (m: ControlRequest) => {
+      if (m.type === 'go') resolve();
+    }),
+  );
+  post({ type: 'ready' });
+  await go;
+
+  let successes = 0;
+  let safeStops = 0;
+  let episodes = 0;
+  const dt = stacks[0]!.world.timestepSec;
+  const sliceTicks = Math.max(1, Math.round(init.sliceSec / dt));
+  const totalTicks = Math.round(init.seconds / dt);
+  const wall0 = performance.now();
+  let lastProgress = wall0;
+  for (let done = 0; done < totalTicks; done += sliceTicks) {
+    const n = Math.min(sliceTicks, totalTicks - done);
+    for (let k = 0; k < stacks.length; k++) {
+      const s = stacks[k]!;
+      for (let i = 0; i < n; i++) {
+        const wait = s.tick();
+        if (wait) await wait;
+        if (s.done) {
+          const o = s.outcome();
+          episodes++;
+          if (o.success) successes++;
+          if (o.safeStop) safeStops++;
+          episode[k]!++;
+          s.begin(INSTRUCTION, seedOf(k));
+        }
+      }
+    }
+    const now = performance.now();
+    if (now - lastProgress > 1000) {
+      lastProgress = now;
+      post({ type: 'progress', simSec: (done + n) * dt });
+    }
+  }
+  const wallSec = (performance.now() - wall0) / 1000;
+  for (const s of stacks) s.endEpisode();
+  const simSec = Math.min(...stacks.map((s) => s.simSecTotal));
+
+  // Baseline: the same worlds, bare mj_step, the same round robin.
+  const baseTicks = Math.round(init.baselineSec / dt);
+  const b0 = performance.now();
+  for (let done = 0; done < baseTicks; done += sliceTicks) {
+    const n = Math.min(sliceTicks, baseTicks - done);
+    for (const s of stacks) s.world.step(n);
+  }
+  const baselineWallSec = (performance.now() - b0) / 1000;
+
+  const layers = {} as Record<LayerName, LayerSnapshot>;
+  for (const layer of LAYERS) {
+    const t = stacks[0]!.telemetry[layer];
+    for (const s of stacks.slice(1)) t.merge(s.telemetry[layer]);
+    layers[layer] = {
+      budgetMs: t.budgetMs,
+      ticks: t.ticks,
+      misses: t.misses,
+      faults: t.faults,
+      histogram: t.histogram.snapshot(),
+    };
+  }
+  for (const s of stacks) s.dispose();
+  post({
+    type: 'done',
+    result: {
+      robots: stacks.length,
+      simSec,
+      wallSec,
+      episodes,
+      successes,
+      safeStops,
+      layers,
+      baselineSimSec: baseTicks * dt,
+      baselineWallSec,
+    },
+  });
+} catch (err) {
+  post({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+}
