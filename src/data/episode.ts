@@ -65,18 +65,21 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** sha256 over canonical metadata (without `id`), then each column's name and raw bytes in name order. */
+/**
+ * sha256 over canonical metadata (without `id`), then each column's name and raw bytes in name order. Any
+ * view of the bytes works (Float32Array columns, or Uint8Array slices of a transfer bundle, uncopied).
+ */
 export function computeEpisodeId(
   meta: Omit<EpisodeMeta, 'id'>,
-  columns: Record<string, Float32Array>,
-  timestampsSec: Float64Array,
+  columns: Record<string, ArrayBufferView>,
+  timestampsSec: ArrayBufferView,
 ): string {
   const hash = createHash('sha256');
   hash.update(canonicalJson(meta));
   hash.update('\0timestamps\0');
   hash.update(new Uint8Array(timestampsSec.buffer, timestampsSec.byteOffset, timestampsSec.byteLength));
   for (const name of Object.keys(columns).sort()) {
-    const col = columns[name] as Float32Array;
+    const col = columns[name] as ArrayBufferView;
     hash.update(`\0${name}\0`);
     hash.update(new Uint8Array(col.buffer, col.byteOffset, col.byteLength));
   }

@@ -118,8 +118,8 @@ describe('field agent over NATS JetStream', () => {
       // A re-send after a lost ack: JetStream drops it (Nats-Msg-Id), the catalog gains nothing.
       const transport = await NatsEpisodeTransport.connect({ url: NATS_URL, field: FIELD, layout });
       try {
-        const stored = hub.network.ingest.has(spooled[0]!);
-        assert.ok(stored);
+        const stored = await hub.network.ingest.lookup(spooled[0]!);
+        assert.ok(stored?.file);
         const bytes = new Uint8Array(await readFile(stored.file));
         assert.equal(await transport.send(spooled[0]!, bytes), 'duplicate');
       } finally {
@@ -168,7 +168,10 @@ describe('field agent over NATS JetStream', () => {
       } finally {
         await transport.close();
       }
-      await until('the chunked episode in the catalog', () => hub.network.ingest.has(ep.meta.id) !== null);
+      await until(
+        'the chunked episode in the catalog',
+        async () => (await hub.network.ingest.lookup(ep.meta.id)) !== null,
+      );
       assert.equal(await hub.catalog.countEpisodes(), 1);
     } finally {
       await hub.close();

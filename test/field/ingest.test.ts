@@ -14,6 +14,12 @@ let home: string;
 let catalog: Catalog;
 let hub: NetworkHub;
 
+/** sha256 names of the blobs in the hub's store. */
+const blobFiles = () =>
+  readdirSync(path.join(home, 'hub/blobs/sha256')).flatMap((d) =>
+    readdirSync(path.join(home, 'hub/blobs/sha256', d)).map((f) => d + f),
+  );
+
 const put = (id: string, body: Uint8Array, sha256 = bundleSha256(body)) =>
   fetch(`${hub.url}/api/episodes/${id}/bundle`, {
     method: 'PUT',
@@ -65,8 +71,8 @@ describe('hub ingest over HTTP', () => {
     assert.equal(rows[0]!.id, ep.meta.id);
     assert.equal(rows[0]!.datasetName, `${FIELD}-arm7`);
     assert.equal(rows[0]!.recordedAt, '2025-03-01T10:00:00.000Z');
-    const log = readdirSync(path.join(home, 'hub/datasets', `${FIELD}-arm7`, 'episodes'));
-    assert.deepEqual(log, [`000000000-${ep.meta.id}.tgep`]);
+    assert.equal(rows[0]!.blobSha256, bundleSha256(bundle));
+    assert.deepEqual(blobFiles(), [bundleSha256(bundle)], 'one blob, named by its sha256');
   });
 
   it('a body that lies about its hash is 400 and nothing is stored', async () => {
@@ -99,7 +105,8 @@ describe('hub ingest over HTTP', () => {
       (await fetch(`${hub.url}/api/episodes/${ep.meta.id}/bundle`, { method: 'HEAD' })).status,
       404,
     );
-    assert.deepEqual(readdirSync(path.join(home, 'hub/pending')), []);
+    assert.equal(blobFiles().length, 1, 'no blob for any refused upload');
+    assert.deepEqual(readdirSync(path.join(home, 'hub/blobs/tmp')), []);
   });
 
   it('an oversized bundle is 413', async () => {
@@ -128,22 +135,6 @@ describe('hub ingest over HTTP', () => {
     assert.equal(await transport.send(ep.meta.id, encodeBundle(ep)), 'stored');
     assert.equal(await transport.send(ep.meta.id, encodeBundle(ep)), 'duplicate');
     assert.equal(await transport.has(ep.meta.id), true);
-  });
-
-  it('serves jobs to the field they are for, oldest first, then 204', async () => {
-    const post = (body: unknown) =>
-      fetch(`${hub.url}/api/jobs`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-    assert.equal((await post({ field: FIELD, episodes: 2 })).status, 201);
-    assert.equal((await post({ field: 'other', episodes: 1 })).status, 201);
-    assert.equal((await post({ field: FIELD, episodes: 0 })).status, 400);
-    const next = await fetch(`${hub.url}/api/fields/${FIELD}/jobs/next`);
-    assert.equal(next.status, 200);
-    assert.equal(((await next.json()) as { episodes: number }).episodes, 2);
-    assert.equal((await fetch(`${hub.url}/api/fields/${FIELD}/jobs/next`)).status, 204);
   });
 
   it('takes heartbeats from registered fields only', async () => {

@@ -93,4 +93,33 @@ describe('BlobStore', () => {
     await assert.rejects(store.has('../../etc/passwd'), { code: 'INPUT_INVALID' });
     await assert.rejects(store.put(Buffer.from('x'), 'abc'), { code: 'INPUT_INVALID' });
   });
+
+  test('putHashed writes many blobs at once, durably, and read returns them', async () => {
+    const store = new BlobStore(path.join(root, 'g'), { maxBytes: 64 });
+    const bodies = ['one', 'two', 'three', 'one'].map((t) => Buffer.from(t));
+    for (const durable of [true, false]) {
+      const infos = await store.putHashed(
+        bodies.map((bytes) => ({ bytes, sha256: sha(bytes) })),
+        { durable },
+      );
+      assert.deepEqual(
+        infos.map((i) => i.sha256),
+        bodies.map((b) => sha(b)),
+      );
+    }
+    for (const b of bodies) assert.deepEqual(Buffer.from(await store.read(sha(b))), b);
+    const fanOut = await readdir(path.join(store.root, 'sha256'));
+    const files = (await Promise.all(fanOut.map((d) => readdir(path.join(store.root, 'sha256', d))))).flat();
+    assert.equal(files.length, 3, 'the same bytes twice are one blob');
+    assert.deepEqual(await tmpFiles(store), []);
+    await assert.rejects(store.putHashed([{ bytes: Buffer.alloc(65), sha256: sha(Buffer.alloc(65)) }]), {
+      code: 'INPUT_INVALID',
+      message: /larger than the limit of 64/,
+    });
+    await assert.rejects(store.putHashed([{ bytes: Buffer.from('x'), sha256: 'abc' }]), {
+      code: 'INPUT_INVALID',
+    });
+    await assert.rejects(store.read(sha('absent')), { code: 'NOT_FOUND' });
+    assert.deepEqual(await tmpFiles(store), []);
+  });
 });

@@ -15,7 +15,9 @@
  *              ...      each feature in header order, Float32 x length*dim (frame-major)
  *
  * Nothing follows the last column: a bundle whose size differs from the one its header implies is
- * truncated or padded, and rejected.
+ * truncated or padded, and rejected. A feature may name its dimensions (`names`, e.g. the embodiment's
+ * joint names), which the hub uses when it materializes the episode as LeRobot v3; like `recordedAt`, the
+ * names are outside the content hash.
  */
 import { createHash } from 'node:crypto';
 import { endianness } from 'node:os';
@@ -40,8 +42,16 @@ const featureSchema = z
       .int()
       .min(1)
       .max(2 ** 20),
+    names: z
+      .array(z.string().min(1).max(200))
+      .max(2 ** 20)
+      .optional(),
   })
-  .strict();
+  .strict()
+  .refine((f) => f.names === undefined || f.names.length === f.dim, {
+    message: 'names must list one name per dimension',
+    path: ['names'],
+  });
 
 export const BundleHeaderSchema = z
   .object({
@@ -72,8 +82,15 @@ export function bundleByteLength(header: BundleHeader, headerBytes: number): num
   return size;
 }
 
+export interface EncodeBundleOptions {
+  /** When the episode finished recording. */
+  recordedAt?: Date;
+  /** Names of each feature's dimensions (e.g. `{ 'observation.state': embodiment.stateNames }`). */
+  names?: Record<string, readonly string[]>;
+}
+
 /** Encodes an episode; features go in name order so the same episode always gives the same bytes. */
-export function encodeBundle(episode: RecordedEpisode, opts: { recordedAt?: Date } = {}): Uint8Array {
+export function encodeBundle(episode: RecordedEpisode, opts: EncodeBundleOptions = {}): Uint8Array {
   const { meta, length } = episode;
   const names = Object.keys(episode.columns).sort();
   const features = names.map((name) => {
@@ -84,7 +101,14 @@ export function encodeBundle(episode: RecordedEpisode, opts: { recordedAt?: Date
         `cannot encode episode ${meta.id}: feature ${name} has ${col.length} values for ${length} frames`,
       );
     }
-    return { name, dim };
+    const dimNames = opts.names?.[name];
+    if (dimNames === undefined) return { name, dim };
+    if (dimNames.length !== dim) {
+      throw invalid(
+        `cannot encode episode ${meta.id}: ${dimNames.length} names for feature ${name} of ${dim}`,
+      );
+    }
+    return { name, dim, names: [...dimNames] };
   });
   if (episode.timestampsSec.length !== length) {
     throw invalid(
@@ -166,12 +190,20 @@ export function readBundleHeader(bytes: Uint8Array): {
   return { header, dataOffset, byteLength: bundleByteLength(header, headerBytes) };
 }
 
+/** A bundle whose size and content id were checked; the byte ranges point into the checked bytes. */
+export interface VerifiedBundle {
+  header: BundleHeader;
+  /** Byte range of the timestamps column within the bundle. */
+  timestamps: { offset: number; bytes: number };
+  /** Byte range of each feature column within the bundle, in header order. */
+  columns: Array<{ name: string; dim: number; offset: number; bytes: number }>;
+}
+
 /**
- * Decodes and fully validates a bundle: exact size, header schema, and the episode id re-computed from
- * the decoded metadata and columns. Any failure is a `TgError('INPUT_INVALID')` saying what is wrong.
- * The columns are copies (aligned, independent of `bytes`).
+ * Fully validates a bundle without copying it: exact size, header schema, and the episode id re-computed
+ * over the column bytes in place. Any failure is a `TgError('INPUT_INVALID')` saying what is wrong.
  */
-export function decodeBundle(bytes: Uint8Array): RecordedEpisode {
+export function verifyBundle(bytes: Uint8Array): VerifiedBundle {
   const { header, dataOffset, byteLength: expected } = readBundleHeader(bytes);
   if (bytes.length < expected)
     throw invalid(`truncated: header implies ${expected} bytes, bundle has ${bytes.length}`);
@@ -181,21 +213,44 @@ export function decodeBundle(bytes: Uint8Array): RecordedEpisode {
     );
   }
   const { length } = header;
-  let at = dataOffset;
-  const timestampsSec = new Float64Array(length);
-  new Uint8Array(timestampsSec.buffer).set(bytes.subarray(at, at + length * 8));
-  at += length * 8;
-  const columns: Record<string, Float32Array> = {};
+  const timestamps = { offset: dataOffset, bytes: length * 8 };
+  let at = dataOffset + timestamps.bytes;
+  const columns: VerifiedBundle['columns'] = [];
+  const views: Record<string, Uint8Array> = {};
   for (const f of header.features) {
-    const col = new Float32Array(length * f.dim);
-    new Uint8Array(col.buffer).set(bytes.subarray(at, at + col.byteLength));
-    at += col.byteLength;
-    columns[f.name] = col;
+    const col = { name: f.name, dim: f.dim, offset: at, bytes: length * f.dim * 4 };
+    columns.push(col);
+    views[f.name] = bytes.subarray(col.offset, col.offset + col.bytes);
+    at += col.bytes;
   }
   const { id, ...rest } = header.meta;
-  const actual = computeEpisodeId(rest, columns, timestampsSec);
+  const actual = computeEpisodeId(
+    rest,
+    views,
+    bytes.subarray(timestamps.offset, timestamps.offset + timestamps.bytes),
+  );
   if (actual !== id)
     throw invalid(`content hash mismatch: bundle claims episode ${id}, its content hashes to ${actual}`);
+  return { header, timestamps, columns };
+}
+
+/**
+ * Decodes and fully validates a bundle (see `verifyBundle`). The columns are copies (aligned, independent
+ * of `bytes`).
+ */
+export function decodeBundle(bytes: Uint8Array): RecordedEpisode {
+  const { header, timestamps, columns: ranges } = verifyBundle(bytes);
+  const { length } = header;
+  const timestampsSec = new Float64Array(length);
+  new Uint8Array(timestampsSec.buffer).set(
+    bytes.subarray(timestamps.offset, timestamps.offset + timestamps.bytes),
+  );
+  const columns: Record<string, Float32Array> = {};
+  for (const r of ranges) {
+    const col = new Float32Array(length * r.dim);
+    new Uint8Array(col.buffer).set(bytes.subarray(r.offset, r.offset + r.bytes));
+    columns[r.name] = col;
+  }
   return { meta: header.meta, length, timestampsSec, columns };
 }
 

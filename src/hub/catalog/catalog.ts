@@ -6,6 +6,7 @@ import { openPgDatabase } from './pg-database.ts';
 import {
   type CatalogCounts,
   CURRICULUM_PHASES,
+  DATASET_STORAGES,
   type DatasetDefinitionRow,
   type DatasetInput,
   type DatasetRow,
@@ -13,6 +14,7 @@ import {
   EPISODE_SOURCES,
   type EpisodeFact,
   type EpisodeFilter,
+  type EpisodeGroup,
   type EpisodeInput,
   type EpisodeRow,
   type FieldInput,
@@ -54,6 +56,7 @@ const datasetSchema = z.object({
   path: z.string().min(1),
   fps: z.number().int().positive(),
   robotType: label,
+  storage: z.enum(DATASET_STORAGES).default('lerobot'),
 });
 const episodeSchema = z.object({
   id,
@@ -76,6 +79,12 @@ const episodeSchema = z.object({
     .max(2 ** 31 - 1),
   durationSec: z.number().finite().min(0),
   recordedAt: z.union([z.date(), z.iso.datetime({ offset: true })]).transform((v) => new Date(v)),
+  // Together or not at all (the episodes_blob_complete constraint).
+  blobSha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'must be a sha256 hex digest')
+    .optional(),
+  blobBytes: z.number().int().positive().optional(),
 });
 const listEpisodesSchema = z.object({
   limit: z.number().int().min(1).max(10_000),
@@ -220,21 +229,15 @@ export class Catalog {
     const d = parse(datasetSchema, input, 'dataset');
     const rows = await this.#run('registering dataset', (db) =>
       db.query<Record<string, unknown>>(
-        `INSERT INTO datasets (name, path, fps, robot_type) VALUES ($1, $2, $3, $4)
+        `INSERT INTO datasets (name, path, fps, robot_type, storage) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (name) DO UPDATE SET
-           path = EXCLUDED.path, fps = EXCLUDED.fps, robot_type = EXCLUDED.robot_type
-         RETURNING name, path, fps, robot_type, created_at`,
-        [d.name, d.path, d.fps, d.robotType],
+           path = EXCLUDED.path, fps = EXCLUDED.fps, robot_type = EXCLUDED.robot_type,
+           storage = EXCLUDED.storage
+         RETURNING name, path, fps, robot_type, storage, created_at`,
+        [d.name, d.path, d.fps, d.robotType, d.storage],
       ),
     );
-    const row = rows[0]!;
-    return {
-      name: String(row.name),
-      path: String(row.path),
-      fps: Number(row.fps),
-      robotType: String(row.robot_type),
-      createdAt: iso(row.created_at),
-    };
+    return toDatasetRow(rows[0]!);
   }
 
   /**
@@ -243,26 +246,63 @@ export class Catalog {
    * is the same episode sent again).
    */
   async insertEpisodes(datasetName: string, episodes: EpisodeInput[]): Promise<InsertEpisodesResult> {
-    const dataset = parse(id, datasetName, 'dataset name');
-    const rows = episodes.map((e, i) => parse(episodeSchema, e, `episode ${i} (${describeId(e)})`));
-    if (rows.length === 0) return { inserted: 0, skipped: 0 };
-    const inserted = await this.#run(`inserting ${rows.length} episodes into dataset ${dataset}`, (db) =>
+    return this.insertEpisodeGroups([{ dataset: datasetName, episodes }]);
+  }
+
+  /** `insertEpisodes` for several datasets in one transaction (the hub's ingest commits in groups). */
+  async insertEpisodeGroups(groups: readonly EpisodeGroup[]): Promise<InsertEpisodesResult> {
+    const parsed = groups.map((g) => ({
+      dataset: parse(id, g.dataset, 'dataset name'),
+      rows: g.episodes.map((e, i) => parse(episodeSchema, e, `episode ${i} (${describeId(e)})`)),
+    }));
+    const total = parsed.reduce((n, g) => n + g.rows.length, 0);
+    if (total === 0) return { inserted: 0, skipped: 0 };
+    const names = [...new Set(parsed.map((g) => g.dataset))];
+    const inserted = await this.#run(`inserting ${total} episodes into dataset ${names.join(', ')}`, (db) =>
       db.transaction(async (tx) => {
-        const known = await tx.query('SELECT 1 FROM datasets WHERE name = $1', [dataset]);
-        if (known.length === 0) {
-          throw new TgError(
-            'NOT_FOUND',
-            `dataset ${dataset} is not registered (register it before adding episodes)`,
-          );
+        for (const dataset of names) {
+          const known = await tx.query('SELECT 1 FROM datasets WHERE name = $1', [dataset]);
+          if (known.length === 0) {
+            throw new TgError(
+              'NOT_FOUND',
+              `dataset ${dataset} is not registered (register it before adding episodes)`,
+            );
+          }
         }
         let count = 0;
-        for (let start = 0; start < rows.length; start += EPISODE_INSERT_CHUNK) {
-          count += await insertEpisodeChunk(tx, dataset, rows.slice(start, start + EPISODE_INSERT_CHUNK));
+        for (const { dataset, rows } of parsed) {
+          for (let start = 0; start < rows.length; start += EPISODE_INSERT_CHUNK) {
+            count += await insertEpisodeChunk(tx, dataset, rows.slice(start, start + EPISODE_INSERT_CHUNK));
+          }
         }
         return count;
       }),
     );
-    return { inserted, skipped: rows.length - inserted };
+    return { inserted, skipped: total - inserted };
+  }
+
+  /** The episodes the catalog has among `ids` (in no particular order; unknown ids are left out). */
+  async getEpisodes(ids: readonly string[]): Promise<EpisodeRow[]> {
+    const wanted = ids.map((v, i) => parse(id, v, `episode id ${i}`));
+    if (wanted.length === 0) return [];
+    // One id: a plain equality binds and plans faster than an array (the hub's lookup per HEAD request).
+    const [where, param] = wanted.length === 1 ? ['id = $1', wanted[0]] : ['id = ANY($1::text[])', wanted];
+    const rows = await this.#run(`reading ${wanted.length} episodes`, (db) =>
+      db.query<Record<string, unknown>>(`SELECT ${EPISODE_COLUMNS} FROM episodes WHERE ${where}`, [param]),
+    );
+    return rows.map(toEpisodeRow);
+  }
+
+  /** The episode_index the next episode of `dataset` gets: one past the largest, 0 for an empty dataset. */
+  async nextEpisodeIndex(datasetName: string): Promise<number> {
+    const dataset = parse(id, datasetName, 'dataset name');
+    const rows = await this.#run(`reading the episode count of dataset ${dataset}`, (db) =>
+      db.query<{ next: unknown }>(
+        'SELECT coalesce(max(episode_index) + 1, 0) AS next FROM episodes WHERE dataset_name = $1',
+        [dataset],
+      ),
+    );
+    return Number(rows[0]?.next ?? 0);
   }
 
   /** All robots, by id, with their episode counts. */
@@ -275,8 +315,7 @@ export class Catalog {
     const o = parse(listEpisodesSchema, opts, 'episode listing');
     const rows = await this.#run('listing episodes', (db) =>
       db.query<Record<string, unknown>>(
-        `SELECT id, dataset_name, robot_id, episode_index, task, instruction, source, phase, success, seed,
-                length, duration_sec, recorded_at
+        `SELECT ${EPISODE_COLUMNS}
          FROM episodes
          WHERE ($3::text IS NULL OR robot_id = $3::text)
          ORDER BY recorded_at DESC, episode_index DESC, id
@@ -351,8 +390,8 @@ export class Catalog {
     const rows = await this.#run('selecting episodes', (db) =>
       db.query<Record<string, unknown>>(
         `SELECT e.id, e.dataset_name, e.robot_id, e.episode_index, e.task, e.instruction, e.source, e.phase,
-                e.success, e.seed, e.length, e.duration_sec, e.recorded_at,
-                r.vendor, r.field_id, d.path AS dataset_path
+                e.success, e.seed, e.length, e.duration_sec, e.recorded_at, e.blob_sha256, e.blob_bytes,
+                r.vendor, r.field_id, d.path AS dataset_path, d.storage AS dataset_storage
          FROM episodes e
          JOIN robots r ON r.id = e.robot_id
          JOIN datasets d ON d.name = e.dataset_name
@@ -366,6 +405,7 @@ export class Catalog {
       vendor: String(row.vendor),
       field: String(row.field_id),
       datasetPath: String(row.dataset_path),
+      datasetStorage: row.dataset_storage as DatasetRow['storage'],
     }));
   }
 
@@ -373,16 +413,10 @@ export class Catalog {
   async listDatasets(): Promise<DatasetRow[]> {
     const rows = await this.#run('listing datasets', (db) =>
       db.query<Record<string, unknown>>(
-        'SELECT name, path, fps, robot_type, created_at FROM datasets ORDER BY name',
+        'SELECT name, path, fps, robot_type, storage, created_at FROM datasets ORDER BY name',
       ),
     );
-    return rows.map((row) => ({
-      name: String(row.name),
-      path: String(row.path),
-      fps: Number(row.fps),
-      robotType: String(row.robot_type),
-      createdAt: iso(row.created_at),
-    }));
+    return rows.map(toDatasetRow);
   }
 
   /** Saves a dataset definition; a name already taken is INPUT_INVALID. */
@@ -558,40 +592,62 @@ async function migrate(db: SqlDatabase, migrations: readonly Migration[]): Promi
 
 type ParsedEpisode = z.output<typeof episodeSchema>;
 
+/**
+ * One INSERT per chunk with one array parameter per column (unnest): a few parameters however many rows,
+ * which PGlite and PostgreSQL parse and bind about twice as fast as a VALUES list of rows x columns.
+ */
 async function insertEpisodeChunk(tx: SqlExecutor, dataset: string, rows: ParsedEpisode[]): Promise<number> {
-  const params: unknown[] = [];
-  const tuples = rows.map((e) => {
-    const values = [
-      e.id,
-      dataset,
-      e.robotId,
-      e.episodeIndex,
-      e.task,
-      e.instruction,
-      e.source,
-      e.phase,
-      e.success,
-      e.seed,
-      e.length,
-      e.durationSec,
-      e.recordedAt.toISOString(),
-    ];
-    const placeholders = values.map((_, i) => `$${params.length + i + 1}`);
-    params.push(...values);
-    return `(${placeholders.join(', ')})`;
-  });
+  const column = <T>(pick: (e: ParsedEpisode) => T) => rows.map(pick);
   const inserted = await tx.query<{ id: string }>(
     `INSERT INTO episodes (id, dataset_name, robot_id, episode_index, task, instruction, source, phase, success,
-                           seed, length, duration_sec, recorded_at)
-     VALUES ${tuples.join(',\n')}
+                           seed, length, duration_sec, recorded_at, blob_sha256, blob_bytes)
+     SELECT id, $1, robot_id, episode_index, task, instruction, source, phase, success,
+            seed, length, duration_sec, recorded_at, blob_sha256, blob_bytes
+     FROM unnest($2::text[], $3::text[], $4::integer[], $5::text[], $6::text[], $7::text[], $8::text[],
+                 $9::boolean[], $10::bigint[], $11::integer[], $12::double precision[], $13::timestamptz[],
+                 $14::text[], $15::bigint[])
+       AS r(id, robot_id, episode_index, task, instruction, source, phase, success,
+            seed, length, duration_sec, recorded_at, blob_sha256, blob_bytes)
      ON CONFLICT (id) DO NOTHING
      RETURNING id`,
-    params,
+    [
+      dataset,
+      column((e) => e.id),
+      column((e) => e.robotId),
+      column((e) => e.episodeIndex),
+      column((e) => e.task),
+      column((e) => e.instruction),
+      column((e) => e.source),
+      column((e) => e.phase),
+      column((e) => e.success),
+      column((e) => e.seed),
+      column((e) => e.length),
+      column((e) => e.durationSec),
+      column((e) => e.recordedAt.toISOString()),
+      column((e) => e.blobSha256 ?? null),
+      column((e) => e.blobBytes ?? null),
+    ],
   );
   return inserted.length;
 }
 
+const EPISODE_COLUMNS = `id, dataset_name, robot_id, episode_index, task, instruction, source, phase, success,
+  seed, length, duration_sec, recorded_at, blob_sha256, blob_bytes`;
+
+function toDatasetRow(row: Record<string, unknown>): DatasetRow {
+  return {
+    name: String(row.name),
+    path: String(row.path),
+    fps: Number(row.fps),
+    robotType: String(row.robot_type),
+    storage: row.storage as DatasetRow['storage'],
+    createdAt: iso(row.created_at),
+  };
+}
+
 function toEpisodeRow(row: Record<string, unknown>): EpisodeRow {
+  const blob =
+    row.blob_sha256 == null ? {} : { blobSha256: String(row.blob_sha256), blobBytes: Number(row.blob_bytes) };
   return {
     id: String(row.id),
     datasetName: String(row.dataset_name),
@@ -606,6 +662,7 @@ function toEpisodeRow(row: Record<string, unknown>): EpisodeRow {
     length: Number(row.length),
     durationSec: Number(row.duration_sec),
     recordedAt: iso(row.recorded_at),
+    ...blob,
   };
 }
 

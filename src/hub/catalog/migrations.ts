@@ -134,4 +134,18 @@ CREATE TABLE drill_jobs (
 CREATE INDEX drill_jobs_open_idx ON drill_jobs (field_id, created_at, id) WHERE state IN ('queued', 'leased');
 `,
   },
+  {
+    version: 4,
+    name: 'episodes in the blob store',
+    sql: `
+-- Episodes that fields upload live in the hub's content-addressed blob store as transfer bundles
+-- (src/field/transfer/bundle.ts): blob_sha256 names an episode's bundle and blob_bytes is its size. A dataset
+-- with storage 'blobs' keeps its episodes there (its path is the blob store's root) and is materialized as
+-- LeRobot v3 when exported; a 'lerobot' dataset is a LeRobot v3 directory at its path, as before.
+ALTER TABLE datasets ADD COLUMN storage text NOT NULL DEFAULT 'lerobot' CHECK (storage IN ('lerobot', 'blobs'));
+ALTER TABLE episodes ADD COLUMN blob_sha256 text CHECK (blob_sha256 ~ '^[0-9a-f]{64}$');
+ALTER TABLE episodes ADD COLUMN blob_bytes bigint CHECK (blob_bytes > 0);
+ALTER TABLE episodes ADD CONSTRAINT episodes_blob_complete CHECK ((blob_sha256 IS NULL) = (blob_bytes IS NULL));
+`,
+  },
 ];

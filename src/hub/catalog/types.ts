@@ -40,16 +40,26 @@ export interface RobotRow extends RobotInput {
   updatedAt: string;
 }
 
+/**
+ * Where a dataset's episodes are: 'lerobot', a LeRobot v3 directory at the dataset's path; 'blobs', transfer
+ * bundles in the hub's content-addressed blob store rooted at the path (episodes that fields uploaded).
+ */
+export const DATASET_STORAGES = ['lerobot', 'blobs'] as const;
+export type DatasetStorage = (typeof DATASET_STORAGES)[number];
+
 export interface DatasetInput {
   name: string;
-  /** Dataset root on disk (LeRobot v3 layout). */
+  /** Dataset root on disk: the LeRobot v3 directory, or the blob store's root for storage 'blobs'. */
   path: string;
   fps: number;
   /** LeRobot `robot_type` of the dataset. */
   robotType: string;
+  /** Default 'lerobot'. */
+  storage?: DatasetStorage;
 }
 
 export interface DatasetRow extends DatasetInput {
+  storage: DatasetStorage;
   createdAt: string;
 }
 
@@ -71,6 +81,9 @@ export interface EpisodeInput {
   durationSec: number;
   /** When recording started: ISO 8601 string or Date. */
   recordedAt: string | Date;
+  /** sha256 of the episode's transfer bundle in the blob store (with `blobBytes`; storage 'blobs' only). */
+  blobSha256?: string;
+  blobBytes?: number;
 }
 
 export interface EpisodeRow extends Omit<EpisodeInput, 'recordedAt'> {
@@ -82,6 +95,12 @@ export interface ListEpisodesOptions {
   limit: number;
   offset: number;
   robotId?: string;
+}
+
+/** Episodes for one dataset, for inserting several datasets' episodes in one transaction. */
+export interface EpisodeGroup {
+  dataset: string;
+  episodes: EpisodeInput[];
 }
 
 export interface InsertEpisodesResult {
@@ -120,8 +139,9 @@ export interface EpisodeFilter {
 export interface EpisodeFact extends EpisodeRow {
   vendor: string;
   field: string;
-  /** Root of the LeRobot v3 dataset on disk that holds the episode. */
+  /** Root of the source dataset on disk that holds the episode (see `datasetStorage`). */
   datasetPath: string;
+  datasetStorage: DatasetStorage;
 }
 
 /** A dataset: a named, saved query over the catalog's episodes. */

@@ -85,7 +85,7 @@ export class Datasets {
   /** Writes version `version` (default: newest) as a LeRobot v3.0 dataset at `outDir`, which must not exist. */
   async export(name: string, version: number | undefined, outDir: string): Promise<ExportResult> {
     const row = await this.version(name, version);
-    const paths = new Map((await this.#catalog.listDatasets()).map((d) => [d.name, d.path]));
-    return exportManifest(row.manifest, outDir, (dataset) => paths.get(dataset));
+    const sources = new Map((await this.#catalog.listDatasets()).map((d) => [d.name, d]));
+    return exportManifest(row.manifest, outDir, (dataset) => sources.get(dataset));
   }
 }

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../data/episode.ts';
-import type { EpisodeFact, EpisodeFilter } from '../catalog/types.ts';
+import type { DatasetStorage, EpisodeFact, EpisodeFilter } from '../catalog/types.ts';
 
 export const MANIFEST_FORMAT = 'tg-dataset-manifest/1';
 export const SPLITS = ['train', 'val'] as const;
@@ -26,6 +26,8 @@ export interface ManifestEpisode {
   length: number;
   recordedAt: string;
   split: SplitName;
+  /** sha256 of the episode's bundle in the blob store, for an episode a field uploaded. */
+  blobSha256?: string;
 }
 
 export interface SplitCounts {
@@ -42,7 +44,8 @@ export interface DatasetManifest {
   /** sha256 over the sorted episode ids: equal for two versions exactly when they hold the same episodes. */
   contentSha256: string;
   counts: { episodes: number; frames: number; successes: number } & Record<SplitName, SplitCounts>;
-  sources: { dataset: string; path: string; episodes: number }[];
+  /** `storage` is absent in manifests frozen before the hub kept uploads in its blob store ('lerobot'). */
+  sources: { dataset: string; path: string; storage?: DatasetStorage; episodes: number }[];
   splits: Record<SplitName, string[]>;
   /** In the order an export writes them: train then val, each by source dataset then episode index. */
   episodes: ManifestEpisode[];
@@ -79,6 +82,7 @@ export function buildManifest(
       length: f.length,
       recordedAt: f.recordedAt,
       split: splitOf(f.id, valFraction),
+      ...(f.blobSha256 ? { blobSha256: f.blobSha256 } : {}),
       rank: rank(f),
     }))
     .sort(
@@ -93,6 +97,7 @@ export function buildManifest(
     return { episodes: part.length, frames: part.reduce((s, e) => s + e.length, 0) };
   };
   const paths = new Map(facts.map((f) => [f.datasetName, f.datasetPath]));
+  const storages = new Map(facts.map((f) => [f.datasetName, f.datasetStorage]));
   return {
     format: MANIFEST_FORMAT,
     name,
@@ -115,6 +120,7 @@ export function buildManifest(
     sources: sourceOrder.map((dataset) => ({
       dataset,
       path: paths.get(dataset) ?? '',
+      storage: storages.get(dataset) ?? 'lerobot',
       episodes: episodes.filter((e) => e.dataset === dataset).length,
     })),
     splits: {

@@ -1,124 +1,193 @@
 /**
- * The hub's side of episode transfer: takes a bundle (over HTTP or NATS), verifies its transfer checksum
- * and content, stores it in the dataset of its field and robot type, and registers it in the catalog.
+ * The hub's side of episode transfer: takes bundles (over HTTP or NATS, one or a batch at a time), verifies
+ * each one's transfer checksum and content id, stores it in the content-addressed blob store and registers
+ * it in the catalog, in the dataset of its field and robot type.
  *
- * On disk, under `dir`:
- *   pending/<id>.tgep                                  a verified bundle whose catalog commit is under way
- *   datasets/<field>-<embodiment>/episodes/<index>-<id>.tgep   committed: the dataset's episode log
+ *   <dir>/blobs/sha256/ab/cdef...   every stored bundle, named by its sha256 (src/hub/blobs)
  *
- * A bundle is renamed into its dataset only after `insertEpisodes` committed, so "the file is in the
- * dataset" implies "the catalog has the row"; `has()` answers from the committed files. A crash between
- * the two leaves a pending file, and the re-sent bundle finishes the job (the catalog skips a known id).
- * Ingests run one at a time so episode indexes are dense and in arrival order.
+ * Exactly once: the episode id is the content hash of the episode, the catalog's primary key. An upload
+ * is verified completely before anything is written, so a bundle that lies or is malformed leaves no
+ * trace. A new episode's blob is written (and fsync'd) first and its catalog row committed after, so "the
+ * catalog has the row" implies "the blob is there"; a crash in between leaves an unreferenced blob that
+ * the re-sent bundle reuses. A re-sent episode is answered from the catalog and stores nothing.
+ *
+ * Group commit: uploads queue in arrival order; one committer takes everything queued (up to
+ * `maxCommitEpisodes`), writes the new blobs in parallel and commits all their rows in one catalog
+ * transaction. Episode indexes are dense per dataset and follow arrival order.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { TgError } from '../../errors/index.ts';
-import { decodeBundle, readBundleHeader } from '../../field/transfer/index.ts';
-import type { Catalog, RobotRow } from '../catalog/index.ts';
+import { type BatchEntry, verifyBundle } from '../../field/transfer/index.ts';
+import { BlobStore } from '../blobs/index.ts';
+import type { Catalog, EpisodeGroup, EpisodeInput, EpisodeRow, RobotRow } from '../catalog/index.ts';
 
 export interface EpisodeIngestOptions {
   catalog: Catalog;
-  /** Where bundles and the per-dataset episode logs live, normally `<TG_HOME>/hub`. */
+  /** The hub's storage, normally `<TG_HOME>/hub`; bundles go to the blob store in `<dir>/blobs`. */
   dir: string;
   /** Largest bundle accepted (default 256 MiB). */
   maxBundleBytes?: number;
+  /** fsync each new blob and its directory before the catalog commit (default true). */
+  durable?: boolean;
+  /** Most episodes one catalog transaction takes (default 256). */
+  maxCommitEpisodes?: number;
 }
 
-export interface StoredBundle {
+/** An episode the hub has. `sha256`/`file` name its bundle; null for an episode not stored as a blob. */
+export interface StoredEpisode {
   id: string;
   dataset: string;
   episodeIndex: number;
-  bytes: number;
-  file: string;
+  sha256: string | null;
+  bytes: number | null;
+  file: string | null;
 }
 
 export type IngestStatus = 'stored' | 'already stored';
 
-export interface IngestResult extends StoredBundle {
+export interface IngestResult extends StoredEpisode {
   status: IngestStatus;
 }
 
-const COMMITTED_NAME = /^(\d{9})-([0-9a-f]{64})\.tgep$/;
+/** One upload: the bundle and what the sender claims about it (both checked when given). */
+export interface BundleUpload {
+  bundle: Uint8Array;
+  /** The sender's sha256 of `bundle` (the transfer checksum). */
+  sha256?: string | undefined;
+  /** The episode id the sender addressed. */
+  id?: string | undefined;
+}
+
+interface VerifiedUpload {
+  id: string;
+  sha256: string;
+  bundle: Uint8Array;
+  robot: string;
+  field: string;
+  embodimentHash: string;
+  fps: number;
+  episode: Omit<EpisodeInput, 'episodeIndex'>;
+}
+
+interface Unit {
+  uploads: VerifiedUpload[];
+  /** How a failure names an upload: "" for a single one, "episode 3 of 8 (<id>): " in a batch. */
+  label: (i: number) => string;
+  resolve: (results: IngestResult[]) => void;
+  reject: (err: unknown) => void;
+}
+
+interface Group {
+  units: Array<{ unit: Unit; datasets: string[] }>;
+  /** Every upload of the group in order, with its dataset. */
+  items: Array<{ u: VerifiedUpload; dataset: string }>;
+  /** Episodes of the group that the catalog already had. */
+  known: Map<string, StoredEpisode>;
+}
+
+const DEFAULT_MAX_BUNDLE_BYTES = 256 * 1024 * 1024;
+const DEFAULT_MAX_COMMIT_EPISODES = 256;
+/** Episodes committed lately, answered without the catalog (a field's resume check asks about these). */
+const RECENT_EPISODES = 100_000;
+/** An unknown robot reloads the robot list at most this often (unless a field registered meanwhile). */
+const ROBOT_RELOAD_MS = 1000;
 
 export class EpisodeIngest {
   readonly maxBundleBytes: number;
+  readonly blobs: BlobStore;
   private readonly catalog: Catalog;
-  private readonly dir: string;
-  private readonly stored = new Map<string, StoredBundle>();
+  private readonly durable: boolean;
+  private readonly maxCommitEpisodes: number;
+  /** Registered datasets by name (storage and fps), and the next episode index of the ones seen. */
+  private datasets = new Map<string, { storage: string; fps: number }>();
   private readonly nextIndex = new Map<string, number>();
-  private readonly registered = new Set<string>();
   private robots = new Map<string, RobotRow>();
-  private queue: Promise<unknown> = Promise.resolve();
+  private robotsLoadedAt = Number.NEGATIVE_INFINITY;
+  private robotsStale = true;
+  private readonly recent = new Map<string, StoredEpisode>();
+  private readonly queue: Unit[] = [];
+  private committing: Promise<void> | null = null;
 
   private constructor(opts: EpisodeIngestOptions) {
     this.catalog = opts.catalog;
-    this.dir = opts.dir;
-    this.maxBundleBytes = opts.maxBundleBytes ?? 256 * 1024 * 1024;
+    this.maxBundleBytes = opts.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
+    this.durable = opts.durable ?? true;
+    this.maxCommitEpisodes = opts.maxCommitEpisodes ?? DEFAULT_MAX_COMMIT_EPISODES;
+    this.blobs = new BlobStore(path.join(opts.dir, 'blobs'), { maxBytes: this.maxBundleBytes });
   }
 
-  /** Opens the store and indexes the committed bundles of every dataset. */
-  static open(opts: EpisodeIngestOptions): EpisodeIngest {
+  static async open(opts: EpisodeIngestOptions): Promise<EpisodeIngest> {
     const ingest = new EpisodeIngest(opts);
-    const datasets = path.join(ingest.dir, 'datasets');
-    mkdirSync(path.join(ingest.dir, 'pending'), { recursive: true });
-    mkdirSync(datasets, { recursive: true });
-    for (const dataset of readdirSync(datasets)) {
-      const episodes = path.join(datasets, dataset, 'episodes');
-      let names: string[];
-      try {
-        names = readdirSync(episodes);
-      } catch {
-        continue;
-      }
-      let next = 0;
-      for (const name of names) {
-        const m = COMMITTED_NAME.exec(name);
-        if (!m) continue;
-        const file = path.join(episodes, name);
-        const episodeIndex = Number(m[1]);
-        ingest.stored.set(m[2] as string, {
-          id: m[2] as string,
-          dataset,
-          episodeIndex,
-          bytes: statSync(file).size,
-          file,
-        });
-        next = Math.max(next, episodeIndex + 1);
-      }
-      ingest.nextIndex.set(dataset, next);
-    }
+    ingest.datasets = new Map(
+      (await ingest.catalog.listDatasets()).map((d) => [d.name, { storage: d.storage, fps: d.fps }]),
+    );
     return ingest;
   }
 
-  /** The committed bundle of episode `id`, or null when the hub does not have it. */
-  has(id: string): StoredBundle | null {
-    return this.stored.get(id) ?? null;
-  }
-
-  /** Directory of a dataset's episode log. */
-  datasetDir(dataset: string): string {
-    return path.join(this.dir, 'datasets', dataset);
+  /** The episode if the hub has it (from the catalog), else null. */
+  async lookup(id: string): Promise<StoredEpisode | null> {
+    const recent = this.recent.get(id);
+    if (recent) return recent;
+    const [row] = await this.catalog.getEpisodes([id]);
+    return row ? this.stored(row) : null;
   }
 
   /**
-   * Verifies and stores one bundle. `expected.sha256` is the sender's transfer checksum and `expected.id`
-   * the episode id it addressed (both checked when given). Throws `INPUT_INVALID` for a bundle that lies
-   * or is malformed and `NOT_FOUND` for an episode of a robot the catalog does not know; nothing is
-   * stored in either case.
+   * Verifies and stores one bundle; resolves once its catalog row is committed. Throws `INPUT_INVALID` for
+   * a bundle that lies or is malformed and `NOT_FOUND` for an episode of a robot the catalog does not
+   * know; nothing is stored in either case.
    */
-  ingest(bundle: Uint8Array, expected: { sha256?: string; id?: string } = {}): Promise<IngestResult> {
-    const run = this.queue.then(() => this.ingestNow(bundle, expected));
-    this.queue = run.catch(() => {});
-    return run;
+  async ingest(bundle: Uint8Array, expected: { sha256?: string; id?: string } = {}): Promise<IngestResult> {
+    const [result] = await this.enqueue([{ bundle, ...expected }], () => '');
+    return result as IngestResult;
   }
 
-  private async ingestNow(
-    bundle: Uint8Array,
-    expected: { sha256?: string; id?: string },
-  ): Promise<IngestResult> {
+  /**
+   * Verifies and stores a batch, in order. All or nothing: when any upload is bad (or its robot unknown)
+   * the whole batch is refused, naming the upload, and nothing of it is stored.
+   */
+  ingestBatch(uploads: readonly (BundleUpload | BatchEntry)[]): Promise<IngestResult[]> {
+    const n = uploads.length;
+    return this.enqueue(uploads, (i) => (n === 1 ? '' : `episode ${i + 1} of ${n}: `));
+  }
+
+  /** Forgets cached robots (after a field (re)registers them). */
+  robotsChanged(): void {
+    this.robotsStale = true;
+  }
+
+  /** Resolves when everything queued so far is committed (or failed). */
+  async settled(): Promise<void> {
+    while (this.committing) await this.committing;
+  }
+
+  /**
+   * Verification runs now, synchronously, so the queue holds uploads in the order they arrived (a NATS
+   * consumer relies on it); robots are checked by the committer, which may reload them from the catalog.
+   */
+  private enqueue(uploads: readonly BundleUpload[], label: (i: number) => string): Promise<IngestResult[]> {
+    let verified: VerifiedUpload[];
+    try {
+      if (uploads.length === 0) throw new TgError('INPUT_INVALID', 'no episodes to ingest');
+      verified = uploads.map((u, i) => {
+        try {
+          return this.verify(u);
+        } catch (err) {
+          throw relabel(err, label(i), u.id);
+        }
+      });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ uploads: verified, label, resolve, reject });
+      this.committing ??= this.commitLoop();
+    });
+  }
+
+  private verify(upload: BundleUpload): VerifiedUpload {
+    const { bundle } = upload;
     if (bundle.byteLength > this.maxBundleBytes) {
       throw new TgError(
         'INPUT_INVALID',
@@ -126,60 +195,28 @@ export class EpisodeIngest {
       );
     }
     const sha256 = createHash('sha256').update(bundle).digest('hex');
-    if (expected.sha256 !== undefined && expected.sha256.toLowerCase() !== sha256) {
+    if (upload.sha256 !== undefined && upload.sha256.toLowerCase() !== sha256) {
       throw new TgError(
         'INPUT_INVALID',
-        `checksum mismatch: sender says sha256 ${expected.sha256}, body has ${sha256}`,
+        `checksum mismatch: sender says sha256 ${upload.sha256}, body has ${sha256}`,
       );
     }
-    const episode = decodeBundle(bundle); // re-computes the content id: throws on any lie
-    const { header } = readBundleHeader(bundle);
-    const { meta } = episode;
-    if (expected.id !== undefined && expected.id !== meta.id) {
-      throw new TgError('INPUT_INVALID', `bundle holds episode ${meta.id}, not ${expected.id}`);
+    const { header } = verifyBundle(bundle); // re-computes the content id: throws on any lie
+    const { meta } = header;
+    if (upload.id !== undefined && upload.id !== meta.id) {
+      throw new TgError('INPUT_INVALID', `bundle holds episode ${meta.id}, not ${upload.id}`);
     }
-    const known = this.stored.get(meta.id);
-    if (known) return { ...known, status: 'already stored' };
-
-    const robot = await this.robot(meta.robot);
-    if (!robot) {
-      throw new TgError(
-        'NOT_FOUND',
-        `episode ${meta.id} is from robot ${meta.robot}, which no field has registered`,
-      );
-    }
-    if (robot.field !== meta.field) {
-      throw new TgError(
-        'INPUT_INVALID',
-        `robot ${meta.robot} belongs to field ${robot.field}, not ${meta.field}`,
-      );
-    }
-    if (robot.embodimentHash !== meta.embodimentHash) {
-      throw new TgError(
-        'INPUT_INVALID',
-        `episode ${meta.id} ran embodiment ${meta.embodimentHash}, robot ${meta.robot} is registered with ${robot.embodimentHash}`,
-      );
-    }
-
-    const dataset = datasetName(meta.field, robot.embodiment);
-    const pending = path.join(this.dir, 'pending', `${meta.id}.tgep`);
-    await writeDurably(pending, bundle);
-    if (!this.registered.has(dataset)) {
-      await this.catalog.registerDataset({
-        name: dataset,
-        path: this.datasetDir(dataset),
-        fps: meta.fps,
-        robotType: robot.embodiment,
-      });
-      mkdirSync(path.join(this.datasetDir(dataset), 'episodes'), { recursive: true });
-      this.registered.add(dataset);
-    }
-    const episodeIndex = this.nextIndex.get(dataset) ?? 0;
-    const result = await this.catalog.insertEpisodes(dataset, [
-      {
+    return {
+      id: meta.id,
+      sha256,
+      bundle,
+      robot: meta.robot,
+      field: meta.field,
+      embodimentHash: meta.embodimentHash,
+      fps: meta.fps,
+      episode: {
         id: meta.id,
         robotId: meta.robot,
-        episodeIndex,
         task: meta.task,
         instruction: meta.instruction,
         source: meta.source,
@@ -189,34 +226,250 @@ export class EpisodeIngest {
         length: meta.length,
         durationSec: meta.length / meta.fps,
         recordedAt: header.recordedAt ?? new Date(),
+        blobSha256: sha256,
+        blobBytes: bundle.byteLength,
       },
-    ]);
-    const file = path.join(
-      this.datasetDir(dataset),
-      'episodes',
-      `${String(episodeIndex).padStart(9, '0')}-${meta.id}.tgep`,
+    };
+  }
+
+  /**
+   * Takes the queue a group at a time. A group is prepared (robots checked, duplicates looked up, blobs
+   * written) while the group before it is still committing its catalog rows, so the blob writes' I/O waits
+   * overlap the catalog's work; rows are committed strictly in queue order.
+   */
+  private async commitLoop(): Promise<void> {
+    let previous: Promise<void> = Promise.resolve();
+    try {
+      for (;;) {
+        if (this.queue.length === 0) {
+          await previous;
+          if (this.queue.length === 0) return;
+        }
+        const units: Unit[] = [];
+        let episodes = 0;
+        while (this.queue.length > 0 && (units.length === 0 || episodes < this.maxCommitEpisodes)) {
+          const unit = this.queue.shift() as Unit;
+          units.push(unit);
+          episodes += unit.uploads.length;
+        }
+        const prepared = this.prepare(units);
+        const before = previous;
+        previous = prepared.then(async (group) => {
+          await before;
+          if (group) await this.commit(group);
+        });
+        await prepared; // at most one group prepares ahead of the one committing
+      }
+    } finally {
+      this.committing = null;
+    }
+  }
+
+  /** Checks robots, finds what the catalog already has, writes the new blobs; null when nothing is left. */
+  private async prepare(all: Unit[]): Promise<Group | null> {
+    const units: Group['units'] = [];
+    for (const unit of all) {
+      try {
+        units.push({ unit, datasets: await this.placeUnit(unit) });
+      } catch (err) {
+        unit.reject(err); // a unit with an unknown or mismatched robot is refused whole; the others go on
+      }
+    }
+    if (units.length === 0) return null;
+    const group: Group = {
+      units,
+      items: units.flatMap(({ unit, datasets }) =>
+        unit.uploads.map((u, i) => ({ u, dataset: datasets[i] as string })),
+      ),
+      known: new Map(),
+    };
+    try {
+      // The first upload of an id in the group is the one stored; later ones, and ids the hub has, are
+      // answered as already stored.
+      const ids = [...new Set(group.items.map((f) => f.u.id))].filter((id) => !this.recent.has(id));
+      for (const r of await this.catalog.getEpisodes(ids)) group.known.set(r.id, this.stored(r));
+      const seen = new Set<string>();
+      const fresh = group.items.filter(({ u }) => {
+        if (seen.has(u.id) || group.known.has(u.id) || this.recent.has(u.id)) return false;
+        seen.add(u.id);
+        return true;
+      });
+      await this.blobs.putHashed(
+        fresh.map(({ u }) => ({ bytes: u.bundle, sha256: u.sha256 })),
+        { durable: this.durable },
+      );
+      return group;
+    } catch (err) {
+      this.fail(group, err);
+      return null;
+    }
+  }
+
+  /** Commits the group's new rows in one transaction and answers every upload of it. */
+  private async commit(group: Group): Promise<void> {
+    try {
+      const inserts = new Map<string, EpisodeGroup>();
+      const fresh = new Map<string, StoredEpisode>();
+      for (const { u, dataset } of group.items) {
+        // `recent` also holds what the group before this one committed after this group looked ids up.
+        if (fresh.has(u.id) || group.known.has(u.id) || this.recent.has(u.id)) continue;
+        let insert = inserts.get(dataset);
+        if (!insert) {
+          insert = { dataset, episodes: [] };
+          inserts.set(dataset, insert);
+        }
+        const episodeIndex = (await this.next(dataset)) + insert.episodes.length;
+        insert.episodes.push({ ...u.episode, episodeIndex });
+        fresh.set(u.id, {
+          id: u.id,
+          dataset,
+          episodeIndex,
+          sha256: u.sha256,
+          bytes: u.bundle.byteLength,
+          file: this.blobs.pathOf(u.sha256),
+        });
+      }
+      if (fresh.size > 0) {
+        const { inserted } = await this.catalog.insertEpisodeGroups([...inserts.values()]);
+        if (inserted !== fresh.size) {
+          // Another writer (a second hub on the same PostgreSQL) added some of these meanwhile: answer
+          // from the catalog, and read the datasets' next indexes afresh.
+          for (const d of inserts.keys()) this.nextIndex.delete(d);
+          for (const r of await this.catalog.getEpisodes([...fresh.keys()])) {
+            group.known.set(r.id, this.stored(r));
+          }
+          fresh.clear();
+        } else {
+          for (const insert of inserts.values()) {
+            this.nextIndex.set(insert.dataset, (await this.next(insert.dataset)) + insert.episodes.length);
+          }
+          for (const e of fresh.values()) this.remember(e);
+        }
+      }
+      let at = 0;
+      for (const { unit } of group.units) {
+        const results = group.items.slice(at, at + unit.uploads.length).map(({ u }): IngestResult => {
+          const mine = fresh.get(u.id);
+          if (mine) {
+            fresh.delete(u.id); // only the first upload of an id stored it
+            return { ...mine, status: 'stored' };
+          }
+          const had = group.known.get(u.id) ?? this.recent.get(u.id);
+          if (!had) {
+            throw new TgError('STORAGE_FAILED', `episode ${u.id} is not in the catalog after its commit`);
+          }
+          return { ...had, status: 'already stored' };
+        });
+        at += unit.uploads.length;
+        unit.resolve(results);
+      }
+    } catch (err) {
+      this.fail(group, err);
+    }
+  }
+
+  private fail(group: Group, err: unknown): void {
+    const failure =
+      err instanceof TgError
+        ? err
+        : new TgError('STORAGE_FAILED', `ingest: ${(err as Error).message}`, { cause: err });
+    for (const { unit } of group.units) unit.reject(failure);
+  }
+
+  /** Keeps a committed episode in the recent index (the oldest is forgotten past `RECENT_EPISODES`). */
+  private remember(e: StoredEpisode): void {
+    this.recent.delete(e.id);
+    this.recent.set(e.id, e);
+    if (this.recent.size > RECENT_EPISODES) this.recent.delete(this.recent.keys().next().value as string);
+  }
+
+  /** Checks each upload's robot and picks its dataset (registering new datasets). */
+  private async placeUnit(unit: Unit): Promise<string[]> {
+    const datasets: string[] = [];
+    for (const [i, u] of unit.uploads.entries()) {
+      const robot = await this.robot(u.robot);
+      const where = unit.label(i);
+      if (!robot) {
+        throw new TgError(
+          'NOT_FOUND',
+          `${where}episode ${u.id} is from robot ${u.robot}, which no field has registered`,
+        );
+      }
+      if (robot.field !== u.field) {
+        throw new TgError(
+          'INPUT_INVALID',
+          `${where}robot ${u.robot} belongs to field ${robot.field}, not ${u.field}`,
+        );
+      }
+      if (robot.embodimentHash !== u.embodimentHash) {
+        throw new TgError(
+          'INPUT_INVALID',
+          `${where}episode ${u.id} ran embodiment ${u.embodimentHash}, robot ${u.robot} is registered with ${robot.embodimentHash}`,
+        );
+      }
+      datasets.push(await this.datasetFor(u.field, robot.embodiment, u.fps));
+    }
+    return datasets;
+  }
+
+  /**
+   * The hub keeps one dataset per field, robot type and frame rate: `<field>-<embodiment>`, or with the
+   * rate appended when that name is taken by another rate or by a dataset that is not the hub's own.
+   */
+  private async datasetFor(field: string, embodiment: string, fps: number): Promise<string> {
+    const base = datasetName(field, embodiment);
+    for (const name of [base, `${base}-${fps}fps`, `${base}-${fps}fps-hub`]) {
+      const known = this.datasets.get(name);
+      if (known && (known.storage !== 'blobs' || known.fps !== fps)) continue;
+      if (!known) {
+        await this.catalog.registerDataset({
+          name,
+          path: this.blobs.root,
+          fps,
+          robotType: embodiment,
+          storage: 'blobs',
+        });
+        this.datasets.set(name, { storage: 'blobs', fps });
+      }
+      return name;
+    }
+    throw new TgError(
+      'STORAGE_FAILED',
+      `no free dataset name for field ${field}, ${embodiment} at ${fps} fps`,
     );
-    await rename(pending, file);
-    await syncDir(path.dirname(file));
-    this.nextIndex.set(dataset, episodeIndex + 1);
-    const stored: StoredBundle = { id: meta.id, dataset, episodeIndex, bytes: bundle.byteLength, file };
-    this.stored.set(meta.id, stored);
-    // inserted 0: the catalog had the row already (a crash after the commit, before the rename).
-    return { ...stored, status: result.inserted === 1 ? 'stored' : 'already stored' };
+  }
+
+  private async next(dataset: string): Promise<number> {
+    let n = this.nextIndex.get(dataset);
+    if (n === undefined) {
+      n = await this.catalog.nextEpisodeIndex(dataset);
+      this.nextIndex.set(dataset, n);
+    }
+    return n;
+  }
+
+  private stored(row: EpisodeRow): StoredEpisode {
+    const sha256 = row.blobSha256 ?? null;
+    return {
+      id: row.id,
+      dataset: row.datasetName,
+      episodeIndex: row.episodeIndex,
+      sha256,
+      bytes: row.blobBytes ?? null,
+      file: sha256 ? this.blobs.pathOf(sha256) : null,
+    };
   }
 
   private async robot(id: string): Promise<RobotRow | undefined> {
     let robot = this.robots.get(id);
-    if (!robot) {
+    const now = Date.now();
+    if (!robot && (this.robotsStale || now - this.robotsLoadedAt > ROBOT_RELOAD_MS)) {
+      this.robotsStale = false;
+      this.robotsLoadedAt = now;
       this.robots = new Map((await this.catalog.listRobots()).map((r) => [r.id, r]));
       robot = this.robots.get(id);
     }
     return robot;
-  }
-
-  /** Forgets cached robots (after a field (re)registers them). */
-  robotsChanged(): void {
-    this.robots.clear();
   }
 }
 
@@ -225,23 +478,8 @@ export function datasetName(field: string, embodiment: string): string {
   return `${field}-${embodiment}`.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
-async function writeDurably(file: string, bytes: Uint8Array): Promise<void> {
-  const temp = `${file}.tmp-${process.pid}`;
-  const handle = await open(temp, 'w');
-  try {
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temp, file);
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+function relabel(err: unknown, label: string, claimedId: string | undefined): unknown {
+  if (!label || !(err instanceof TgError)) return err;
+  const id = claimedId ? ` (${claimedId})` : '';
+  return new TgError(err.code, `${label.replace(/: $/, '')}${id}: ${err.message}`, { cause: err });
 }

@@ -1,10 +1,11 @@
 export {
+  type BundleUpload,
   datasetName,
   EpisodeIngest,
   type EpisodeIngestOptions,
   type IngestResult,
   type IngestStatus,
-  type StoredBundle,
+  type StoredEpisode,
 } from './episode-ingest.ts';
 export {
   type FieldRegistration,

@@ -3,6 +3,10 @@
  * consumer and acknowledges each message only after the episode is committed to the catalog (so a hub
  * crash mid-ingest redelivers it; the catalog's content-hash ids make the redelivery harmless), puts drill
  * jobs on the work queue, and listens to field events. Layout: src/field/transport/nats-layout.ts.
+ *
+ * Messages are handed to the ingest as they arrive, without waiting for each commit: the ingest queues
+ * them in arrival order and commits them in groups, and each message is acked when its group committed.
+ * At most `MAX_IN_FLIGHT` bundles wait for their commit at a time.
  */
 import {
   AckPolicy,
@@ -42,6 +46,9 @@ export interface NatsHubOptions {
   onReject?: (id: string, reason: string) => void;
 }
 
+/** Bundles handed to the ingest and not yet committed, at most. */
+const MAX_IN_FLIGHT = 512;
+
 interface Assembly {
   parts: Array<Uint8Array | undefined>;
   received: number;
@@ -53,6 +60,7 @@ export class NatsHubLink implements JobQueue {
   private loop: Promise<void> = Promise.resolve();
   private events: Subscription | null = null;
   private readonly assemblies = new Map<string, Assembly>();
+  private readonly inFlight = new Set<Promise<void>>();
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -137,22 +145,21 @@ export class NatsHubLink implements JobQueue {
     this.messages = messages;
     this.loop = (async () => {
       for await (const msg of messages) {
-        try {
-          await this.handle(msg);
-        } catch (err) {
-          // Unexpected (storage) failure: leave it for redelivery.
-          msg.nak(2000);
-          this.opts.onReject?.(msg.headers?.get(HDR_EPISODE_ID) ?? '?', (err as Error).message);
-        }
+        this.handle(msg);
+        while (this.inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.inFlight);
       }
+      await Promise.all(this.inFlight);
     })();
   }
 
-  private async handle(msg: JsMsg): Promise<void> {
+  private handle(msg: JsMsg): void {
     const id = msg.headers?.get(HDR_EPISODE_ID) ?? '';
     const sha256 = msg.headers?.get(HDR_SHA256) || undefined;
     const chunks = Number(msg.headers?.get(HDR_CHUNKS) || '1');
-    if (chunks <= 1) return this.ingest(id, msg.data, sha256, [msg]);
+    if (chunks <= 1) {
+      this.ingest(id, msg.data, sha256, [msg]);
+      return;
+    }
     const index = Number(msg.headers?.get(HDR_CHUNK));
     if (!Number.isInteger(index) || index < 0 || index >= chunks || chunks > 100_000) {
       msg.term('bad chunk headers');
@@ -169,40 +176,34 @@ export class NatsHubLink implements JobQueue {
     if (a.received < chunks) return; // wait for the rest (all acked together after the commit)
     this.assemblies.delete(id);
     const bundle = Buffer.concat(a.parts as Uint8Array[]);
-    await this.ingest(
-      id,
-      new Uint8Array(bundle.buffer, bundle.byteOffset, bundle.byteLength),
-      sha256,
-      a.msgs,
-    );
+    this.ingest(id, new Uint8Array(bundle.buffer, bundle.byteOffset, bundle.byteLength), sha256, a.msgs);
   }
 
-  private async ingest(
-    id: string,
-    bundle: Uint8Array,
-    sha256: string | undefined,
-    msgs: JsMsg[],
-  ): Promise<void> {
-    try {
-      const result = await this.opts.ingest.ingest(bundle, {
-        ...(sha256 ? { sha256 } : {}),
-        ...(id ? { id } : {}),
-      });
-      for (const m of msgs) m.ack(); // after the catalog commit, never before
-      this.opts.onIngest?.(result);
-    } catch (err) {
-      if (isTgError(err) && err.code === 'NOT_FOUND') {
-        // Robot not registered yet: it may be soon; try again later.
-        for (const m of msgs) m.nak(5000);
-        return;
-      }
-      if (isTgError(err) && err.code === 'INPUT_INVALID') {
-        for (const m of msgs) m.term(err.message.slice(0, 200));
-        this.opts.onReject?.(id, err.message);
-        return;
-      }
-      throw err;
-    }
+  /** Hands a bundle to the ingest now (so it keeps its place in line) and acks its messages on commit. */
+  private ingest(id: string, bundle: Uint8Array, sha256: string | undefined, msgs: JsMsg[]): void {
+    const done = this.opts.ingest
+      .ingest(bundle, { ...(sha256 ? { sha256 } : {}), ...(id ? { id } : {}) })
+      .then(
+        (result) => {
+          for (const m of msgs) m.ack(); // after the catalog commit, never before
+          this.opts.onIngest?.(result);
+        },
+        (err: unknown) => {
+          if (isTgError(err) && err.code === 'NOT_FOUND') {
+            // Robot not registered yet: it may be soon; try again later.
+            for (const m of msgs) m.nak(5000);
+          } else if (isTgError(err) && err.code === 'INPUT_INVALID') {
+            for (const m of msgs) m.term(err.message.slice(0, 200));
+            this.opts.onReject?.(id, err.message);
+          } else {
+            // Unexpected (storage) failure: leave it for redelivery.
+            for (const m of msgs) m.nak(2000);
+            this.opts.onReject?.(id || '?', (err as Error).message);
+          }
+        },
+      );
+    this.inFlight.add(done);
+    void done.finally(() => this.inFlight.delete(done));
   }
 
   private listenForEvents(): void {

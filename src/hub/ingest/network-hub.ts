@@ -9,14 +9,14 @@ import { TgError } from '../../errors/index.ts';
 import type { NatsLayout } from '../../field/transport/nats-layout.ts';
 import { Catalog } from '../catalog/index.ts';
 import { buildHubApp } from '../server/app.ts';
-import { EpisodeIngest } from './episode-ingest.ts';
+import { EpisodeIngest, type EpisodeIngestOptions } from './episode-ingest.ts';
 import { FieldRegistry, HeartbeatSchema } from './field-registry.ts';
 import type { HubNetwork } from './index.ts';
 import { JobBoard } from './job-board.ts';
 import { NatsHubLink } from './nats-hub.ts';
 
 export interface NetworkHubOptions {
-  /** TG_HOME: catalog in `<home>/catalog`, bundles in `<home>/hub`. */
+  /** TG_HOME: catalog in `<home>/catalog`, bundles in the blob store under `<home>/hub/blobs`. */
   home: string;
   host: string;
   port: number;
@@ -27,6 +27,8 @@ export interface NetworkHubOptions {
   /** Stream and subject names (tests use unique ones). */
   nats?: Partial<NatsLayout>;
   maxBundleBytes?: number;
+  /** Episode ingest tuning (fsync before commit, group size); see `EpisodeIngestOptions`. */
+  ingest?: Pick<EpisodeIngestOptions, 'durable' | 'maxCommitEpisodes'>;
   /** Built console to serve; omitted: API only. */
   consoleDir?: string;
 }
@@ -44,10 +46,11 @@ export async function startNetworkHub(opts: NetworkHubOptions): Promise<NetworkH
   const ownsCatalog = opts.catalog === undefined;
   let nats: NatsHubLink | null = null;
   try {
-    const ingest = EpisodeIngest.open({
+    const ingest = await EpisodeIngest.open({
       catalog,
       dir: path.join(opts.home, 'hub'),
       ...(opts.maxBundleBytes ? { maxBundleBytes: opts.maxBundleBytes } : {}),
+      ...opts.ingest,
     });
     const fields = new FieldRegistry(catalog);
     fields.onRegistered.push(() => ingest.robotsChanged());
@@ -94,6 +97,7 @@ export async function startNetworkHub(opts: NetworkHubOptions): Promise<NetworkH
         try {
           await link?.close();
           await app.close();
+          await ingest.settled();
         } finally {
           if (ownsCatalog) await catalog.close();
         }

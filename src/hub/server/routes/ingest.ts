@@ -1,14 +1,16 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { TgError } from '../../../errors/index.ts';
-import { BUNDLE_MEDIA_TYPE } from '../../../field/transfer/index.ts';
+import { BATCH_MEDIA_TYPE, BUNDLE_MEDIA_TYPE, decodeBatch } from '../../../field/transfer/index.ts';
 import type { EpisodeIngest, IngestResult } from '../../ingest/index.ts';
 
 export interface IngestRoutesOptions {
   ingest: EpisodeIngest;
+  /** Largest batch body accepted (default 64 MiB, or the largest bundle when that is more). */
+  maxBatchBytes?: number;
 }
 
-/** Body of a PUT /api/episodes/:id/bundle answer. */
+/** Body of a PUT /api/episodes/:id/bundle answer, and of each result of a batch. */
 export interface IngestResponse {
   status: IngestResult['status'];
   id: string;
@@ -16,15 +18,27 @@ export interface IngestResponse {
   episodeIndex: number;
 }
 
+/** Body of a POST /api/episodes/bundles answer: one result per entry, in the batch's order. */
+export interface BatchIngestResponse {
+  results: IngestResponse[];
+}
+
+const DEFAULT_MAX_BATCH_BYTES = 64 * 1024 * 1024;
+const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 const paramsSchema = z.object({ id: z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 hex digest') });
 
 /**
  * PUT /api/episodes/:id/bundle: upload one episode bundle (body: the bundle, `Content-SHA256`: its sha256,
  * `Content-Length`: its size). 201 stored, 200 already stored (a re-send is not a duplicate), 400 when the
  * body does not match its checksum or its content, 404 for a robot no field registered, 413 oversized.
+ * POST /api/episodes/bundles: a batch of bundles (src/field/transfer/batch.ts), stored in order, all or
+ * nothing: 200 with one result per entry, or the error of the first bad entry and nothing stored.
  * HEAD /api/episodes/:id/bundle: 200 when the hub has the episode, 404 when not (what to resume).
+ * GET /api/episodes/:id/bundle: the stored bundle itself.
  */
-export const ingestRoutes: FastifyPluginAsync<IngestRoutesOptions> = async (app, { ingest }) => {
+export const ingestRoutes: FastifyPluginAsync<IngestRoutesOptions> = async (app, opts) => {
+  const { ingest } = opts;
+  const maxBatchBytes = opts.maxBatchBytes ?? Math.max(DEFAULT_MAX_BATCH_BYTES, ingest.maxBundleBytes);
   for (const type of [BUNDLE_MEDIA_TYPE, 'application/octet-stream']) {
     app.addContentTypeParser(
       type,
@@ -32,49 +46,71 @@ export const ingestRoutes: FastifyPluginAsync<IngestRoutesOptions> = async (app,
       (_req, body, done) => done(null, body),
     );
   }
+  app.addContentTypeParser(
+    BATCH_MEDIA_TYPE,
+    { parseAs: 'buffer', bodyLimit: maxBatchBytes },
+    (_req, body, done) => done(null, body),
+  );
 
   app.head('/api/episodes/:id/bundle', async (request, reply) => {
     const { id } = parseParams(request.params);
-    const stored = ingest.has(id);
+    const stored = await ingest.lookup(id);
     if (!stored) return reply.status(404).send();
+    reply.header('x-tg-dataset', stored.dataset).header('x-tg-episode-index', String(stored.episodeIndex));
+    if (stored.sha256 !== null) {
+      reply.header('x-tg-bundle-sha256', stored.sha256).header('x-tg-bundle-bytes', String(stored.bytes));
+    }
+    return reply.status(200).send();
+  });
+
+  app.get('/api/episodes/:id/bundle', async (request, reply) => {
+    const { id } = parseParams(request.params);
+    const stored = await ingest.lookup(id);
+    if (!stored) throw new TgError('NOT_FOUND', `the hub has no episode ${id}`);
+    if (stored.sha256 === null) {
+      throw new TgError('NOT_FOUND', `episode ${id} is in dataset ${stored.dataset}, not stored as a bundle`);
+    }
     return reply
-      .header('x-tg-dataset', stored.dataset)
-      .header('x-tg-episode-index', String(stored.episodeIndex))
-      .header('x-tg-bundle-bytes', String(stored.bytes))
-      .status(200)
-      .send();
+      .header('content-type', BUNDLE_MEDIA_TYPE)
+      .header('content-sha256', stored.sha256)
+      .header('content-length', String(stored.bytes))
+      .send(await ingest.blobs.get(stored.sha256));
   });
 
   app.put('/api/episodes/:id/bundle', async (request, reply): Promise<IngestResponse> => {
     const { id } = parseParams(request.params);
     const sha256 = request.headers['content-sha256'];
-    if (typeof sha256 !== 'string' || !/^[0-9a-fA-F]{64}$/.test(sha256)) {
+    if (typeof sha256 !== 'string' || !SHA256_HEX.test(sha256)) {
       throw new TgError('INPUT_INVALID', 'Content-SHA256 header (hex sha256 of the body) is required');
     }
-    if (request.headers['content-length'] === undefined) {
-      throw new TgError('INPUT_INVALID', 'Content-Length is required');
-    }
-    const body = request.body;
-    if (!(body instanceof Buffer)) {
-      throw new TgError('INPUT_INVALID', `send the bundle as ${BUNDLE_MEDIA_TYPE}`);
-    }
-    const declared = Number(request.headers['content-length']);
-    if (body.length !== declared) {
-      throw new TgError('INPUT_INVALID', `body has ${body.length} bytes, Content-Length says ${declared}`);
-    }
-    const result = await ingest.ingest(new Uint8Array(body.buffer, body.byteOffset, body.byteLength), {
-      sha256,
-      id,
-    });
+    const body = bodyOf(request.body, request.headers['content-length'], BUNDLE_MEDIA_TYPE);
+    const result = await ingest.ingest(body, { sha256, id });
     reply.status(result.status === 'stored' ? 201 : 200);
-    return {
-      status: result.status,
-      id: result.id,
-      dataset: result.dataset,
-      episodeIndex: result.episodeIndex,
-    };
+    return response(result);
+  });
+
+  app.post('/api/episodes/bundles', async (request): Promise<BatchIngestResponse> => {
+    const body = bodyOf(request.body, request.headers['content-length'], BATCH_MEDIA_TYPE);
+    const entries = decodeBatch(body, { maxBundleBytes: ingest.maxBundleBytes });
+    const results = await ingest.ingestBatch(entries);
+    return { results: results.map(response) };
   });
 };
+
+function response(r: IngestResult): IngestResponse {
+  return { status: r.status, id: r.id, dataset: r.dataset, episodeIndex: r.episodeIndex };
+}
+
+/** The raw body, checked against Content-Length (a truncated upload is refused, not ingested). */
+function bodyOf(body: unknown, contentLength: string | undefined, mediaType: string): Uint8Array {
+  if (contentLength === undefined) throw new TgError('INPUT_INVALID', 'Content-Length is required');
+  if (!(body instanceof Buffer)) throw new TgError('INPUT_INVALID', `send the body as ${mediaType}`);
+  const declared = Number(contentLength);
+  if (body.length !== declared) {
+    throw new TgError('INPUT_INVALID', `body has ${body.length} bytes, Content-Length says ${declared}`);
+  }
+  return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+}
 
 function parseParams(params: unknown): { id: string } {
   const parsed = paramsSchema.safeParse(params);
