@@ -1,6 +1,9 @@
-/** Episode upload over the hub's HTTP API: `PUT /api/episodes/:id/bundle` (src/hub/server/routes/ingest.ts). */
-import { BUNDLE_MEDIA_TYPE, bundleSha256 } from '../transfer/index.ts';
-import { type EpisodeTransport, type SendResult, TransportError } from './transport.ts';
+/**
+ * Episode upload over the hub's HTTP API (src/hub/server/routes/ingest.ts): `PUT /api/episodes/:id/bundle`
+ * for one bundle, `POST /api/episodes/bundles` for a batch of them (src/field/transfer/batch.ts).
+ */
+import { BATCH_MEDIA_TYPE, BUNDLE_MEDIA_TYPE, bundleSha256, encodeBatch } from '../transfer/index.ts';
+import { type EpisodeTransport, type OutgoingEpisode, type SendResult, TransportError } from './transport.ts';
 
 export interface HttpTransportOptions {
   /** Hub base URL, e.g. http://hub:7800 */
@@ -9,9 +12,15 @@ export interface HttpTransportOptions {
   timeoutMs?: number;
 }
 
+interface IngestAnswer {
+  status: 'stored' | 'already stored';
+}
+
 export class HttpEpisodeTransport implements EpisodeTransport {
   private readonly base: string;
   private readonly timeoutMs: number;
+  /** Set when the hub has no batch route (an older hub): every later batch goes one bundle at a time. */
+  private batchUnsupported = false;
 
   constructor(opts: HttpTransportOptions) {
     this.base = opts.hubUrl.replace(/\/+$/, '');
@@ -38,18 +47,31 @@ export class HttpEpisodeTransport implements EpisodeTransport {
     });
     if (res.status === 201) return 'stored';
     if (res.status === 200) return 'duplicate';
-    const text = await res.text().catch(() => '');
-    let message = text;
-    try {
-      message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? text;
-    } catch {
-      // not JSON: keep the text
+    throw await refusal(`episode ${id}`, res);
+  }
+
+  async sendBatch(episodes: readonly OutgoingEpisode[]): Promise<SendResult[]> {
+    const what = `batch of ${episodes.length} episodes from ${episodes[0]?.id ?? 'none'}`;
+    if (this.batchUnsupported) throw new TransportError(`${what}: the hub takes no batches`, true);
+    const body = encodeBatch(episodes.map((e) => ({ ...e, sha256: bundleSha256(e.bundle) })));
+    const res = await this.fetch('/api/episodes/bundles', {
+      method: 'POST',
+      headers: { 'content-type': BATCH_MEDIA_TYPE, 'content-length': String(body.byteLength) },
+      body: body as Uint8Array<ArrayBuffer>,
+    });
+    if (res.status === 200) {
+      const { results } = (await res.json()) as { results: IngestAnswer[] };
+      if (results.length !== episodes.length) {
+        throw new TransportError(`${what}: hub answered ${results.length} results`, false);
+      }
+      return results.map((r) => (r.status === 'stored' ? 'stored' : 'duplicate'));
     }
-    const why = `hub refused episode ${id} (${res.status}): ${message}`;
-    if (res.status === 404) throw new TransportError(why, false, true);
-    // 4xx (other than timeouts and rate limits) will not change on a retry; 5xx may.
-    const permanent = res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429;
-    throw new TransportError(why, permanent);
+    const err = await refusal(what, res);
+    if (res.status === 404 && /no such route/.test(err.message)) {
+      this.batchUnsupported = true;
+      throw new TransportError(err.message, true);
+    }
+    throw err;
   }
 
   async close(): Promise<void> {}
@@ -63,4 +85,20 @@ export class HttpEpisodeTransport implements EpisodeTransport {
       });
     }
   }
+}
+
+/** The hub's refusal as a TransportError: 404 unknown robot, other 4xx permanent, 5xx and 408/429 retried. */
+async function refusal(what: string, res: Response): Promise<TransportError> {
+  const text = await res.text().catch(() => '');
+  let message = text;
+  try {
+    message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? text;
+  } catch {
+    // not JSON: keep the text
+  }
+  const why = `hub refused ${what} (${res.status}): ${message}`;
+  if (res.status === 404) return new TransportError(why, false, true);
+  // 4xx (other than timeouts and rate limits) will not change on a retry; 5xx may.
+  const permanent = res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429;
+  return new TransportError(why, permanent);
 }

@@ -23,7 +23,7 @@ import {
   type NatsLayout,
   natsLayout,
 } from './nats-layout.ts';
-import { type EpisodeTransport, type SendResult, TransportError } from './transport.ts';
+import { type EpisodeTransport, type OutgoingEpisode, type SendResult, TransportError } from './transport.ts';
 
 export interface NatsTransportOptions {
   /** TG_NATS_URL, e.g. nats://127.0.0.1:4222 */
@@ -93,6 +93,24 @@ export class NatsEpisodeTransport implements EpisodeTransport {
       }
     }
     return stored ? 'stored' : 'duplicate';
+  }
+
+  /**
+   * Publishes a batch without waiting for each acknowledgement in turn: every publish is issued in order
+   * (so the stream keeps the spool's order), then all acks are awaited. A bundle that needs chunks goes
+   * on its own, after the ones before it are stored.
+   */
+  async sendBatch(episodes: readonly OutgoingEpisode[]): Promise<SendResult[]> {
+    const results: Promise<SendResult>[] = [];
+    for (const e of episodes) {
+      if (e.bundle.byteLength > this.chunkBytes) {
+        await Promise.all(results);
+        results.push(Promise.resolve(await this.send(e.id, e.bundle)));
+      } else {
+        results.push(this.send(e.id, e.bundle));
+      }
+    }
+    return Promise.all(results);
   }
 
   /** Fire-and-forget event on `<prefix>.<field>.events` (heartbeats, drill progress). */

@@ -1,6 +1,12 @@
 /** How a field hands an episode bundle to the hub: HTTP upload (default) or NATS JetStream (at scale). */
 export type SendResult = 'stored' | 'duplicate';
 
+/** A bundle on its way out, under the episode id it holds. */
+export interface OutgoingEpisode {
+  id: string;
+  bundle: Uint8Array;
+}
+
 export interface EpisodeTransport {
   /**
    * Delivers one bundle. Resolves once the hub side holds it durably ('duplicate' when it already had it:
@@ -8,6 +14,12 @@ export interface EpisodeTransport {
    * `TransportError`.
    */
   send(id: string, bundle: Uint8Array): Promise<SendResult>;
+  /**
+   * Optional: delivers several bundles, in order, with one result each. A permanent `TransportError` says
+   * the hub refused the batch (one bundle in it is bad, or the batch is too large): send them one at a
+   * time to learn which. Other errors are retried like `send`'s.
+   */
+  sendBatch?(episodes: readonly OutgoingEpisode[]): Promise<SendResult[]>;
   close(): Promise<void>;
 }
 
