@@ -1,0 +1,174 @@
+/**
+ * Floating-base state of a legged robot from what the robot itself measures: IMU (orientation, angular
+ * velocity, linear acceleration), joint positions, and the load on each foot. It fills
+ * `WorldState.base` (src/control/contracts.ts) in place.
+ *
+ * - Orientation and angular velocity come from the IMU (its orientation output is what an AHRS on the
+ *   robot reports); the IMU frame is taken as the base frame.
+ * - Position is leg odometry: a foot that carries load is assumed not to slip, so its sole is an anchor in
+ *   the world; the base is wherever the leg's kinematics put it relative to the anchors of the loaded feet
+ *   (weighted by load). An anchor is set when its foot touches down and forgotten when it lifts off.
+ * - Velocity is a complementary filter: the accelerometer (gravity removed) predicts it, the time
+ *   derivative of the leg-odometry position corrects it (Bloesch et al., "State estimation for legged
+ *   robots", RSS 2012, in its simplest form). With no foot loaded (a flight phase, a fall) the base
+ *   coasts on the IMU alone.
+ *
+ * `update` allocates nothing. Frames: world is z up; `pos`, `linVel`, `angVel` are in world coordinates,
+ * `quat` is (w, x, y, z) base -> world.
+ */
+import type { BaseState } from '../contracts.ts';
+
+/** The leg kinematics the estimator needs (HumanoidModel in src/control/cerebellum satisfies it). */
+export interface LegKinematics {
+  /** Sole centre of leg `side` (0, 1) in the base frame from the canonical joint positions. */
+  sole(side: 0 | 1, q: ArrayLike<number>, pos: Float64Array): void;
+}
+
+export interface BaseEstimatorOptions {
+  /** Foot load (N) above which a foot counts as a stance anchor (default 40 N, ~8% of a 50 kg robot). */
+  contactN?: number;
+  /** Weight of the kinematic velocity in the velocity filter per tick, 0..1 (default 0.15). */
+  velocityBlend?: number;
+  /** Gravity (m/s^2, default 9.81). */
+  gravity?: number;
+}
+
+/** IMU reading: accelerometer (m/s^2, IMU frame), gyro (rad/s, IMU frame), orientation (w, x, y, z). */
+export interface ImuReading {
+  readonly acc: ArrayLike<number>;
+  readonly gyro: ArrayLike<number>;
+  readonly quat: ArrayLike<number>;
+}
+
+export class BaseEstimator {
+  readonly base: BaseState = {
+    pos: new Float64Array(3),
+    quat: Float64Array.of(1, 0, 0, 0),
+    linVel: new Float64Array(3),
+    angVel: new Float64Array(3),
+  };
+  /** Per side: whether the foot is an anchor now, and where its sole is in the world. */
+  readonly contact: [boolean, boolean] = [false, false];
+  readonly anchor: [Float64Array, Float64Array] = [new Float64Array(3), new Float64Array(3)];
+
+  private readonly legs: LegKinematics;
+  /** Foot load (N) above which a foot is a stance anchor. */
+  readonly contactThresholdN: number;
+  private readonly blend: number;
+  private readonly g: number;
+  private readonly rot = new Float64Array(9);
+  private readonly rel = new Float64Array(3);
+  /** Sole minus base in world coordinates, per side. */
+  private readonly foot: [Float64Array, Float64Array] = [new Float64Array(3), new Float64Array(3)];
+  private readonly kinPos = new Float64Array(3);
+  private readonly lastKinPos = new Float64Array(3);
+  private hasLastKin = false;
+  private lastSec = Number.NaN;
+
+  constructor(legs: LegKinematics, opts: BaseEstimatorOptions = {}) {
+    this.legs = legs;
+    this.contactThresholdN = opts.contactN ?? 40;
+    this.blend = opts.velocityBlend ?? 0.15;
+    this.g = opts.gravity ?? 9.81;
+  }
+
+  /**
+   * Starts from a known base position (a localisation fix: where the robot was placed), at rest. The
+   * first update anchors every loaded foot relative to it.
+   */
+  reset(pos: ArrayLike<number>): void {
+    for (let k = 0; k < 3; k++) {
+      this.base.pos[k] = pos[k]!;
+      this.base.linVel[k] = 0;
+      this.base.angVel[k] = 0;
+    }
+    this.contact[0] = false;
+    this.contact[1] = false;
+    this.hasLastKin = false;
+    this.lastSec = Number.NaN;
+  }
+
+  /**
+   * One estimate at time `tSec` from the IMU, canonical joint positions `q` and the normal load on each
+   * foot (N).
+   */
+  update(tSec: number, imu: ImuReading, q: ArrayLike<number>, leftLoadN: number, rightLoadN: number): void {
+    const b = this.base;
+    const dt = Number.isNaN(this.lastSec) ? 0 : tSec - this.lastSec;
+    this.lastSec = tSec;
+    const qi = imu.quat;
+    const n = Math.hypot(qi[0]!, qi[1]!, qi[2]!, qi[3]!) || 1;
+    for (let k = 0; k < 4; k++) b.quat[k] = qi[k]! / n;
+    quatMat(b.quat, this.rot);
+    rotate(this.rot, imu.gyro, b.angVel);
+
+    // Velocity prediction from the accelerometer: specific force rotated to world, plus gravity.
+    if (dt > 0) {
+      rotate(this.rot, imu.acc, this.rel);
+      b.linVel[0] = b.linVel[0]! + this.rel[0]! * dt;
+      b.linVel[1] = b.linVel[1]! + this.rel[1]! * dt;
+      b.linVel[2] = b.linVel[2]! + (this.rel[2]! - this.g) * dt;
+    }
+
+    // Leg odometry.
+    const loads = [leftLoadN, rightLoadN];
+    let wSum = 0;
+    this.kinPos.fill(0);
+    for (const side of [0, 1] as const) {
+      this.legs.sole(side, q, this.rel);
+      rotate(this.rot, this.rel, this.foot[side]);
+      const loaded = loads[side]! > this.contactThresholdN;
+      if (loaded && !this.contact[side]) {
+        // Touch-down: the sole is where the current base estimate says it is.
+        for (let k = 0; k < 3; k++) this.anchor[side][k] = b.pos[k]! + this.foot[side][k]!;
+      }
+      this.contact[side] = loaded;
+      if (loaded) {
+        const w = loads[side]!;
+        for (let k = 0; k < 3; k++)
+          this.kinPos[k] = this.kinPos[k]! + w * (this.anchor[side][k]! - this.foot[side][k]!);
+        wSum += w;
+      }
+    }
+    if (wSum > 0) {
+      for (let k = 0; k < 3; k++) this.kinPos[k] = this.kinPos[k]! / wSum;
+      if (this.hasLastKin && dt > 0) {
+        for (let k = 0; k < 3; k++) {
+          const vKin = (this.kinPos[k]! - this.lastKinPos[k]!) / dt;
+          b.linVel[k] = b.linVel[k]! + this.blend * (vKin - b.linVel[k]!);
+        }
+      }
+      b.pos.set(this.kinPos);
+      this.lastKinPos.set(this.kinPos);
+      this.hasLastKin = true;
+    } else {
+      for (let k = 0; k < 3; k++) b.pos[k] = b.pos[k]! + b.linVel[k]! * dt;
+      this.hasLastKin = false;
+    }
+  }
+}
+
+function quatMat(q: ArrayLike<number>, m: Float64Array): void {
+  const w = q[0]!;
+  const x = q[1]!;
+  const y = q[2]!;
+  const z = q[3]!;
+  m[0] = 1 - 2 * (y * y + z * z);
+  m[1] = 2 * (x * y - w * z);
+  m[2] = 2 * (x * z + w * y);
+  m[3] = 2 * (x * y + w * z);
+  m[4] = 1 - 2 * (x * x + z * z);
+  m[5] = 2 * (y * z - w * x);
+  m[6] = 2 * (x * z - w * y);
+  m[7] = 2 * (y * z + w * x);
+  m[8] = 1 - 2 * (x * x + y * y);
+}
+
+function rotate(m: Float64Array, v: ArrayLike<number>, out: Float64Array): void {
+  const x = v[0]!;
+  const y = v[1]!;
+  const z = v[2]!;
+  out[0] = m[0]! * x + m[1]! * y + m[2]! * z;
+  out[1] = m[3]! * x + m[4]! * y + m[5]! * z;
+  out[2] = m[6]! * x + m[7]! * y + m[8]! * z;
+}
