@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { readLeRobotDataset } from '../../src/data/lerobot/reader.ts';
+import { exportLeRobot } from '../../src/data/lerobot/surgery.ts';
+import { validateDataset } from '../../src/data/quality/index.ts';
 import { isTgError } from '../../src/errors/index.ts';
 
 /**
@@ -58,6 +60,68 @@ async function craft(dir: string): Promise<void> {
   inst.closeSync();
 }
 
+/**
+ * A camera recording as `lerobot-record` (LeRobot 0.4) leaves it, its schema taken from a real one: video
+ * features in info.json (frames live in mp4 files, not in the data parquet), videos/<key>/chunk_index,
+ * file_index, from_timestamp and to_timestamp columns in the episodes metadata, per-channel image stats
+ * as nested lists, and stats.json quantiles from the older count-weighted aggregation.
+ */
+async function craftCameraRecording(dir: string): Promise<void> {
+  await craft(dir);
+  const info = JSON.parse(readFileSync(join(dir, 'meta/info.json'), 'utf8'));
+  const video = {
+    dtype: 'video',
+    shape: [480, 640, 3],
+    names: ['height', 'width', 'channels'],
+    info: {
+      'video.height': 480,
+      'video.width': 640,
+      'video.codec': 'av1',
+      'video.fps': 10,
+      has_audio: false,
+    },
+  };
+  info.video_path = 'videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4';
+  info.features = { action: info.features.action, 'observation.images.front': video, ...info.features };
+  writeFileSync(join(dir, 'meta/info.json'), JSON.stringify(info, null, 4));
+  const stat = (v: number[]) => ({
+    min: v,
+    max: v,
+    mean: v,
+    std: v.map(() => 0),
+    count: [5],
+    q01: v,
+    q10: v,
+    q50: v,
+    q90: v,
+    q99: v,
+  });
+  const channel = [[[0.5]], [[0.4]], [[0.3]]];
+  writeFileSync(
+    join(dir, 'meta/stats.json'),
+    JSON.stringify({
+      action: stat([2, -2]),
+      'observation.images.front': { ...stat([0]), min: channel, max: channel, mean: channel },
+      timestamp: stat([0.1]),
+    }),
+  );
+  const inst = await DuckDBInstance.create(':memory:');
+  const db = await inst.connect();
+  const file = join(dir, 'meta/episodes/chunk-000/file-000.parquet');
+  await db.run(
+    `COPY (SELECT *, 0::BIGINT AS "videos/observation.images.front/chunk_index",
+       0::BIGINT AS "videos/observation.images.front/file_index",
+       (dataset_from_index / 10)::DOUBLE AS "videos/observation.images.front/from_timestamp",
+       (dataset_to_index / 10)::DOUBLE AS "videos/observation.images.front/to_timestamp",
+       [[[0.5]], [[0.4]], [[0.3]]]::DOUBLE[][][] AS "stats/observation.images.front/mean",
+       [length]::BIGINT[] AS "stats/observation.images.front/count"
+       FROM read_parquet('${file}')) TO '${file}.new' (FORMAT parquet)`,
+  );
+  db.closeSync();
+  inst.closeSync();
+  renameSync(`${file}.new`, file);
+}
+
 describe('reader on a LeRobot-written layout', () => {
   const root = mkdtempSync(join(tmpdir(), 'tg-lerobot-r-'));
   after(() => rmSync(root, { recursive: true, force: true }));
@@ -85,6 +149,42 @@ describe('reader on a LeRobot-written layout', () => {
     } finally {
       ds.close();
     }
+  });
+
+  test('a camera recording: frames of the non-video features, quality checks, and a clear refusal to copy video', async () => {
+    const dir = join(root, 'cameras');
+    await craftCameraRecording(dir);
+    const ds = await readLeRobotDataset(dir);
+    try {
+      assert.deepEqual(Object.keys(ds.info.features).slice(0, 2), ['action', 'observation.images.front']);
+      assert.deepEqual(
+        ds.episodes.map((e) => [e.episodeIndex, e.length, e.datasetFromIndex, e.datasetToIndex]),
+        [
+          [0, 3, 0, 3],
+          [1, 2, 3, 5],
+        ],
+      );
+      const f = await ds.readEpisodeFrames(1);
+      assert.deepEqual(Object.keys(f.columns), ['action']);
+      assert.deepEqual([...(f.columns.action as Float32Array)], [3, -3, 4, -4]);
+      assert.deepEqual((ds.stats?.['observation.images.front'] as Record<string, unknown>).mean, [
+        [[0.5]],
+        [[0.4]],
+        [[0.3]],
+      ]);
+    } finally {
+      ds.close();
+    }
+    const report = await validateDataset(dir);
+    assert.deepEqual(
+      report.episodes.map((e) => e.lengthFrames),
+      [3, 2],
+    );
+    await assert.rejects(
+      exportLeRobot(dir, join(root, 'cameras-out')),
+      (e: unknown) =>
+        isTgError(e) && e.code === 'INPUT_INVALID' && /observation\.images\.front is video/.test(e.message),
+    );
   });
 
   test('bad files fail with INPUT_INVALID naming the file', async () => {
