@@ -167,11 +167,7 @@ describe('reader on a LeRobot-written layout', () => {
       const f = await ds.readEpisodeFrames(1);
       assert.deepEqual(Object.keys(f.columns), ['action']);
       assert.deepEqual([...(f.columns.action as Float32Array)], [3, -3, 4, -4]);
-      assert.deepEqual((ds.stats?.['observation.images.front'] as Record<string, unknown>).mean, [
-        [[0.5]],
-        [[0.4]],
-        [[0.3]],
-      ]);
+      assert.deepEqual(ds.stats?.['observation.images.front']?.mean, [[[0.5]], [[0.4]], [[0.3]]]);
     } finally {
       ds.close();
     }
