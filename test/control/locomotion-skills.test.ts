@@ -4,8 +4,10 @@ import { BalanceSkill } from '../../src/control/cerebellum/balance.ts';
 import { GaitSkill } from '../../src/control/cerebellum/gait.ts';
 import { mulTVec, quatToMat } from '../../src/control/cerebellum/locomotion-model.ts';
 import { LocomotionRig } from '../../src/control/cerebellum/locomotion-rig.ts';
+import { LocomotionSkills } from '../../src/control/cerebellum/locomotion-skills.ts';
 import { SKILL_ARGS } from '../../src/control/vocabulary.ts';
 import { loadEmbodiment } from '../../src/embodiment/index.ts';
+import { isTgError } from '../../src/errors/index.ts';
 import { PushRecoveryTask, StandTask, WalkRouteTask } from '../../src/sim/tasks/locomotion.ts';
 import { seededRng } from '../../src/sim/world.ts';
 
@@ -136,10 +138,12 @@ describe('humanoid locomotion skills (stand, walk_to)', () => {
     task.apply(rig.world, s);
     rig.begin();
     assert.ok(task.routeLengthM() >= 2);
-    const skill = new GaitSkill(rig.model);
+    // Through the vocabulary, as a plan would call it.
+    const skills = new LocomotionSkills(rig.model);
+    const skill = skills.walkTo;
     let worstEstimate = 0;
     for (const [x, y] of s.waypoints) {
-      skill.start(SKILL_ARGS.walk_to.parse({ x, y }), rig.state);
+      assert.equal(skills.start({ skill: 'walk_to', args: { x, y } }, rig.state), skill);
       for (let t = 0; t < 40; t += 0.5) {
         const r = rig.run(skill, { task, maxSec: 0.5 });
         const est = rig.state.base!.pos;
@@ -164,6 +168,23 @@ describe('humanoid locomotion skills (stand, walk_to)', () => {
       `walk route: ${m.routeLengthM!.toFixed(2)} m route, ${m.distanceM!.toFixed(2)} m in ${m.timeSec!.toFixed(1)} s ` +
         `(${m.speedMps!.toFixed(2)} m/s), path error ${m.pathErrorM!.toFixed(3)} m, odometry error ${worstEstimate.toFixed(3)} m`,
     );
+  });
+
+  test('plan steps are validated against the vocabulary before a skill starts', () => {
+    const skills = new LocomotionSkills(rig.model);
+    assert.deepEqual(skills.names, ['stand', 'walk_to']);
+    const bad = (call: { skill: string; args: Record<string, unknown> }, code: string, re: RegExp) =>
+      assert.throws(
+        () => skills.start(call, rig.state),
+        (e: unknown) => isTgError(e) && e.code === code && re.test(e.message),
+      );
+    bad({ skill: 'pick', args: { object: 'cube' } }, 'NOT_FOUND', /no skill 'pick'/);
+    bad({ skill: 'stand', args: { seconds: -1 } }, 'INPUT_INVALID', /'seconds'/);
+    bad({ skill: 'walk_to', args: { x: 1 } }, 'INPUT_INVALID', /'y'/);
+    bad({ skill: 'walk_to', args: { x: 1, y: 0, speed: 2 } }, 'INPUT_INVALID', /speed/);
+    assert.equal(skills.get('stand'), skills.stand);
+    assert.equal(skills.get('walk_to'), skills.walkTo);
+    assert.equal(skills.get('pick'), undefined);
   });
 
   test('walk_to gives up with a reason when the goal cannot be reached in time', () => {

@@ -221,7 +221,8 @@ export class HumanoidModel {
   com(q: ArrayLike<number>, out: Float64Array): void {
     const { mass } = this;
     for (let k = 0; k < 3; k++) out[k] = mass.upperKg * mass.upperCom[k]!;
-    for (const side of [0, 1] as const) {
+    for (let i = 0; i < 2; i++) {
+      const side = i as Side;
       this.legChain(side, q);
       const hip = this.geometry.hip[side];
       this.addLink(this.rt, hip, mass.linkCom[0], mass.linkKg[0], out);

@@ -71,6 +71,7 @@ export class LocomotionRig {
     wrench: [SensorChannel, SensorChannel];
   };
   private readonly touchIndex: [number, number];
+  private readonly soles: [TactileFeatures, TactileFeatures];
   private readonly actuators: Int32Array;
   private readonly command: Float64Array;
   private readonly safe: Float64Array;
@@ -136,6 +137,7 @@ export class LocomotionRig {
       ]),
       base: undefined,
     };
+    this.soles = [this.state.tactile.get('left_sole')!, this.state.tactile.get('right_sole')!];
     this.estimator = new BaseEstimator(this.model);
     (this.state as { base?: WorldState['base'] }).base = this.estimator.base;
     this.spine = Spine.forEmbodiment(embodiment, dt, channelMaxVelocity(embodiment));
@@ -190,14 +192,14 @@ export class LocomotionRig {
     const loadR = touch.values[this.touchIndex[1]]!;
     this.estimator.update(t, this.imu, s.q, loadL, loadR);
     const g = this.model.geometry;
-    for (const side of [0, 1] as const) {
-      const f = s.tactile.get(side === 0 ? 'left_sole' : 'right_sole')!;
+    for (let side = 0; side < 2; side++) {
+      const f = side === 0 ? this.soles[0] : this.soles[1];
       const load = side === 0 ? loadL : loadR;
       f.forceN = load;
       f.contact = load > this.estimator.contactThresholdN;
-      // Centre of pressure from the sole wrench (site frame, site 0.015 m above the sole surface): the
-      // sensor reports what the foot transmits to the shank, i.e. minus the ground's wrench on the foot.
-      const wv = wrench[side].values;
+      // Centre of pressure from the sole wrench (site frame, `soleSiteHeightM` above the sole surface):
+      // the sensor reports what the foot transmits to the shank, i.e. minus the ground's wrench on it.
+      const wv = (side === 0 ? wrench[0] : wrench[1]).values;
       const fz = -wv[2]!;
       const h = g.soleSiteHeightM;
       if (fz > 1) {

@@ -905,8 +905,6 @@ function convexHull(
     ys[j + 1] = y;
   }
   let k = 0;
-  const cross = (ax: number, ay: number, bx: number, by: number, cx: number, cy: number) =>
-    (bx - ax) * (cy - ay) - (by - ay) * (cx - ax);
   for (let i = 0; i < n; i++) {
     while (k >= 2 && cross(hx[k - 2]!, hy[k - 2]!, hx[k - 1]!, hy[k - 1]!, xs[i]!, ys[i]!) <= 0) k--;
     hx[k] = xs[i]!;
@@ -921,6 +919,10 @@ function convexHull(
     k++;
   }
   return k - 1;
+}
+
+function cross(ax: number, ay: number, bx: number, by: number, cx: number, cy: number): number {
+  return (bx - ax) * (cy - ay) - (by - ay) * (cx - ax);
 }
 
 function insideHull(hx: Float64Array, hy: Float64Array, n: number, x: number, y: number): boolean {

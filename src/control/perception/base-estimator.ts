@@ -111,20 +111,21 @@ export class BaseEstimator {
     }
 
     // Leg odometry.
-    const loads = [leftLoadN, rightLoadN];
     let wSum = 0;
     this.kinPos.fill(0);
-    for (const side of [0, 1] as const) {
+    for (let i = 0; i < 2; i++) {
+      const side = i as 0 | 1;
+      const load = side === 0 ? leftLoadN : rightLoadN;
       this.legs.sole(side, q, this.rel);
       rotate(this.rot, this.rel, this.foot[side]);
-      const loaded = loads[side]! > this.contactThresholdN;
+      const loaded = load > this.contactThresholdN;
       if (loaded && !this.contact[side]) {
         // Touch-down: the sole is where the current base estimate says it is.
         for (let k = 0; k < 3; k++) this.anchor[side][k] = b.pos[k]! + this.foot[side][k]!;
       }
       this.contact[side] = loaded;
       if (loaded) {
-        const w = loads[side]!;
+        const w = load;
         for (let k = 0; k < 3; k++)
           this.kinPos[k] = this.kinPos[k]! + w * (this.anchor[side][k]! - this.foot[side][k]!);
         wSum += w;
