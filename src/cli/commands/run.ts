@@ -1,3 +1,5 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from 'commander';
 import {
   BuiltinPlanner,
@@ -8,6 +10,7 @@ import {
   type Planner,
 } from '../../control/brain/index.ts';
 import { LAYER_BUDGET_MS } from '../../control/contracts.ts';
+import { toEpisodeEvent } from '../../control/spine/index.ts';
 import {
   ARM_SCENE_IDS,
   type BrainConfig,
@@ -15,7 +18,15 @@ import {
   type EpisodeOutcome,
   RobotStack,
 } from '../../control/stack/index.ts';
-import { EMBODIMENT_NAMES, type EmbodimentName, loadEmbodiment } from '../../embodiment/index.ts';
+import type { VectorFeatureSpec } from '../../data/lerobot/format.ts';
+import { LeRobotWriter } from '../../data/lerobot/writer.ts';
+import { Recorder } from '../../data/recorder.ts';
+import {
+  EMBODIMENT_NAMES,
+  type Embodiment,
+  type EmbodimentName,
+  loadEmbodiment,
+} from '../../embodiment/index.ts';
 import { TgError } from '../../errors/index.ts';
 import { intArg } from '../args.ts';
 import { commandContext } from '../context.ts';
@@ -32,6 +43,8 @@ interface RunFlags {
   llmTimeoutMs: number;
   placement: string;
   realtime?: boolean;
+  out?: string;
+  fps: number;
 }
 
 const BRAINS = ['builtin', 'llm'] as const;
@@ -60,6 +73,8 @@ export function registerRunCommand(program: Command): void {
     )
     .option('--placement <where>', `where the brain runs: ${Object.keys(PLACEMENTS).join(' | ')}`, 'edge')
     .option('--realtime', 'pace the simulation to the wall clock')
+    .option('--out <dir>', 'record the episode as a new LeRobot v3 dataset in this directory')
+    .option('--fps <n>', 'recording frame rate (with --out)', intArg(1, 1000), 30)
     .action(async (flags: RunFlags, cmd: Command) => {
       const ctx = commandContext(cmd);
       const robot = parseRobot(flags.robot);
@@ -67,22 +82,34 @@ export function registerRunCommand(program: Command): void {
       const brainKind = parseChoice('--brain', flags.brain, BRAINS);
       const scene = chooseArmScene(flags.task, flags.scene);
       const brain = brainConfig(brainKind, flags, placement);
-      const stack = await RobotStack.create({
-        robot: loadEmbodiment(robot),
-        scene,
-        brain,
-        realtime: flags.realtime ?? false,
-      });
-      let outcome: EpisodeOutcome;
+      const arm = loadEmbodiment(robot);
+      const recording = flags.out
+        ? await EpisodeRecording.open(path.resolve(flags.out), arm, flags.fps)
+        : null;
       try {
-        outcome = await stack.run(flags.task, flags.seed);
-      } finally {
-        stack.dispose();
+        const stack = await RobotStack.create({
+          robot: arm,
+          scene,
+          brain,
+          realtime: flags.realtime ?? false,
+          ...(recording ? { frames: recording.frames } : {}),
+        });
+        let outcome: EpisodeOutcome;
+        try {
+          outcome = await stack.run(flags.task, flags.seed);
+        } finally {
+          stack.dispose();
+        }
+        if (outcome.plan === null && outcome.planningError !== null) {
+          throw new TgError('INPUT_INVALID', `${outcome.planningError} (scene ${outcome.scene})`);
+        }
+        const recorded = recording ? await recording.write(outcome) : undefined;
+        const result = recorded ? { ...outcome, recorded } : outcome;
+        printResult(ctx, result, () => formatOutcome(outcome, recorded));
+      } catch (err) {
+        await recording?.abort();
+        throw err;
       }
-      if (outcome.plan === null && outcome.planningError !== null) {
-        throw new TgError('INPUT_INVALID', `${outcome.planningError} (scene ${outcome.scene})`);
-      }
-      printResult(ctx, outcome, () => formatOutcome(outcome));
     });
 }
 
@@ -140,8 +167,86 @@ function callText(c: { skill: string; args: Record<string, unknown> }): string {
   return args ? `${c.skill} ${args}` : c.skill;
 }
 
+interface Recorded {
+  dir: string;
+  episodeId: string;
+  frames: number;
+  fps: number;
+}
+
+/**
+ * `--out`: the episode's frames (measured state, actuated command) through the recorder into a new
+ * LeRobot v3 dataset, the safety events as the episode's events.
+ */
+class EpisodeRecording {
+  private readonly frame: Record<string, Float32Array> = {};
+
+  private constructor(
+    private readonly dir: string,
+    private readonly arm: Embodiment,
+    private readonly fps: number,
+    private readonly recorder: Recorder,
+    private readonly writer: LeRobotWriter,
+  ) {}
+
+  static async open(dir: string, arm: Embodiment, fps: number): Promise<EpisodeRecording> {
+    const vector = (names: readonly string[]): VectorFeatureSpec => ({
+      dtype: 'float32',
+      shape: [names.length],
+      names: [...names],
+    });
+    const recorder = new Recorder({
+      fps,
+      features: { 'observation.state': arm.stateNames.length, action: arm.actionNames.length },
+    });
+    await mkdir(path.dirname(dir), { recursive: true });
+    const writer = await LeRobotWriter.create(dir, {
+      fps,
+      robotType: arm.name,
+      features: { 'observation.state': vector(arm.stateNames), action: vector(arm.actionNames) },
+    });
+    return new EpisodeRecording(dir, arm, fps, recorder, writer);
+  }
+
+  get frames() {
+    return {
+      hz: this.fps,
+      sink: (t: number, state: Float32Array, action: Float32Array) => {
+        this.frame['observation.state'] = state;
+        this.frame.action = action;
+        this.recorder.record(t, this.frame);
+      },
+    };
+  }
+
+  async write(o: EpisodeOutcome): Promise<Recorded> {
+    const episode = this.recorder.finish({
+      robot: this.arm.name,
+      embodimentHash: o.embodimentHash,
+      vendor: 'tg-sim',
+      // The embedded field (src/facility/up.ts LOCAL_FIELD; not imported: that would load the hub).
+      field: 'local',
+      operator: 'tg-run',
+      task: o.scene,
+      instruction: o.instruction,
+      source: 'scripted',
+      phase: 'autonomy',
+      success: o.success,
+      seed: o.seed,
+      events: o.safetyEvents.map((e) => toEpisodeEvent(e, this.fps)),
+    });
+    await this.writer.addEpisode(episode);
+    await this.writer.close();
+    return { dir: this.dir, episodeId: episode.meta.id, frames: episode.length, fps: this.fps };
+  }
+
+  abort(): Promise<void> {
+    return this.writer.abort();
+  }
+}
+
 /** The human rendering of an episode. */
-export function formatOutcome(o: EpisodeOutcome): string {
+export function formatOutcome(o: EpisodeOutcome, recorded?: Recorded): string {
   const lines: string[] = [];
   lines.push(`${o.robot} in ${o.scene} (seed ${o.seed}): "${o.instruction}"`);
   if (o.plan) {
@@ -166,6 +271,11 @@ export function formatOutcome(o: EpisodeOutcome): string {
     );
   }
   for (const f of o.faults) lines.push(`layer fault: ${f.layer} at ${num(f.tSec, 4)} s: ${f.reason}`);
+  if (recorded) {
+    lines.push(
+      `recorded: ${recorded.frames} frames at ${recorded.fps} fps to ${recorded.dir} (episode ${recorded.episodeId.slice(0, 12)})`,
+    );
+  }
   lines.push('');
   lines.push('steps:');
   for (const e of o.timeline) {

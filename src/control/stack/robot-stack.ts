@@ -81,6 +81,11 @@ export interface RobotStackOptions {
   maxSimSec?: number;
   /** Safety events kept in the outcome (the rest are counted; default 1000). */
   maxEvents?: number;
+  /**
+   * A frame tap for recording: frame k at sim time k / hz (the first spine tick at or after it) gets the
+   * measured state and the actuated command (the spine's output) of that tick. The arrays are reused.
+   */
+  frames?: { hz: number; sink: (timestampSec: number, state: Float32Array, action: Float32Array) => void };
 }
 
 type Phase = 'idle' | 'settle' | 'execute' | 'after' | 'stopping' | 'done';
@@ -125,6 +130,9 @@ export class RobotStack {
   private readonly state: WorldState;
   private readonly brainView: WorldState;
   private readonly movable: readonly string[];
+  private readonly frameState: Float32Array;
+  private readonly frameAction: Float32Array;
+  private readonly frames: RobotStackOptions['frames'];
 
   // ---- the current episode ----
   private phase: Phase = 'idle';
@@ -164,6 +172,10 @@ export class RobotStack {
     this.afterSec = opts.afterSec ?? 0.5;
     this.maxSimSec = opts.maxSimSec ?? scene.maxSimSec;
     this.maxEvents = opts.maxEvents ?? 1000;
+    this.frames = opts.frames;
+    if (this.frames && !(this.frames.hz > 0)) {
+      throw new TgError('CONFIG_INVALID', `frame rate ${this.frames.hz} Hz must be > 0`);
+    }
     this.controlDtSec = 1 / scene.cerebellumHz;
 
     this.world = new SceneWorld(mj, scene.scene(robot));
@@ -202,6 +214,8 @@ export class RobotStack {
       objects: new Map([...this.state.objects].filter(([name]) => !hidden.has(name))),
     };
     this.movable = Object.keys(scene.description.objects ?? {});
+    this.frameState = new Float32Array(this.world.stateDim);
+    this.frameAction = new Float32Array(this.world.actionDim);
     this.description = { robot: { name: robot.name, kind: 'arm' }, ...scene.description };
     this.telemetry = {
       brain: new LayerTelemetry('brain', LAYER_BUDGET_MS.brain),
@@ -321,6 +335,7 @@ export class RobotStack {
         timeoutMs: b.timeoutMs ?? Math.max(LAYER_BUDGET_MS.brain, planDeadlineMs + 500),
       },
       realtime: this.realtime,
+      ...(this.frames ? { observe: this.frameTap(this.frames) } : {}),
     });
     this.scheduler = scheduler;
     this.phase = 'settle';
@@ -388,6 +403,23 @@ export class RobotStack {
   }
 
   // ---- internals ----
+
+  /** The scheduler's `observe` hook for the frame tap: frame k at the first tick at or after k / hz. */
+  private frameTap(frames: NonNullable<RobotStackOptions['frames']>): (tSec: number) => void {
+    const ticksPerFrame = 1 / (frames.hz * this.world.timestepSec);
+    let tick = 0;
+    let frame = 0;
+    let due = 0;
+    return () => {
+      if (tick++ !== due) return;
+      this.world.readState(this.frameState);
+      const out = this.spine.output;
+      for (let i = 0; i < out.length; i++) this.frameAction[i] = out[i]!;
+      frames.sink(frame / frames.hz, this.frameState, this.frameAction);
+      frame++;
+      due = Math.ceil(frame * ticksPerFrame - 1e-9);
+    };
+  }
 
   /** The brain's view of the world now. */
   private summary(): WorldSummary {
