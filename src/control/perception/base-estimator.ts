@@ -3,15 +3,15 @@
  * velocity, linear acceleration), joint positions, and the load on each foot. It fills
  * `WorldState.base` (src/control/contracts.ts) in place.
  *
- * - Orientation and angular velocity come from the IMU (its orientation output is what an AHRS on the
- *   robot reports); the IMU frame is taken as the base frame.
+ * - Orientation: the gyro integrated and pulled toward the IMU's orientation output (an attitude
+ *   complementary filter); angular velocity is the gyro's. The IMU frame is taken as the base frame.
  * - Position is leg odometry: a foot that carries load is assumed not to slip, so its sole is an anchor in
  *   the world; the base is wherever the leg's kinematics put it relative to the anchors of the loaded feet
  *   (weighted by load). An anchor is set when its foot touches down and forgotten when it lifts off.
- * - Velocity is a complementary filter: the accelerometer (gravity removed) predicts it, the time
- *   derivative of the leg-odometry position corrects it (Bloesch et al., "State estimation for legged
- *   robots", RSS 2012, in its simplest form). With no foot loaded (a flight phase, a fall) the base
- *   coasts on the IMU alone.
+ * - Velocity is a complementary filter: the accelerometer (gravity removed) predicts it, the legs'
+ *   kinematics (gyro plus encoder rates of the loaded legs) correct it (Bloesch et al., "State estimation
+ *   for legged robots", RSS 2012, in its simplest form); position integrates it and is pulled toward the
+ *   leg odometry. With no foot loaded (a flight phase, a fall) the base coasts on the IMU alone.
  *
  * `update` allocates nothing. Frames: world is z up; `pos`, `linVel`, `angVel` are in world coordinates,
  * `quat` is (w, x, y, z) base -> world.
@@ -29,6 +29,10 @@ export interface BaseEstimatorOptions {
   contactN?: number;
   /** Weight of the kinematic velocity in the velocity filter per tick, 0..1 (default 0.15). */
   velocityBlend?: number;
+  /** Weight of the leg-odometry position against the integrated velocity per tick, 0..1 (default 0.2). */
+  positionBlend?: number;
+  /** Weight of the IMU's orientation against the integrated gyro per update, 0..1 (default 0.05). */
+  attitudeBlend?: number;
   /** Gravity (m/s^2, default 9.81). */
   gravity?: number;
 }
@@ -61,14 +65,23 @@ export class BaseEstimator {
   /** Sole minus base in world coordinates, per side. */
   private readonly foot: [Float64Array, Float64Array] = [new Float64Array(3), new Float64Array(3)];
   private readonly kinPos = new Float64Array(3);
-  private readonly lastKinPos = new Float64Array(3);
-  private hasLastKin = false;
+  private readonly kinVel = new Float64Array(3);
+  /** Each sole in the base frame at the previous update. */
+  private readonly relPrev: [Float64Array, Float64Array] = [new Float64Array(3), new Float64Array(3)];
+  private hasPrev = false;
+  private readonly d = new Float64Array(3);
+  private readonly v = new Float64Array(3);
+  private readonly posBlend: number;
+  private readonly attBlend: number;
+  private hasAttitude = false;
   private lastSec = Number.NaN;
 
   constructor(legs: LegKinematics, opts: BaseEstimatorOptions = {}) {
     this.legs = legs;
     this.contactThresholdN = opts.contactN ?? 40;
     this.blend = opts.velocityBlend ?? 0.15;
+    this.posBlend = opts.positionBlend ?? 0.2;
+    this.attBlend = opts.attitudeBlend ?? 0.05;
     this.g = opts.gravity ?? 9.81;
   }
 
@@ -84,8 +97,43 @@ export class BaseEstimator {
     }
     this.contact[0] = false;
     this.contact[1] = false;
-    this.hasLastKin = false;
+    this.hasPrev = false;
+    this.hasAttitude = false;
     this.lastSec = Number.NaN;
+  }
+
+  /**
+   * Orientation: the gyro integrated (q <- q (1, w dt / 2)), pulled toward the IMU's own orientation by
+   * `attitudeBlend` per update. The gyro carries the fast motion, the orientation output the slow truth, so
+   * sample noise on the orientation reaches the base frame attenuated (an attitude complementary filter).
+   */
+  private attitude(imu: ImuReading, dt: number): void {
+    const q = this.base.quat;
+    const m = imu.quat;
+    const n = Math.hypot(m[0]!, m[1]!, m[2]!, m[3]!) || 1;
+    if (!this.hasAttitude || !(dt > 0)) {
+      for (let k = 0; k < 4; k++) q[k] = m[k]! / n;
+      this.hasAttitude = true;
+      return;
+    }
+    const hx = 0.5 * imu.gyro[0]! * dt;
+    const hy = 0.5 * imu.gyro[1]! * dt;
+    const hz = 0.5 * imu.gyro[2]! * dt;
+    const w = q[0]!;
+    const x = q[1]!;
+    const y = q[2]!;
+    const z = q[3]!;
+    q[0] = w - x * hx - y * hy - z * hz;
+    q[1] = x + w * hx + y * hz - z * hy;
+    q[2] = y + w * hy - x * hz + z * hx;
+    q[3] = z + w * hz + x * hy - y * hx;
+    // The measured quaternion on the same hemisphere, then a small step toward it.
+    const dot = q[0]! * m[0]! + q[1]! * m[1]! + q[2]! * m[2]! + q[3]! * m[3]!;
+    const sgn = dot < 0 ? -1 : 1;
+    const a = this.attBlend;
+    for (let k = 0; k < 4; k++) q[k] = q[k]! + a * ((sgn * m[k]!) / n - q[k]!);
+    const qn = Math.hypot(q[0]!, q[1]!, q[2]!, q[3]!);
+    for (let k = 0; k < 4; k++) q[k] = q[k]! / qn;
   }
 
   /**
@@ -96,9 +144,7 @@ export class BaseEstimator {
     const b = this.base;
     const dt = Number.isNaN(this.lastSec) ? 0 : tSec - this.lastSec;
     this.lastSec = tSec;
-    const qi = imu.quat;
-    const n = Math.hypot(qi[0]!, qi[1]!, qi[2]!, qi[3]!) || 1;
-    for (let k = 0; k < 4; k++) b.quat[k] = qi[k]! / n;
+    this.attitude(imu, dt);
     quatMat(b.quat, this.rot);
     rotate(this.rot, imu.gyro, b.angVel);
 
@@ -110,41 +156,53 @@ export class BaseEstimator {
       b.linVel[2] = b.linVel[2]! + (this.rel[2]! - this.g) * dt;
     }
 
-    // Leg odometry.
+    // Leg odometry. Position: from the anchors of the loaded feet. Velocity: a loaded sole does not move,
+    // so the base moves at -(w x f + R d/dt p_rel) with f = R p_rel the sole seen from the base; taking w
+    // from the gyro and p_rel from the encoders (instead of differentiating R p_rel) keeps orientation
+    // noise from turning into velocity noise.
     let wSum = 0;
+    let vSum = 0;
     this.kinPos.fill(0);
+    this.kinVel.fill(0);
     for (let i = 0; i < 2; i++) {
       const side = i as 0 | 1;
       const load = side === 0 ? leftLoadN : rightLoadN;
-      this.legs.sole(side, q, this.rel);
-      rotate(this.rot, this.rel, this.foot[side]);
+      const rel = this.rel;
+      this.legs.sole(side, q, rel);
+      const f = this.foot[side];
+      rotate(this.rot, rel, f);
       const loaded = load > this.contactThresholdN;
-      if (loaded && !this.contact[side]) {
+      const wasLoaded = this.contact[side];
+      if (loaded && !wasLoaded) {
         // Touch-down: the sole is where the current base estimate says it is.
-        for (let k = 0; k < 3; k++) this.anchor[side][k] = b.pos[k]! + this.foot[side][k]!;
+        for (let k = 0; k < 3; k++) this.anchor[side][k] = b.pos[k]! + f[k]!;
       }
       this.contact[side] = loaded;
+      const prev = this.relPrev[side];
       if (loaded) {
-        const w = load;
-        for (let k = 0; k < 3; k++)
-          this.kinPos[k] = this.kinPos[k]! + w * (this.anchor[side][k]! - this.foot[side][k]!);
-        wSum += w;
-      }
-    }
-    if (wSum > 0) {
-      for (let k = 0; k < 3; k++) this.kinPos[k] = this.kinPos[k]! / wSum;
-      if (this.hasLastKin && dt > 0) {
-        for (let k = 0; k < 3; k++) {
-          const vKin = (this.kinPos[k]! - this.lastKinPos[k]!) / dt;
-          b.linVel[k] = b.linVel[k]! + this.blend * (vKin - b.linVel[k]!);
+        for (let k = 0; k < 3; k++) this.kinPos[k] = this.kinPos[k]! + load * (this.anchor[side][k]! - f[k]!);
+        wSum += load;
+        if (wasLoaded && this.hasPrev && dt > 0) {
+          for (let k = 0; k < 3; k++) this.d[k] = (rel[k]! - prev[k]!) / dt;
+          rotate(this.rot, this.d, this.v);
+          const w = b.angVel;
+          this.kinVel[0] = this.kinVel[0]! - load * (w[1]! * f[2]! - w[2]! * f[1]! + this.v[0]!);
+          this.kinVel[1] = this.kinVel[1]! - load * (w[2]! * f[0]! - w[0]! * f[2]! + this.v[1]!);
+          this.kinVel[2] = this.kinVel[2]! - load * (w[0]! * f[1]! - w[1]! * f[0]! + this.v[2]!);
+          vSum += load;
         }
       }
-      b.pos.set(this.kinPos);
-      this.lastKinPos.set(this.kinPos);
-      this.hasLastKin = true;
-    } else {
-      for (let k = 0; k < 3; k++) b.pos[k] = b.pos[k]! + b.linVel[k]! * dt;
-      this.hasLastKin = false;
+      prev.set(rel);
+    }
+    this.hasPrev = true;
+    if (vSum > 0) {
+      for (let k = 0; k < 3; k++)
+        b.linVel[k] = b.linVel[k]! + this.blend * (this.kinVel[k]! / vSum - b.linVel[k]!);
+    }
+    // Position: integrate the velocity, pulled toward the leg-odometry position while a foot is loaded.
+    for (let k = 0; k < 3; k++) b.pos[k] = b.pos[k]! + b.linVel[k]! * dt;
+    if (wSum > 0) {
+      for (let k = 0; k < 3; k++) b.pos[k] = b.pos[k]! + this.posBlend * (this.kinPos[k]! / wSum - b.pos[k]!);
     }
   }
 }

@@ -5,7 +5,7 @@
  *   with a random heading). Success: no fall, the time has passed, the pelvis within `radiusM` of its start.
  * - `locomotion/push-recovery`: the same, while seeded pushes (force, direction, start time, duration)
  *   are applied to the torso through `xfrc_applied`. Success: no fall and the pelvis ends within
- *   `radiusM` of its start (a recovery step is allowed, walking away is not).
+ *   `radiusM` (default 1 m) of its start: recovery steps are allowed, walking away is not.
  * - `locomotion/walk-route`: pass through seeded waypoints, in order, within `timeLimitSec`. Metrics:
  *   distance walked, average speed, falls, path error (pelvis distance from the route's polyline).
  *
@@ -240,7 +240,7 @@ export class PushRecoveryTask extends UprightTask<PushRecoveryState> {
     // The episode lasts until the last push has had time to settle.
     super(jointNames, {
       ...opts,
-      radiusM: opts.radiusM ?? 0.6,
+      radiusM: opts.radiusM ?? 1.0,
       durationSec: opts.durationSec ?? firstSec + count * spacingSec + 0.5,
     });
     this.body = opts.body ?? 'torso';
