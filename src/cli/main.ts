@@ -10,6 +10,7 @@ import { registerFieldCommand } from './commands/field.ts';
 import { registerHubCommand } from './commands/hub.ts';
 import { registerImportCommand } from './commands/import.ts';
 import { registerRobotsCommand } from './commands/robots.ts';
+import { registerRunCommand } from './commands/run.ts';
 import { registerSimCommand } from './commands/sim.ts';
 import { registerUpCommand } from './commands/up.ts';
 import { registerValidateCommand } from './commands/validate.ts';
@@ -37,6 +38,7 @@ function buildProgram(): Command {
   registerHubCommand(program);
   registerFieldCommand(program);
   registerRobotsCommand(program);
+  registerRunCommand(program);
   registerSimCommand(program);
   registerValidateCommand(program);
   registerDatasetCommand(program);
