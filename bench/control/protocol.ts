@@ -9,8 +9,6 @@ export interface ControlWorkerData {
   seconds: number;
   /** Simulated seconds a robot runs before the next robot's turn. */
   sliceSec: number;
-  /** Simulated seconds of bare physics per robot for the baseline. */
-  baselineSec: number;
   seed: number;
 }
 
@@ -24,16 +22,18 @@ export interface LayerSnapshot {
 
 export interface ControlWorkerResult {
   robots: number;
-  /** The slowest robot's simulated seconds, and the wall time the run took (s). */
+  /** The slowest robot's simulated seconds. */
   simSec: number;
+  /** Wall time spent in the robots' ticks (s, summed over the worker's robots, which run in turn). */
+  stackSec: number;
+  /** Wall time of the whole run, baseline slices included (s). */
   wallSec: number;
   episodes: number;
   successes: number;
   safeStops: number;
   layers: Record<LayerName, LayerSnapshot>;
-  /** Bare physics of the same robots, round robin the same way. */
-  baselineSimSec: number;
-  baselineWallSec: number;
+  /** Wall time in the physics step (mj_step) within those ticks (s, summed over the robots). */
+  physicsSec: number;
 }
 
 /** worker -> coordinator */

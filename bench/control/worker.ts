@@ -1,8 +1,9 @@
 /**
  * One worker thread of `tg bench control`: its share of the arm7 fleet, each robot the full control
  * stack on the pick-and-place task, run round robin one slice of simulated time at a time. A robot whose
- * episode ends starts the next seeded one at once. After the timed run, the same robots' bare physics
- * (mj_step only) runs the same way: the baseline.
+ * episode ends starts the next seeded one at once. The baseline is the physics step of the same robots
+ * in the same run: the stack times each mj_step (RobotStack.physicsMs), so both are measured under the
+ * same machine load and the same contacts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { BuiltinPlanner } from '../../src/control/brain/index.ts';
@@ -43,12 +44,14 @@ try {
   const dt = stacks[0]!.world.timestepSec;
   const sliceTicks = Math.max(1, Math.round(init.sliceSec / dt));
   const totalTicks = Math.round(init.seconds / dt);
+  let stackMs = 0;
   const wall0 = performance.now();
   let lastProgress = wall0;
   for (let done = 0; done < totalTicks; done += sliceTicks) {
     const n = Math.min(sliceTicks, totalTicks - done);
     for (let k = 0; k < stacks.length; k++) {
       const s = stacks[k]!;
+      const t0 = performance.now();
       for (let i = 0; i < n; i++) {
         const wait = s.tick();
         if (wait) await wait;
@@ -61,6 +64,7 @@ try {
           s.begin(INSTRUCTION, seedOf(k));
         }
       }
+      stackMs += performance.now() - t0;
     }
     const now = performance.now();
     if (now - lastProgress > 1000) {
@@ -71,15 +75,6 @@ try {
   const wallSec = (performance.now() - wall0) / 1000;
   for (const s of stacks) s.endEpisode();
   const simSec = Math.min(...stacks.map((s) => s.simSecTotal));
-
-  // Baseline: the same worlds, bare mj_step, the same round robin.
-  const baseTicks = Math.round(init.baselineSec / dt);
-  const b0 = performance.now();
-  for (let done = 0; done < baseTicks; done += sliceTicks) {
-    const n = Math.min(sliceTicks, baseTicks - done);
-    for (const s of stacks) s.world.step(n);
-  }
-  const baselineWallSec = (performance.now() - b0) / 1000;
 
   const layers = {} as Record<LayerName, LayerSnapshot>;
   for (const layer of LAYERS) {
@@ -99,13 +94,13 @@ try {
     result: {
       robots: stacks.length,
       simSec,
+      stackSec: stackMs / 1000,
       wallSec,
       episodes,
       successes,
       safeStops,
       layers,
-      baselineSimSec: baseTicks * dt,
-      baselineWallSec,
+      physicsSec: stacks.reduce((sum, st) => sum + st.physicsMs, 0) / 1000,
     },
   });
 } catch (err) {
