@@ -90,6 +90,35 @@ describe('humanoid locomotion skills (stand, walk_to)', () => {
     }
   });
 
+  test('stand with noisy, delayed sensors (encoders, IMU, sole loads): still 5 s upright in place', async () => {
+    const noisy = await LocomotionRig.create(humanoid, {
+      seed: 3,
+      sensors: {
+        joint_pos: { noiseStd: 0.0005, latencySec: 0.005 },
+        joint_vel: { noiseStd: 0.02, latencySec: 0.005 },
+        imu: { noiseStd: 0.01, latencySec: 0.005 },
+        touch: { noiseStd: 5 },
+        'wrench.left_sole': { noiseStd: 2 },
+        'wrench.right_sole': { noiseStd: 2 },
+      },
+    });
+    try {
+      const task = new StandTask(joints, { durationSec: 5 });
+      for (const s of task.initialStates(31, 2)) {
+        task.apply(noisy.world, s);
+        noisy.begin();
+        const skill = new BalanceSkill(noisy.model);
+        skill.start({ seconds: 5 }, noisy.state);
+        const r = noisy.run(skill, { task, maxSec: 6 });
+        assert.equal(r.status, 'succeeded', skill.failure ?? '');
+        assert.equal(task.success(noisy.world), true);
+        assert.equal(skill.captureSteps, 0, 'sensor noise must not trigger capture steps');
+      }
+    } finally {
+      noisy.dispose();
+    }
+  });
+
   test('push recovery: three seeded pushes of 10-15 N s each, survived on every seed', () => {
     const task = new PushRecoveryTask(joints, { forceRangeN: [100, 150], count: 3 });
     let largest = 0;

@@ -155,8 +155,8 @@ export class LocomotionRig {
 
   /**
    * After a task wrote the initial state into the world: forgets sensor history, starts the estimator at
-   * the robot's true start position (the localisation fix a field gives a robot it places), primes the
-   * spine with the measured joints and reads the first state.
+   * the robot's true start position (the localisation fix a field gives a robot it places), waits out the
+   * sensors' latency, primes the spine with the measured joints and reads the first state.
    */
   begin(): void {
     const w = this.world;
@@ -166,7 +166,28 @@ export class LocomotionRig {
     w.bodyPos(pelvis, p);
     this.estimator.reset(p);
     this.tick = 0;
+    // Sensors with latency publish nothing until their first sample arrives: the robot holds the pose the
+    // task set (its actuators keep their targets) until every channel it reads is valid.
+    const channels = [
+      this.ch.pos,
+      this.ch.vel,
+      this.ch.torque,
+      this.ch.imu,
+      this.ch.touch,
+      ...this.ch.wrench,
+    ];
+    const limitSec = w.simTimeSec + 1;
     this.sense();
+    while (!channels.every((c) => c.valid) && w.simTimeSec < limitSec) {
+      w.step();
+      this.sense();
+    }
+    if (!channels.every((c) => c.valid)) {
+      throw new TgError(
+        'CONFIG_INVALID',
+        'locomotion rig: sensors published nothing valid within 1 s of the start',
+      );
+    }
     this.spine.reset(this.state.q);
     this.command.set(this.state.q);
   }

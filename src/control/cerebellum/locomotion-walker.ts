@@ -385,7 +385,21 @@ export class Walker {
     const o = this.o;
     this.phaseSec += this.dt;
     if (this.phase === 'stand') {
-      if (this.qLen > 0) this.beginTransfer(o.firstTransferSec);
+      if (this.qLen > 0) {
+        this.beginTransfer(o.firstTransferSec);
+      } else {
+        // Both feet are down and still: track where the estimate says they are, slowly, so that an
+        // estimate that settles (a noisy first IMU sample) or drifts does not leave the support polygon
+        // somewhere the feet are not.
+        for (let i = 0; i < 2; i++) {
+          const side = i as Side;
+          this.measuredSole(state, side, this.v1);
+          const f = this.footPos[side];
+          for (let k = 0; k < 3; k++) f[k] = f[k]! + 0.02 * (this.v1[k]! - f[k]!);
+          this.footYaw[side] =
+            this.footYaw[side]! + 0.02 * wrapAngle(this.measuredFootYaw(state, side) - this.footYaw[side]!);
+        }
+      }
       return;
     }
     if (this.phase === 'transfer') {
