@@ -6,17 +6,19 @@
  *
  * The baseline writes the same arrays (the feature vectors plus LeRobot's timestamp/frame_index/
  * episode_index/index/task_index columns, computed inside the timed section) to one parquet file with the
- * same library, the same feed (./src/data/lerobot/frame-source.ts: DuckDB data chunks filled by memcpy) and
- * the same settings (snappy), and nothing else: no checks, no stats, no row group per episode, no
- * metadata.
+ * same library and the writer's own settings, and nothing else (no checks, no stats, no metadata, no file
+ * rollover): the same feed (src/data/lerobot/frame-copier.ts InlineCopier, DuckDB data chunks filled by
+ * memcpy, one per episode, served at once by an otherwise idle thread), one DuckDB thread, snappy and
+ * ROW_GROUP_SIZE 1, so also one row group per episode (measured ~35% cheaper than DuckDB's default row
+ * groups: the stronger baseline).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ARRAY, BIGINT, DuckDBInstance, FLOAT } from '@duckdb/node-api';
 import { z } from 'zod';
 import type { EpisodeLabels, RecordedEpisode } from '../src/data/episode.ts';
-import { type FrameBlock, FrameSource } from '../src/data/lerobot/frame-source.ts';
+import { InlineCopier } from '../src/data/lerobot/frame-copier.ts';
+import type { FrameBlock } from '../src/data/lerobot/frame-source.ts';
 import { int64Sequence, LeRobotWriter } from '../src/data/lerobot/writer.ts';
 import { checkEpisode, episodeVerdict, resolveThresholds } from '../src/data/quality/index.ts';
 import { Recorder } from '../src/data/recorder.ts';
@@ -45,22 +47,19 @@ function fillFrame(out: Float32Array, f: number): void {
   for (let d = 0; d < out.length; d++) out[d] = Math.sin(f * 0.001 + d) + ((f * 31 + d * 17) % 97) * 1e-3;
 }
 
-/** Plain DuckDB: the same arrays through the same feed, one COPY to one parquet file. */
+/** Plain DuckDB: the same arrays through the same feed and settings, one COPY to one parquet file. */
 async function writeBaseline(path: string, episodes: RecordedEpisode[], half: number, fps: number) {
-  const instance = await DuckDBInstance.create(':memory:');
-  const db = await instance.connect();
+  const copier = await InlineCopier.create([
+    { name: STATE, type: 'FLOAT', width: half },
+    { name: ACTION, type: 'FLOAT', width: half },
+    { name: 'timestamp', type: 'FLOAT', width: 1 },
+    ...['frame_index', 'episode_index', 'index', 'task_index'].map((name) => ({
+      name,
+      type: 'BIGINT' as const,
+      width: 1,
+    })),
+  ]);
   try {
-    const source = new FrameSource(db, 'baseline_frames', [
-      { name: STATE, type: ARRAY(FLOAT, half), width: half, bytes: 4 },
-      { name: ACTION, type: ARRAY(FLOAT, half), width: half, bytes: 4 },
-      { name: 'timestamp', type: FLOAT, width: 1, bytes: 4 },
-      ...['frame_index', 'episode_index', 'index', 'task_index'].map((name) => ({
-        name,
-        type: BIGINT,
-        width: 1,
-        bytes: 8,
-      })),
-    ]);
     const blocks: FrameBlock[] = [];
     let from = 0;
     for (let e = 0; e < episodes.length; e++) {
@@ -82,14 +81,9 @@ async function writeBaseline(path: string, episodes: RecordedEpisode[], half: nu
       });
       from += n;
     }
-    void source.load(blocks);
-    await db.run(
-      `COPY (SELECT * FROM ${source.name}()) TO '${path.replaceAll("'", "''")}' (FORMAT parquet, COMPRESSION snappy)`,
-    );
-    source.unload();
+    await copier.copy(blocks, path, 'FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 1');
   } finally {
-    db.closeSync();
-    instance.closeSync();
+    await copier.close();
   }
 }
 

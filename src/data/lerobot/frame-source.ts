@@ -1,26 +1,31 @@
 /**
  * Frames handed to DuckDB as raw memory: a table function whose every call fills one data chunk of up to
- * 2048 rows (spanning episodes) with one memcpy per column per episode piece, straight from the typed
- * arrays. No staging table, no appender, no per-frame or per-value JS objects.
+ * 2048 rows with one memcpy per column per episode piece, straight from the typed arrays. No staging table,
+ * no appender, no per-frame or per-value JS objects.
  *
- * DuckDB calls the function from its own threads; the binding runs it on the JS thread, so a COPY over
- * the source makes progress only while the JS thread is free. Single-threaded (max threads 1): rows reach
- * the COPY in order, so each episode's partition gets its frames in frame order.
+ * DuckDB calls the function from its own thread and the binding runs it on this thread's event loop, so a
+ * COPY over the source makes progress only while this thread is free (see ./frame-copier.ts). Single-
+ * threaded (max threads 1): rows reach the COPY in order.
  */
-import type { DuckDBConnection, DuckDBDataChunk, DuckDBType } from '@duckdb/node-api';
-import { DuckDBTableFunction } from '@duckdb/node-api';
+import {
+  ARRAY,
+  BIGINT,
+  type DuckDBConnection,
+  type DuckDBDataChunk,
+  DuckDBTableFunction,
+  FLOAT,
+} from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
 
-/** DuckDB's STANDARD_CHUNK_FRAMES: the most rows one data chunk holds. */
+/** DuckDB's STANDARD_VECTOR_SIZE: the most rows one data chunk holds. */
 export const CHUNK_FRAMES = 2048;
 
+/** A column as plain data (it crosses to worker threads): FLOAT (width 1) or FLOAT[width], or BIGINT. */
 export interface FrameColumn {
   name: string;
-  type: DuckDBType;
-  /** Values per row (1 for a scalar column, n for an ARRAY(type, n) column). */
+  type: 'FLOAT' | 'BIGINT';
+  /** Values per row: 1 for a scalar column, n for an ARRAY(FLOAT, n) column. */
   width: number;
-  /** Bytes per value (4 for FLOAT, 8 for BIGINT). */
-  bytes: number;
 }
 
 /** One episode's columns in the source's column order, each holding `length * width` values. */
@@ -52,12 +57,17 @@ export class FrameSource {
     private readonly columns: readonly FrameColumn[],
     private readonly alignBlocks = false,
   ) {
-    this.rowBytes = columns.map((c) => c.width * c.bytes);
+    this.rowBytes = columns.map((c) => c.width * (c.type === 'FLOAT' ? 4 : 8));
+    const types = columns.map((c) =>
+      c.type === 'BIGINT' ? BIGINT : c.width > 1 ? ARRAY(FLOAT, c.width) : FLOAT,
+    );
     db.registerTableFunction(
       DuckDBTableFunction.create({
         name,
         bindFunction: (bind) => {
-          for (const c of this.columns) bind.addResultColumn(c.name, c.type);
+          this.columns.forEach((c, i) => {
+            bind.addResultColumn(c.name, types[i] as (typeof types)[number]);
+          });
           bind.setCardinality(this.cursor?.frames ?? 0, true);
         },
         initFunction: (init) => init.setMaxThreads(1),

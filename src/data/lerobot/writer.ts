@@ -4,16 +4,16 @@
  * Everything goes into a hidden sibling directory first; `close()` writes the metadata and renames it into
  * place, so the target path holds either nothing or a complete dataset LeRobot can open.
  *
- * Frames reach DuckDB as raw memory through a table function (./frame-source.ts). Each batch of episodes
- * is one COPY partitioned by episode (one single-row-group parquet part per episode); the parts are spliced
- * into the data files (./parquet-concat.ts). DuckDB pulls a batch's frames in milliseconds and encodes them
- * on its own threads while the caller records and checks the next episodes.
+ * Frames reach DuckDB as raw memory through a table function (./frame-source.ts). Each batch of episodes is
+ * one COPY straight into its data file, one row group per episode (writeBatch). The first batch is written
+ * on this thread; from the second on, a worker thread runs the COPYs (./frame-copier.ts), so DuckDB encodes
+ * while the caller records and checks the next episodes. A small dataset never starts the worker.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { ARRAY, BIGINT, type DuckDBConnection, DuckDBInstance, FLOAT } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { TgError } from '../../errors/index.ts';
 import type { RecordedEpisode } from '../episode.ts';
 import { DataFileNames, DataFiles } from './data-files.ts';
@@ -38,7 +38,8 @@ import {
   TG_EPISODES_PATH,
   type VectorFeatureSpec,
 } from './format.ts';
-import { CHUNK_FRAMES, type FrameBlock, type FrameColumn, FrameSource } from './frame-source.ts';
+import { type FrameCopier, InlineCopier, WorkerCopier } from './frame-copier.ts';
+import { CHUNK_FRAMES, type FrameBlock, type FrameColumn } from './frame-source.ts';
 import { type ParsedParquet, parseParquet, readParquetFooter, rowGroupRows } from './parquet-concat.ts';
 import { aggregateStats, computeFeatureStats } from './stats.ts';
 
@@ -137,13 +138,14 @@ export function int64Sequence(start: number, length: number): BigInt64Array {
 
 /** The data parquet's columns as the frame source declares them: the features, then LeRobot's defaults. */
 function frameColumns(features: Record<string, VectorFeatureSpec>): FrameColumn[] {
-  const columns: FrameColumn[] = Object.entries(features).map(([name, spec]) => {
-    const dim = spec.shape[0];
-    return { name, type: dim === 1 ? FLOAT : ARRAY(FLOAT, dim), width: dim, bytes: 4 };
-  });
-  columns.push({ name: 'timestamp', type: FLOAT, width: 1, bytes: 4 });
+  const columns: FrameColumn[] = Object.entries(features).map(([name, spec]) => ({
+    name,
+    type: 'FLOAT',
+    width: spec.shape[0],
+  }));
+  columns.push({ name: 'timestamp', type: 'FLOAT', width: 1 });
   for (const name of ['frame_index', 'episode_index', 'index', 'task_index'])
-    columns.push({ name, type: BIGINT, width: 1, bytes: 8 });
+    columns.push({ name, type: 'BIGINT', width: 1 });
   return columns;
 }
 
@@ -172,7 +174,11 @@ export class LeRobotWriter {
   /** The previous batch's COPY + splice, running while the next batch fills; at most one at a time. */
   private inflight: Promise<void> | undefined;
   private inflightError: unknown;
-  private readonly source: FrameSource;
+  private readonly columns: FrameColumn[];
+  private readonly inline: InlineCopier;
+  /** Started with the first batch that is not the last; undefined until it is up (or if it cannot start). */
+  private worker: WorkerCopier | undefined;
+  private workerStarting: Promise<void> | undefined;
   private pending: EpisodeRow[] = [];
   private pendingBlocks: FrameBlock[] = [];
   private pendingFrames = 0;
@@ -186,7 +192,8 @@ export class LeRobotWriter {
   ) {
     this.featureNames = Object.keys(opts.features);
     this.dims = this.featureNames.map((n) => (opts.features[n] as VectorFeatureSpec).shape[0]);
-    this.source = new FrameSource(db, 'tg_episode_frames', frameColumns(opts.features), true);
+    this.columns = frameColumns(opts.features);
+    this.inline = new InlineCopier(db, this.columns);
     this.fileNames = new DataFileNames(staging, opts.chunksSize);
     // Raw bytes of one frame: the float32 features, the float32 timestamp and four int64 columns.
     this.frameBytes = this.dims.reduce((n, d) => n + 4 * d, 0) + 4 + 4 * 8;
@@ -255,7 +262,7 @@ export class LeRobotWriter {
     // is one file, so the file ends with the pending batch.
     const bytes = length * this.frameBytes * this.bytesRatio;
     if (this.pending.length > 0 && (this.pendingBytes + bytes) / MIB >= this.opts.dataFilesSizeInMb)
-      await this.flushBatch();
+      await this.flushBatch(false);
 
     const episodeIndex = this.episodes.length;
     const task = ep.meta.instruction.length > 0 ? ep.meta.instruction : ep.meta.task;
@@ -317,10 +324,11 @@ export class LeRobotWriter {
     });
     this.pendingFrames += length;
     this.pendingBytes += bytes;
-    if (this.pending.length >= BATCH_EPISODES || this.pendingFrames >= BATCH_FRAMES) await this.flushBatch();
-    // DuckDB pulls the batch in flight through the JS thread: one turn of the event loop per episode
-    // hands it the next chunk, so it encodes while the caller records and checks the next episode.
-    else if (this.inflight) await yieldToLoop();
+    if (this.pending.length >= BATCH_EPISODES || this.pendingFrames >= BATCH_FRAMES)
+      await this.flushBatch(false);
+    // A batch in flight on this thread is pulled through its event loop: one turn per episode hands
+    // DuckDB the next chunk, so it encodes while the caller records and checks the next episode.
+    else if (this.inflight && !this.worker) await yieldToLoop();
     return episodeIndex;
   }
 
@@ -332,8 +340,9 @@ export class LeRobotWriter {
       throw invalid('no episodes were added; LeRobot cannot open an empty dataset');
     }
     try {
-      await this.flushBatch();
+      await this.flushBatch(true);
       await this.settle();
+      await this.stopWorker();
       await this.writeTasks();
       await this.writeEpisodes();
       const stats = aggregateStats(this.episodes.map((e) => e.stats));
@@ -358,8 +367,16 @@ export class LeRobotWriter {
     this.state = 'aborted';
     await this.inflight;
     this.inflight = undefined;
+    await this.stopWorker();
     this.release();
     await rm(this.staging, { recursive: true, force: true });
+  }
+
+  private async stopWorker(): Promise<void> {
+    await this.workerStarting;
+    const worker = this.worker;
+    this.worker = undefined;
+    await worker?.close();
   }
 
   private released = false;
@@ -394,13 +411,24 @@ export class LeRobotWriter {
   }
 
   /**
-   * Starts writing the pending episodes (./writer.ts writeBatch: one COPY per run) and returns: DuckDB
-   * encodes them on its own thread, pulling one chunk per turn of the event loop, while the caller records
-   * and checks the next batch (addEpisode gives it a turn per episode). At most one batch is in flight, so
-   * data files receive batches in episode order.
+   * Starts writing the pending episodes (writeBatch) and returns while DuckDB encodes them, on the worker
+   * or on this thread between the caller's episodes. At most one batch is in flight, so data files receive
+   * batches in episode order.
    */
-  private async flushBatch(): Promise<void> {
+  private async flushBatch(last: boolean): Promise<void> {
     if (this.pending.length === 0) return;
+    // More batches will follow: start the worker (in the background; batches go inline until it is up).
+    if (!last && !this.workerStarting) {
+      this.workerStarting = WorkerCopier.start(this.columns).then(
+        (w) => {
+          if (this.state === 'open') this.worker = w;
+          else void w.close();
+        },
+        () => {
+          // No worker (e.g. no threads in this environment): every batch stays on this thread.
+        },
+      );
+    }
     await this.settle();
     const batch = this.pending;
     const blocks = this.pendingBlocks;
@@ -516,17 +544,14 @@ export class LeRobotWriter {
     }
   }
 
-  /** One COPY of `blocks` (through the frame source) to `target` with snappy, the HF metadata and `options`. */
+  /** One COPY of `blocks` to `target` with snappy, the HF metadata and `options`, on the worker if it is up. */
   private async copyFrames(blocks: FrameBlock[], target: string, options: string): Promise<void> {
-    void this.source.load(blocks);
-    try {
-      await this.db.run(
-        `COPY (SELECT * FROM ${this.source.name}()) TO ${quoteString(target)} (FORMAT parquet, ` +
-          `COMPRESSION snappy, KV_METADATA {huggingface: ${quoteString(this.hfMetadata())}}, ${options})`,
-      );
-    } finally {
-      this.source.unload();
-    }
+    const copier: FrameCopier = this.worker ?? this.inline;
+    await copier.copy(
+      blocks,
+      target,
+      `FORMAT parquet, COMPRESSION snappy, KV_METADATA {huggingface: ${quoteString(this.hfMetadata())}}, ${options}`,
+    );
   }
 
   private async writeTasks(): Promise<void> {

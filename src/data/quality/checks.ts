@@ -154,13 +154,36 @@ export function checkTimestampsGaps(ts: Timestamps, fps: number, p: T['timestamp
 
 // ------------------------------------------------------------------------------------------- integrity
 
+// One loop per array type keeps each loop's element access monomorphic (this runs over every value). The
+// first loop only asks whether any value is non-finite (x * 0 is 0 for finite x, NaN for NaN and
+// +-Infinity) without a branch; the count runs only then.
+function nonFinite32(values: Float32Array): number {
+  let probe = 0;
+  for (let i = 0; i < values.length; i++) probe += values[i]! * 0;
+  return probe === 0 ? 0 : nonFinite(values);
+}
+function nonFinite64(values: Float64Array): number {
+  let probe = 0;
+  for (let i = 0; i < values.length; i++) probe += values[i]! * 0;
+  return probe === 0 ? 0 : nonFinite(values);
+}
+function nonFinite(values: ArrayLike<number>): number {
+  let bad = 0;
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) bad++;
+  return bad;
+}
+
 /** Count of NaN/Inf values over every given feature (timestamps included by the caller). */
 export function checkFinite(features: Record<string, ArrayLike<number>>, p: T['finite']): CheckResult {
   let total = 0;
   const where: string[] = [];
   for (const [name, values] of Object.entries(features)) {
-    let bad = 0;
-    for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) bad++;
+    const bad =
+      values instanceof Float32Array
+        ? nonFinite32(values)
+        : values instanceof Float64Array
+          ? nonFinite64(values)
+          : nonFinite(values);
     if (bad > 0) where.push(`${name}: ${bad}`);
     total += bad;
   }
