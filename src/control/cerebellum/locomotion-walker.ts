@@ -387,10 +387,10 @@ export class Walker {
     if (this.phase === 'stand') {
       if (this.qLen > 0) {
         this.beginTransfer(o.firstTransferSec);
-      } else {
-        // Both feet are down and still: track where the estimate says they are, slowly, so that an
-        // estimate that settles (a noisy first IMU sample) or drifts does not leave the support polygon
-        // somewhere the feet are not.
+      } else if (Math.hypot(this.dcm[0]! - this.dcmRef[0]!, this.dcm[1]! - this.dcmRef[1]!) < 0.02) {
+        // Quiet standing, both feet down and flat: track where the estimate says they are, slowly, so that
+        // an estimate that settles (a noisy first IMU sample) or drifts does not leave the support polygon
+        // somewhere the feet are not. (Not while pushed: a tipping foot's sole centre moves.)
         for (let i = 0; i < 2; i++) {
           const side = i as Side;
           this.measuredSole(state, side, this.v1);
