@@ -152,12 +152,16 @@ export class RobotStack {
   private instruction = '';
   private seed = 0;
   private afterUntil = 0;
+  /** When the spine left 'run', and when it came to a standstill (-1: not yet). */
+  private stopBegan = 0;
   private stopSince = 0;
   private timedOut = false;
   private wallStart = 0;
   private readonly events: SafetyEvent[] = [];
   private readonly tally = new SafetyEventTally();
   private eventsSeen = 0;
+  /** Spine interventions before this episode (the spine's stats count over its whole life). */
+  private interventionsBefore = 0;
   private result: EpisodeOutcome | null = null;
 
   private constructor(mj: Mujoco, opts: RobotStackOptions) {
@@ -269,6 +273,7 @@ export class RobotStack {
     this.perception.reset();
     this.port.sense(this.spine.feedback, 0);
     this.spine.reset(this.spine.feedback.q, 0);
+    this.interventionsBefore = this.spine.stats.interventions;
     this.events.length = 0;
     this.tally.clear();
     this.eventsSeen = 0;
@@ -449,6 +454,7 @@ export class RobotStack {
     const mode = this.spine.mode;
     if (mode !== 'run' && this.phase !== 'stopping') {
       this.phase = 'stopping';
+      this.stopBegan = t;
       this.stopSince = -1;
     }
     switch (this.phase) {
@@ -476,18 +482,12 @@ export class RobotStack {
       case 'stopping': {
         const still = mode === 'stopped' || mode === 'off';
         if (still && this.stopSince < 0) this.stopSince = t;
-        if ((still && t - this.stopSince >= STOPPED_HOLD_SEC) || t >= this.stopStartSec() + MAX_STOP_SEC) {
+        if ((still && t - this.stopSince >= STOPPED_HOLD_SEC) || t >= this.stopBegan + MAX_STOP_SEC) {
           this.finish();
         }
         return;
       }
     }
-  }
-
-  /** Sim time of the first stop event (or now). */
-  private stopStartSec(): number {
-    const stop = this.events.find((e) => e.category !== undefined);
-    return stop?.tSec ?? this.scheduler!.tSec;
   }
 
   private finish(): void {
@@ -560,7 +560,10 @@ export class RobotStack {
       safetyEventCount: this.eventsSeen,
       safetySummary: this.tally.summary(),
       safetyEventsDropped: this.spine.eventsDropped,
-      spine: { mode: this.spine.mode, interventions: this.spine.stats.interventions },
+      spine: {
+        mode: this.spine.mode,
+        interventions: this.spine.stats.interventions - this.interventionsBefore,
+      },
       faults: report.faults,
       layers: report.layers,
       deadlineMisses: report.deadlineMisses,
