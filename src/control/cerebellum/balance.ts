@@ -6,13 +6,14 @@
  *   the pendulum about it: small pushes are absorbed in place;
  * - torso: the IMU tilt correction keeps the pelvis upright over the legs (the hip strategy's job in a
  *   robot whose hips are stiff position servos);
- * - stepping: when the measured DCM (capture point) leaves the support polygon, no ZMP inside the feet can
- *   stop the body. The skill then takes a capture step: the foot on the side the body is falling to (or,
- *   for a fall forward or backward, the foot farther from the capture point) goes where the capture point
- *   will be when it lands, xi_T = p + (xi - p) e^{omega T} about the stance foot p (Pratt et al.,
- *   "Capture point: a step toward humanoid push recovery", 2006). The walker then moves that landing
- *   point with the DCM error as the step goes on, and brings the DCM to rest between the feet. A second
- *   step follows if the first was not enough.
+ * - stepping: when the measured DCM (capture point) comes within `stepTriggerM` of the support polygon's
+ *   edge, no ZMP inside the feet will stop the body in time. The skill then takes a capture step with the
+ *   foot that is unloaded (the push already tipped the robot onto the other), else the foot on the side
+ *   the body falls to, else (forward/backward) the foot farther from the capture point. It lands where the
+ *   capture point will be, xi_T = p + (xi - p) e^{omega T}, p the stance sole's point nearest the DCM
+ *   (Pratt et al., "Capture point: a step toward humanoid push recovery", 2006), within reach and without
+ *   crossing the legs. `followSteps` in-place steps follow; the walker moves every landing point with the
+ *   DCM error as it goes, so the push is walked out and the DCM comes to rest between the feet.
  *
  * Success: `seconds` of standing have passed and the robot stands still (no step in progress).
  * Failure: the torso tilts past `maxTiltRad` or the CoM sinks below `minComHeightM` above the feet (a
