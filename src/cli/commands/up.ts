@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { FacilityNetwork, type NetworkUpSummary } from '../../facility/network.ts';
 import { Facility, type UpSummary } from '../../facility/up.ts';
 import { intArg } from '../args.ts';
 import { commandContext } from '../context.ts';
@@ -10,6 +11,7 @@ interface UpFlags {
   robots?: number;
   fps?: number;
   seed?: number;
+  fields?: number;
   exit?: boolean;
 }
 
@@ -21,6 +23,11 @@ export function registerUpCommand(program: Command): void {
     .option('--robots <n>', 'simulated robots, one thread each (config up.robots)', intArg(1, 1000))
     .option('--fps <n>', 'dataset frame rate (config up.fps)', intArg(1, 500))
     .option('--seed <n>', 'seed of the first episode (config up.seed)', intArg(0))
+    .option(
+      '--fields <n>',
+      'run a 1+N network: the hub and N field agents (each with --robots robots and its own spool); the episodes are split across them',
+      intArg(1, 100),
+    )
     .option('--exit', 'exit after the drill instead of serving the console until Ctrl-C')
     .action(async (flags: UpFlags, cmd: Command) => {
       const up: Record<string, number> = {};
@@ -31,6 +38,10 @@ export function registerUpCommand(program: Command): void {
       const log = (line: string) => {
         if (!ctx.json) process.stderr.write(`${line}\n`);
       };
+      if (flags.fields !== undefined) {
+        await upNetwork(ctx, flags.fields, flags.exit === true, log);
+        return;
+      }
 
       const facility = await Facility.start(ctx.config);
       let interrupts = 0;
@@ -86,4 +97,62 @@ function humanSummary(s: UpSummary): string {
   ]
     .filter(Boolean)
     .join('\n');
+}
+
+/** `tg up --fields N`: the hub and N fields in this process (src/facility/network.ts). */
+async function upNetwork(
+  ctx: ReturnType<typeof commandContext>,
+  fields: number,
+  exit: boolean,
+  log: (line: string) => void,
+): Promise<void> {
+  const facility = await FacilityNetwork.start(ctx.config, { fields });
+  let interrupts = 0;
+  let drilling = true;
+  let release: () => void = () => {};
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    log('\nstopping: cancelling the jobs, delivering what the fields recorded (Ctrl-C again to force)');
+    if (drilling) void facility.interrupt();
+    else release();
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  try {
+    log(`Training Ground hub and console at ${facility.url}, ${fields} field(s)`);
+    log(`data in ${ctx.config.home}`);
+    const bar = createProgress({ total: ctx.config.up.episodes, label: 'episodes', json: ctx.json });
+    let summary: NetworkUpSummary;
+    try {
+      summary = await facility.run((s) =>
+        bar.update(s.episodesDone, {
+          detail: s.episodesDone ? `success ${Math.round((100 * s.successes) / s.episodesDone)}%` : '',
+        }),
+      );
+    } finally {
+      bar.stop();
+      drilling = false;
+    }
+    printResult(ctx, summary, () => humanNetworkSummary(summary));
+    if (exit || interrupts > 0) return;
+    log(`console: ${facility.url} (Ctrl-C to stop)`);
+    await new Promise<void>((resolve) => {
+      release = resolve;
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+    await facility.close();
+  }
+}
+
+function humanNetworkSummary(s: NetworkUpSummary): string {
+  const rate = `${(100 * s.successRate).toFixed(0)}%`;
+  const head = `${s.interrupted ? 'interrupted after' : 'stored'} ${s.episodes} of ${s.planned} episode(s) from ${s.fields.length} field(s) over ${s.transport} in ${s.durationSec}s: success ${rate}`;
+  const rows = s.fields.map(
+    (f) =>
+      `  ${f.name}: ${f.robots.length} robot(s), ${f.stored}/${f.planned} stored, ${f.recorded} recorded, ${f.delivered} delivered${f.spooled ? `, ${f.spooled} still spooled` : ''}`,
+  );
+  return [head, ...rows].join('\n');
 }
