@@ -1,4 +1,5 @@
 export type { ActuatorPort } from './actuator-port.ts';
+export { brakingSpeed } from './braking.ts';
 export {
   type ContactRegionLimit,
   ENVIRONMENT_REGION,
@@ -10,6 +11,7 @@ export { SpineFeedback } from './feedback.ts';
 export {
   type CompiledLimits,
   type ContactLimits,
+  channelMaxAcceleration,
   compileLimits,
   DEFAULT_ACCELERATION_TIME_SEC,
   DEFAULT_WATCHDOG,
@@ -22,7 +24,6 @@ export {
 } from './limits.ts';
 export { type ScenePortOptions, SceneSpinePort, servoModelFromScene } from './scene-port.ts';
 export {
-  ARM7_MAX_VELOCITY,
   SPINE_ACCEL_LIMITED,
   SPINE_CLAMPED,
   SPINE_RATE_LIMITED,

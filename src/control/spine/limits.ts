@@ -82,17 +82,27 @@ export interface SpineLimitsOptions {
   feedbackTimeoutSec?: number;
 }
 
+/**
+ * Per channel acceleration limits (joints, then grippers) in state order: each channel's speed limit
+ * (`channelMaxVelocity`) reached from rest in `accelerationTimeSec`. What the spine enforces, and what the
+ * cerebellum's command profiles stay under.
+ */
+export function channelMaxAcceleration(
+  e: Embodiment,
+  accelerationTimeSec = DEFAULT_ACCELERATION_TIME_SEC,
+): number[] {
+  return channelMaxVelocity(e).map((v) => v / accelerationTimeSec);
+}
+
 /** Every interlock of the spine, from an embodiment's declared limits and safety envelope. */
 export function spineLimitsFor(e: Embodiment, tickSec: number, opts: SpineLimitsOptions = {}): SpineLimits {
-  const maxVelocity = channelMaxVelocity(e);
-  const accelSec = opts.accelerationTimeSec ?? DEFAULT_ACCELERATION_TIME_SEC;
   const n = e.actionNames.length;
   const limits: SpineLimits = {
     tickSec,
     lower: e.jointLimits.lower,
     upper: e.jointLimits.upper,
-    maxVelocity,
-    maxAcceleration: maxVelocity.map((v) => v / accelSec),
+    maxVelocity: channelMaxVelocity(e),
+    maxAcceleration: channelMaxAcceleration(e, opts.accelerationTimeSec),
     names: e.actionNames,
     workspace: {
       min: e.safety.workspace.min,

@@ -12,13 +12,14 @@
  * same filter without the port, for loops that write the result themselves (src/control/episode-loop.ts).
  * Nothing on the per-tick path allocates or throws; cost is O(channels).
  */
-import type { Embodiment } from '../../embodiment/index.ts';
+import { channelMaxVelocity, type Embodiment } from '../../embodiment/index.ts';
 import { TgError } from '../../errors/index.ts';
 import type { SafetyEventKind } from '../contracts.ts';
 import type { ActuatorPort } from './actuator-port.ts';
+import { brakingSpeed } from './braking.ts';
 import { SafetyEventQueue, type SafetyEventSink } from './events.ts';
 import { SpineFeedback } from './feedback.ts';
-import { type CompiledLimits, compileLimits, type SpineLimits } from './limits.ts';
+import { type CompiledLimits, channelMaxAcceleration, compileLimits, type SpineLimits } from './limits.ts';
 
 /** Bits of the value `check` and `tick` return (0 = the command passed untouched). */
 export const SPINE_CLAMPED = 1;
@@ -64,9 +65,6 @@ export interface SpineOptions {
   sink?: SafetyEventSink;
   eventCapacity?: number;
 }
-
-/** Joint speeds of the class of arm (rad/s), then gripper opening speed (m/s). */
-export const ARM7_MAX_VELOCITY = [2.5, 2.5, 2.5, 2.5, 3.0, 3.0, 3.0, 0.25];
 
 const RUN = 0;
 const STOPPING = 1;
@@ -118,8 +116,6 @@ export class Spine {
   /** Submitted command and where its first-order-hold ramp starts. */
   private readonly target: Float64Array;
   private readonly rampFrom: Float64Array;
-  /** 8 / (a dt^2) per channel: the discrete braking-distance term (see `brake`). */
-  private readonly brakeK: Float64Array;
   /** Active per-channel intervention bits and their event values (4 slots per channel). */
   private readonly active: Uint8Array;
   private readonly evValue: Float64Array;
@@ -160,7 +156,6 @@ export class Spine {
     this.ref = new Float64Array(n);
     this.target = new Float64Array(n);
     this.rampFrom = new Float64Array(n);
-    this.brakeK = Float64Array.from(L.maxAcceleration, (a) => 8 / (a * L.tickSec * L.tickSec));
     this.active = new Uint8Array(n);
     this.evValue = new Float64Array(4 * n);
     this.evLimit = new Float64Array(4 * n);
@@ -169,13 +164,26 @@ export class Spine {
     this.tcpVel = new Float64Array(this.feedback.tcp.length);
   }
 
-  /** A spine with only the embodiment's position limits and per-channel speeds (no feedback interlocks). */
+  /**
+   * A spine with only the embodiment's per-channel limits (no feedback interlocks): positions and speeds
+   * (`channelMaxVelocity`), and accelerations as `spineLimitsFor` sets them when `accelerationTimeSec` is
+   * given (`channelMaxAcceleration`).
+   */
   static forEmbodiment(
     e: Embodiment,
     tickSec: number,
-    maxVelocity: ArrayLike<number> = ARM7_MAX_VELOCITY,
+    opts: { maxVelocity?: ArrayLike<number>; accelerationTimeSec?: number } = {},
   ): Spine {
-    return new Spine({ lower: e.jointLimits.lower, upper: e.jointLimits.upper, maxVelocity, tickSec });
+    return new Spine({
+      lower: e.jointLimits.lower,
+      upper: e.jointLimits.upper,
+      maxVelocity: opts.maxVelocity ?? channelMaxVelocity(e),
+      ...(opts.accelerationTimeSec !== undefined
+        ? { maxAcceleration: channelMaxAcceleration(e, opts.accelerationTimeSec) }
+        : {}),
+      names: e.actionNames,
+      tickSec,
+    });
   }
 
   get size(): number {
@@ -387,18 +395,9 @@ export class Spine {
     this.actuators?.setPower(false);
   }
 
-  /**
-   * Largest speed from which channel i, decelerating by a*dt per tick, comes to rest within `d`. From
-   * v = (m + f) a dt (m whole, 0 <= f <= 1) the ticks cover a dt^2 (m + 1) (m / 2 + f): m is the most
-   * whole steps that fit, f what the remainder allows.
-   */
+  /** Largest speed from which channel i, decelerating at its limit, comes to rest within `d`. */
   private brake(i: number, d: number): number {
-    if (d <= 0) return 0;
-    const adt = this.limits.maxAcceleration[i]! * this.limits.tickSec;
-    const adt2 = adt * this.limits.tickSec;
-    const m = Math.floor(0.5 * (Math.sqrt(1 + this.brakeK[i]! * d) - 1));
-    const f = Math.min(1, d / (adt2 * (m + 1)) - 0.5 * m);
-    return adt * (m + Math.max(0, f));
+    return brakingSpeed(d, this.limits.maxAcceleration[i]! * this.limits.tickSec, this.limits.tickSec);
   }
 
   /** One tick of the filter; `hold` carries robot-level hold bits from the caller. */
