@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type ArmRig, cubeInBin, pickPlaceRig } from './fixtures/arm-rig.ts';
+import { PickPlaceTask } from '../../src/sim/tasks/pick-place.ts';
+import { type ArmRig, pickPlaceRig } from './fixtures/arm-rig.ts';
 
 /** The grip site's height above the cube's centre (ground truth, for judging). */
 function siteAboveCube(rig: ArmRig): number {
@@ -47,12 +48,12 @@ describe('pick and place through perception with a tactile grasp', () => {
         const place = rig.run({ skill: 'place', args: { target: 'bin' } }, 15);
         assert.equal(place.status, 'succeeded', place.failure ?? '');
         rig.idle(0.5);
-        assert.equal(cubeInBin(rig.world), true, 'cube in the bin');
+        assert.equal(new PickPlaceTask().success(rig.world), true, 'cube in the bin');
         assert.equal(rig.skills.context.held, null);
         const home = rig.run({ skill: 'home', args: {} }, 10);
         assert.equal(home.status, 'succeeded', home.failure ?? '');
-        assert.equal(rig.spine.stats.rejectedNonFinite, 0);
-        assert.equal(rig.spine.stats.clamped, 0, 'never pushed a joint into its limit');
+        // Every command within the position, velocity and acceleration limits the stack's spine enforces.
+        assert.equal(rig.spine.stats.interventions, 0, 'the spine never had to change a command');
       } finally {
         rig.dispose();
       }
@@ -145,9 +146,12 @@ describe('pick and place through perception with a tactile grasp', () => {
         const forceBefore = g.targetForceN;
         const above = siteAboveCube(rig);
         const cube = rig.world.id('body', 'cube');
-        // An 8 N downward pull on the cube: more than 1.5-2.3 N of grip can hold with this friction.
+        // A downward pull on the cube building up to 8 N over 0.5 s: more than 1.5-2.3 N of grip can hold
+        // with this friction. (A pull that is there at once outruns any squeeze the gripper can build within
+        // the spine's acceleration limit.)
+        const t0 = rig.world.simTimeSec;
         const pull = (r: ArmRig) => {
-          r.world.xfrcApplied[6 * cube + 2] = -8;
+          r.world.xfrcApplied[6 * cube + 2] = -8 * Math.min(1, (r.world.simTimeSec - t0) / 0.5);
         };
         rig.run({ skill: 'move_to', args: { position: [0.45, -0.1, 0.2] } }, 3, pull);
         rig.idle(1, pull);

@@ -2,8 +2,10 @@
  * The motor state an arm's skills share, and the two ways they move it.
  *
  * One `ArmMotion` per arm holds the joint-target integrator (`qCmd`), the joint velocity it is ramping
- * (`dq`) and the gripper command, so that when one skill hands over to the next (pick -> place) the command
- * continues where it was instead of jumping.
+ * (`dq`) and the gripper command (a RampFollower: speed and acceleration bounded), so that when one skill
+ * hands over to the next (pick -> place) the command continues where it was instead of jumping. Every
+ * channel's command stays within the profile's speeds and accelerations, which are shares of the spine's
+ * limits (src/control/cerebellum/arm-profile.ts): the spine has nothing to cut from a nominal motion.
  *
  * `cartesian` is differential inverse kinematics: damped least squares on the grip-site Jacobian
  * (src/control/ik.ts) toward a goal position with the gripper pointing down at a yaw, with a null-space
@@ -20,6 +22,7 @@
 import type { ArmKinematics, WorldState } from '../contracts.ts';
 import { DlsIk, downOrientationError } from '../ik.ts';
 import type { ArmProfile } from './arm-profile.ts';
+import { approachVelocity, RampFollower } from './ramp-follower.ts';
 
 const POS_GAIN = 8; // 1/s
 const ROT_GAIN = 8; // 1/s
@@ -35,8 +38,8 @@ export class ArmMotion {
   /** Arm joint targets (rad) and the joint velocity being commanded (rad/s). */
   readonly qCmd: Float64Array;
   readonly dq: Float64Array;
-  /** Gripper opening target (m); the grip regulator writes it. */
-  gripCmd = 0;
+  /** Gripper opening command (m), moved by `moveGripper`/`haltGripper` (the grip regulator drives it). */
+  readonly gripper: RampFollower;
   /** Measured grip-site pose (refreshed by `readSite`). */
   readonly pos = new Float64Array(3);
   readonly mat = new Float64Array(9);
@@ -44,7 +47,11 @@ export class ArmMotion {
   /** Errors of the measured pose to the last Cartesian goal (m, rad). */
   posError = 0;
   rotError = 0;
+  /** Joint-command updates so far (each `cartesian`, `joint` or `hold` is one). */
+  moves = 0;
   private initialized = false;
+  /** Seeded from a measured state and not yet continued from the actuated command (see `continueFrom`). */
+  private seeded = false;
   private override: Float64Array | null = null;
   private readonly n: number;
   private readonly ik: DlsIk;
@@ -70,6 +77,12 @@ export class ArmMotion {
     this.fixed = new Uint8Array(this.n);
     this.fixedVel = new Float64Array(this.n);
     this.ik = new DlsIk(this.n, { damping: DAMPING, nullGain: 1 });
+    this.gripper = new RampFollower(dtSec, profile.gripper.speedMps, profile.gripper.accelMps2);
+  }
+
+  /** The gripper opening command (m). */
+  get gripCmd(): number {
+    return this.gripper.x;
   }
 
   /** True once the command has been seeded from a measured state. */
@@ -91,14 +104,46 @@ export class ArmMotion {
     }
     for (let i = 0; i < this.n; i++) this.qCmd[i] = state.q[i]!;
     this.dq.fill(0);
-    this.gripCmd = state.q[this.profile.gripper.channel]!;
+    this.gripper.reset(state.q[this.profile.gripper.channel]!);
     this.initialized = true;
+    this.seeded = true;
     return true;
+  }
+
+  /**
+   * Right after `sync` seeded the command from a measured state: continues from `command` instead, the
+   * command the actuators were last given (the caller's buffer holds it when a skill is stepped). Position
+   * servos hold their joints short of the command (gravity sag), so the measurement is not where the
+   * command was, and starting there would be a step. Ignored when that command is not finite or is not
+   * close to the measurement (it was never applied: a reset, a first episode).
+   */
+  continueFrom(command: ArrayLike<number>, state: WorldState): void {
+    if (!this.seeded) return;
+    this.seeded = false;
+    const n = this.n;
+    const g = this.profile.gripper.channel;
+    for (let i = 0; i <= n; i++) {
+      const c = command[i]!;
+      if (!Number.isFinite(c) || Math.abs(c - state.q[i]!) > MAX_LEAD_RAD) return;
+    }
+    for (let i = 0; i < n; i++) this.qCmd[i] = command[i]!;
+    this.gripper.reset(command[g]!);
+  }
+
+  /** One tick of the gripper command toward `openingM` at no more than `speedMps` (default: the profile's). */
+  moveGripper(openingM: number, speedMps?: number): void {
+    this.gripper.follow(openingM, speedMps);
+  }
+
+  /** One tick of the gripper command braking to rest. */
+  haltGripper(): void {
+    this.gripper.halt();
   }
 
   /** Forgets the command: the next `sync` seeds it from the measured state (a new episode). */
   reset(): void {
     this.initialized = false;
+    this.seeded = false;
     this.override = null;
     this.dq.fill(0);
   }
@@ -155,6 +200,22 @@ export class ArmMotion {
     this.integrate(state.q);
   }
 
+  /**
+   * One joint-space tick toward per-joint targets `qTarget` (rad): each joint as fast as its speed allows
+   * and slow enough to arrive at rest (RampFollower's rule), ramped at the acceleration. A joint whose
+   * target is NaN brakes to rest. Moves `qCmd`.
+   */
+  track(state: WorldState, qTarget: ArrayLike<number>): void {
+    const p = this.profile;
+    const dt = this.dtSec;
+    const adt = p.maxJointAccel * dt;
+    for (let i = 0; i < this.n; i++) {
+      const e = qTarget[i]! - this.qCmd[i]!;
+      this.sol[i] = Number.isNaN(e) ? 0 : approachVelocity(e, p.maxJointSpeed[i]!, adt, dt);
+    }
+    this.integrate(state.q);
+  }
+
   /** Stops: the velocity ramps down to zero at the acceleration limit, the target stays put after. */
   hold(state: WorldState): void {
     this.sol.fill(0);
@@ -174,7 +235,7 @@ export class ArmMotion {
     const src = this.override ?? this.qCmd;
     this.override = null;
     for (let i = 0; i < this.n; i++) command[i] = src[i]!;
-    command[this.profile.gripper.channel] = this.gripCmd;
+    command[this.profile.gripper.channel] = this.gripper.x;
   }
 
   /** DLS with the null-space pull home; joints about to cross a limit are clamped and the rest re-solve. */
@@ -215,6 +276,7 @@ export class ArmMotion {
     const p = this.profile;
     const dt = this.dtSec;
     const dv = p.maxJointAccel * dt;
+    this.moves++;
     for (let i = 0; i < this.n; i++) {
       const prev = this.dq[i]!;
       const vmax = p.maxJointSpeed[i]!;

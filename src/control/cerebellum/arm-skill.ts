@@ -7,6 +7,8 @@
  *   and the command holds its last finite value: NaN never reaches the spine from here;
  * - after success or failure the skill keeps holding (velocity ramps to zero, the grip keeps regulating)
  *   for as long as it is stepped;
+ * - `command` comes in holding the command the actuators were last given (the scheduler's and the skill
+ *   runner's convention): a skill that seeded its motion from the measured state continues from it instead;
  * - `step` allocates nothing (failure messages are built once, when failing).
  */
 import type { ArmKinematics, ObjectEstimate, Skill, SkillStatus, WorldState } from '../contracts.ts';
@@ -106,12 +108,16 @@ export abstract class ArmSkill<Goal> implements Skill<Goal> {
       return this.status;
     }
     if (!motion.ready) motion.sync(state);
+    motion.continueFrom(command, state);
     motion.readSite();
     const dt = motion.dtSec;
     this.elapsedSec += dt;
     this.phaseSec += dt;
+    // One joint-command update per tick: hold unless the skill's tick moved it (one that ends the skill
+    // may have; integrating twice would double that tick's velocity).
+    const moves = motion.moves;
     if (this.status === 'running') this.tick(state);
-    if (this.status !== 'running') motion.hold(state);
+    if (motion.moves === moves) motion.hold(state);
     grip.step(state);
     motion.write(command);
     for (let i = 0; i <= n; i++) {

@@ -2,6 +2,7 @@
  * Grasping with tactile feedback: the gripper channel of an arm, driven from its two tactile pads.
  *
  *   opening  the command ramps to fully open;
+ *   position the command goes to an opening a caller sets (`moveTo`: a learned policy's gripper action);
  *   closing  the command ramps shut at `closeSpeedMps` until both pads report contact; closing below
  *            `minWidthM` with no contact means nothing is between the fingers: empty;
  *   holding  grip-force regulation: the gripper is a position servo, so its squeeze is about
@@ -13,13 +14,14 @@
  *            by `tightenFactor` up to the gripper's maximum. Losing contact on both pads regrips: the
  *            fingers close again onto whatever is still between them (empty if nothing is).
  *
- * The output follows what the mode asks for at the gripper's speed (no steps for the spine to cut).
- * `step` allocates nothing; it writes the gripper target into the shared ArmMotion.
+ * The command follows what the mode asks for within the gripper's speed and acceleration (ArmMotion's
+ * RampFollower), arriving at rest: no steps for the spine to cut. Idle and empty brake the command to rest.
+ * `step` allocates nothing; it moves the gripper command of the shared ArmMotion.
  */
 import type { TactileFeatures, WorldState } from '../contracts.ts';
 import type { ArmMotion } from './arm-motion.ts';
 
-export type GripMode = 'idle' | 'opening' | 'closing' | 'holding' | 'empty';
+export type GripMode = 'idle' | 'opening' | 'position' | 'closing' | 'holding' | 'empty';
 
 export interface GripOptions {
   /** Pad names in `WorldState.tactile` (default: the first two pads found). */
@@ -58,8 +60,10 @@ export class GripRegulator {
   private left: TactileFeatures | null = null;
   private right: TactileFeatures | null = null;
   private settleLeft = 0;
-  /** What the mode asks the gripper for; the output follows at the gripper speed. */
-  private desired = 0;
+  /** What the mode asks the gripper for (NaN: stop where it is); the command follows it. */
+  private desired = Number.NaN;
+  /** Speed the command follows `desired` at (m/s). */
+  private speed = 0;
 
   constructor(motion: ArmMotion, opts: GripOptions = {}) {
     this.motion = motion;
@@ -113,6 +117,12 @@ export class GripRegulator {
     this.setMode('closing');
   }
 
+  /** Moves the command to `openingM` (m) without regulating force; call every tick with the new target. */
+  moveTo(openingM: number): void {
+    if (this.mode !== 'position') this.setMode('position');
+    this.desired = openingM;
+  }
+
   /** Keeps the command where it is (no regulation). */
   idle(): void {
     this.setMode('idle');
@@ -124,13 +134,12 @@ export class GripRegulator {
     return state.q[g.channel]! >= g.openM - 0.003;
   }
 
-  /** One tick: updates the mode from the pads and writes the gripper target into the motion. */
+  /** One tick: updates the mode from the pads and moves the motion's gripper command. */
   step(state: WorldState): void {
+    this.speed = this.motion.profile.gripper.speedMps;
     this.update(state);
-    // The output follows the mode's command at the gripper speed: a jump would be a velocity step.
-    const m = this.motion;
-    const s = m.profile.gripper.speedMps * m.dtSec;
-    m.gripCmd = Math.min(m.gripCmd + s, Math.max(m.gripCmd - s, this.desired));
+    if (Number.isNaN(this.desired)) this.motion.haltGripper();
+    else this.motion.moveGripper(this.desired, this.speed);
   }
 
   private update(state: WorldState): void {
@@ -147,24 +156,28 @@ export class GripRegulator {
     switch (this.mode) {
       case 'idle':
       case 'empty':
-        this.desired = m.gripCmd;
+        this.desired = Number.NaN;
         return;
       case 'opening':
         this.desired = g.openM;
         return;
+      case 'position':
+        return;
       case 'closing': {
         if (lc && rc) {
           // Feed-forward to the target squeeze, then regulate.
-          this.desired = Math.max(0, opening - this.targetForceN / g.servoKpNPerM);
+          this.desired = Math.max(g.closedM, opening - this.targetForceN / g.servoKpNPerM);
           this.settleLeft = this.o.settleSec;
           this.setMode('holding');
           return;
         }
-        if (opening < this.o.minWidthM && m.gripCmd <= 0) {
+        if (opening < this.o.minWidthM && m.gripCmd <= g.closedM) {
           this.setMode('empty');
           return;
         }
-        this.desired = Math.max(0, m.gripCmd - this.o.closeSpeedMps * dt);
+        // Shut, at the closing speed: contact (or nothing there) ends it first.
+        this.desired = g.closedM;
+        this.speed = this.o.closeSpeedMps;
         return;
       }
       case 'holding': {
@@ -182,7 +195,7 @@ export class GripRegulator {
             this.slips++;
             this.targetForceN = Math.min(g.maxForceN, this.targetForceN * this.o.tightenFactor);
             // Straight to the new squeeze: slip is lost grip, the integral loop is too slow for it.
-            this.desired = Math.max(0, opening - this.targetForceN / g.servoKpNPerM);
+            this.desired = Math.max(g.closedM, opening - this.targetForceN / g.servoKpNPerM);
             this.settleLeft = this.o.settleSec;
             return;
           }
@@ -191,7 +204,7 @@ export class GripRegulator {
         const err = this.targetForceN - this.forceN;
         let c = this.desired - this.o.forceGain * err * dt;
         c = Math.min(opening, Math.max(opening - g.maxForceN / g.servoKpNPerM, c));
-        this.desired = Math.max(0, c);
+        this.desired = Math.max(g.closedM, c);
         return;
       }
     }

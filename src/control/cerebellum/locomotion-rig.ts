@@ -10,7 +10,7 @@
  * - The skill runs at `controlHz` (default 200 Hz = every 5 ms physics step); the spine checks every
  *   command against the embodiment's position and speed limits before it reaches `ctrl`.
  */
-import { channelMaxVelocity, type Embodiment } from '../../embodiment/index.ts';
+import type { Embodiment } from '../../embodiment/index.ts';
 import { TgError } from '../../errors/index.ts';
 import { locomotionScene } from '../../sim/scenes/locomotion.ts';
 import { SceneWorld } from '../../sim/scenes/scene-world.ts';
@@ -140,7 +140,7 @@ export class LocomotionRig {
     this.soles = [this.state.tactile.get('left_sole')!, this.state.tactile.get('right_sole')!];
     this.estimator = new BaseEstimator(this.model);
     (this.state as { base?: WorldState['base'] }).base = this.estimator.base;
-    this.spine = Spine.forEmbodiment(embodiment, dt, channelMaxVelocity(embodiment));
+    this.spine = Spine.forEmbodiment(embodiment, dt);
   }
 
   static async create(embodiment: Embodiment, opts: LocomotionRigOptions = {}): Promise<LocomotionRig> {

@@ -203,6 +203,8 @@ export class OnnxPolicySkill extends ArmSkill<PolicyGoal> {
   private readonly scale: number;
   private readonly offset: Float64Array;
   private readonly command: Float64Array;
+  /** Joint targets of the last action (NaN: not driven). */
+  private readonly targets: Float64Array;
   private hasTarget = false;
   private durationSec = 3;
   private tol = Number.NaN;
@@ -267,6 +269,7 @@ export class OnnxPolicySkill extends ArmSkill<PolicyGoal> {
     this.offset = Float64Array.from(spec.action.offset ?? ch.map(() => 0));
     this.goal = new Float64Array(goalDim);
     this.command = new Float64Array(p.actionDim);
+    this.targets = new Float64Array(p.armDof);
   }
 
   protected begin(goal: PolicyGoal, _state: WorldState): void {
@@ -367,28 +370,25 @@ export class OnnxPolicySkill extends ArmSkill<PolicyGoal> {
     return null;
   }
 
-  /** Policy action -> targets of the driven channels: clamped to limits and to the skill's speeds. */
+  /**
+   * Policy action -> targets of the driven channels, clamped to the limits; the commands follow them within
+   * the skills' speeds and accelerations (ArmMotion.track, the grip regulator). Joints the policy does not
+   * drive hold.
+   */
   private applyAction(state: WorldState): void {
-    const m = this.ctx.motion;
-    const p = this.ctx.profile;
+    const { motion: m, profile: p, grip } = this.ctx;
     const a = this.spec.policy.action;
-    const dt = m.dtSec;
     const delta = this.spec.action.mode === 'joint_delta';
+    const targets = this.targets;
+    targets.fill(Number.NaN);
     for (let k = 0; k < this.channels.length; k++) {
       const c = this.channels[k]!;
       let target = (delta ? state.q[c]! : this.offset[k]!) + this.scale * a[k]!;
       target = Math.min(p.upper[c]!, Math.max(p.lower[c]!, target));
-      if (c < p.armDof) {
-        const step = p.maxJointSpeed[c]! * dt;
-        const prev = m.qCmd[c]!;
-        const next = Math.min(prev + step, Math.max(prev - step, target));
-        m.dq[c] = (next - prev) / dt;
-        m.qCmd[c] = next;
-      } else {
-        const step = p.gripper.speedMps * dt;
-        m.gripCmd = Math.min(m.gripCmd + step, Math.max(m.gripCmd - step, target));
-      }
+      if (c < p.armDof) targets[c] = target;
+      else grip.moveTo(target);
     }
+    m.track(state, targets);
   }
 
   private succeeded(state: WorldState): boolean {
