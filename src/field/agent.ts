@@ -41,7 +41,7 @@ export interface FieldAgentOptions {
   nats?: Partial<NatsLayout>;
   maxSpoolBytes?: number;
   heartbeatMs?: number;
-  /** How often to ask for a job when idle (default 2 s). */
+  /** Least time between two requests for a job when they fail or return at once (default 2 s). */
   pollMs?: number;
   /** How often to renew the lease of the job being drilled (default 10 s). */
   renewMs?: number;
@@ -365,9 +365,11 @@ export class FieldAgent {
       }
     }
     while (!signal.aborted) {
-      const taken = this.registered ? await this.jobs.next().catch(() => null) : null;
+      const asked = Date.now();
+      const taken = this.registered ? await this.jobs.next(signal).catch(() => null) : null;
       if (!taken) {
-        await sleep(every, signal);
+        // A long poll that ran its course asks again at once; a failed one waits for the next poll.
+        await sleep(every - (Date.now() - asked), signal);
         continue;
       }
       if (this.journal.finished(taken.job.id)) {

@@ -30,11 +30,17 @@ export interface TakenJob {
 }
 
 export interface JobSource {
-  /** The next job, or null when there is none right now (or the link is down). */
-  next(): Promise<TakenJob | null>;
+  /**
+   * The next job, waiting a few seconds for one (a long poll), or null when none came (or the link is
+   * down). `signal` ends the wait.
+   */
+  next(signal?: AbortSignal): Promise<TakenJob | null>;
   /** A job this field took in an earlier run, from its journal. */
   resume(job: DrillJob, handle: JobHandle): TakenJob;
 }
+
+/** How long a lease request waits at the hub for a job to be queued. */
+const LONG_POLL_MS = 10_000;
 
 export class HttpJobSource implements JobSource {
   private readonly base: string;
@@ -43,8 +49,14 @@ export class HttpJobSource implements JobSource {
     this.base = `${hubUrl.replace(/\/+$/, '')}/api/fields/${field}/jobs`;
   }
 
-  async next(): Promise<TakenJob | null> {
-    const res = await this.post('/lease').catch(() => null); // hub unreachable: try again at the next poll
+  async next(signal?: AbortSignal): Promise<TakenJob | null> {
+    // hub unreachable (or the wait aborted): try again at the next poll
+    const res = await this.post(
+      `/lease?waitMs=${LONG_POLL_MS}`,
+      undefined,
+      LONG_POLL_MS + 10_000,
+      signal,
+    ).catch(() => null);
     if (res?.status !== 200) return null;
     const body = (await res.json().catch(() => null)) as { job?: unknown; token?: unknown } | null;
     const job = DrillJobSchema.safeParse(body?.job);
@@ -74,13 +86,19 @@ export class HttpJobSource implements JobSource {
     };
   }
 
-  private post(pathname: string, body?: unknown): Promise<Response> {
+  private post(
+    pathname: string,
+    body?: unknown,
+    timeoutMs = 10_000,
+    signal?: AbortSignal,
+  ): Promise<Response> {
+    const timeout = AbortSignal.timeout(timeoutMs);
     return fetch(`${this.base}${pathname}`, {
       method: 'POST',
       ...(body === undefined
         ? {}
         : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(10_000),
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
     });
   }
 }
@@ -93,9 +111,9 @@ export class NatsJobSource implements JobSource {
     private readonly field: string,
   ) {}
 
-  async next(): Promise<TakenJob | null> {
+  async next(signal?: AbortSignal): Promise<TakenJob | null> {
     const consumer = await this.ensureConsumer().catch(() => null);
-    if (!consumer) return null;
+    if (!consumer || signal?.aborted) return null;
     const msg = await consumer.next({ expires: 2000 }).catch(() => null);
     if (!msg) return null;
     const parsed = DrillJobSchema.safeParse(msg.json());

@@ -12,6 +12,7 @@ async function call(
   method: string,
   pathname: string,
   body?: unknown,
+  // biome-ignore lint/suspicious/noExplicitAny: test reads arbitrary JSON answers
 ): Promise<{ status: number; body: any }> {
   const res = await fetch(`${hub.url}${pathname}`, {
     method,
@@ -62,6 +63,27 @@ describe('drill jobs over HTTP', () => {
     }
   });
 
+  test('a long poll gets the job queued while it waits; closing the hub ends a waiting one', async () => {
+    const hub = await startNetworkHub({ home: home(), host: '127.0.0.1', port: 0 });
+    let closed = false;
+    try {
+      const waiting = call(hub, 'POST', '/api/fields/lp/jobs/lease?waitMs=30000');
+      await new Promise((r) => setTimeout(r, 200));
+      const job = (await call(hub, 'POST', '/api/jobs', { field: 'lp', episodes: 1 })).body.id;
+      const lease = await waiting;
+      assert.equal(lease.status, 200);
+      assert.equal(lease.body.job.id, job, 'handed the job queued during the wait');
+
+      const idle = call(hub, 'POST', '/api/fields/lp/jobs/lease?waitMs=30000');
+      await new Promise((r) => setTimeout(r, 200));
+      await hub.close();
+      closed = true;
+      assert.equal((await idle).status, 204, 'the wait ended with the hub');
+    } finally {
+      if (!closed) await hub.close();
+    }
+  });
+
   test('bad input is a 400 naming the problem, and changes nothing', async () => {
     const hub = await startNetworkHub({ home: home(), host: '127.0.0.1', port: 0 });
     try {
@@ -72,6 +94,8 @@ describe('drill jobs over HTTP', () => {
         ['POST', '/api/fields/f/jobs/x/ack', {}, /token/],
         ['POST', '/api/fields/f/jobs/x/renew', { token: 5 }, /token/],
         ['POST', '/api/fields/a%2Fb/jobs/lease', undefined, /field name/],
+        ['POST', '/api/fields/f/jobs/lease?waitMs=60001', undefined, /waitMs/],
+        ['POST', '/api/fields/f/jobs/lease?waitMs=-1', undefined, /waitMs/],
         ['GET', '/api/jobs?state=sleeping', undefined, /state/],
         ['GET', '/api/jobs?colour=red', undefined, /colour/],
       ];

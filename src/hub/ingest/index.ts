@@ -25,6 +25,7 @@ export {
   type JobLease,
   type JobQueue,
   type JobStatus,
+  MAX_LEASE_WAIT_MS,
   newDrillJob,
 } from './job-board.ts';
 

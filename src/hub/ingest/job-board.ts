@@ -63,9 +63,14 @@ export interface JobStatus extends DrillJob {
   updatedAt: string;
 }
 
+/** Longest a lease request may wait for a job to be queued. */
+export const MAX_LEASE_WAIT_MS = 30_000;
+
 export class JobBoard implements JobQueue {
   private readonly table: DrillJobTable;
   readonly leaseMs: number;
+  /** Lease requests waiting for a job, by field: woken when one is queued here. */
+  private readonly waiting = new Map<string, Set<() => void>>();
 
   constructor(catalog: Catalog, opts: { leaseMs?: number } = {}) {
     this.table = new DrillJobTable(catalog.database);
@@ -75,14 +80,44 @@ export class JobBoard implements JobQueue {
   async submit(spec: DrillJobSpec): Promise<DrillJob> {
     const job = newDrillJob(spec);
     await this.table.add({ id: job.id, field: job.field, spec: job, createdAt: job.createdAt });
+    for (const wake of this.waiting.get(job.field) ?? []) wake();
     return job;
   }
 
-  /** Leases the oldest open job of `field`; null when there is none. */
-  async lease(field: string): Promise<JobLease | null> {
-    const lease = await this.table.lease<unknown>(field, this.leaseMs);
-    if (!lease) return null;
-    return { job: DrillJobSchema.parse(lease.job.spec), token: lease.token, expiresAt: lease.expiresAt };
+  /**
+   * Leases the oldest open job of `field`. With `waitMs`, a long poll: when there is none, waits up to
+   * that long for one to be queued (through this board; jobs queued by another hub process on the same
+   * PostgreSQL are seen when the wait ends). Null when there is none, or `signal` aborted the wait.
+   */
+  async lease(field: string, opts: { waitMs?: number; signal?: AbortSignal } = {}): Promise<JobLease | null> {
+    const end = Date.now() + Math.min(opts.waitMs ?? 0, MAX_LEASE_WAIT_MS);
+    for (;;) {
+      const lease = await this.table.lease<unknown>(field, this.leaseMs);
+      if (lease) {
+        return { job: DrillJobSchema.parse(lease.job.spec), token: lease.token, expiresAt: lease.expiresAt };
+      }
+      const left = end - Date.now();
+      if (left <= 0 || opts.signal?.aborted) return null;
+      await this.queued(field, left, opts.signal);
+    }
+  }
+
+  /** Resolves when a job for `field` is queued, after `ms`, or when `signal` aborts. */
+  private queued(field: string, ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const set = this.waiting.get(field) ?? new Set();
+      this.waiting.set(field, set);
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        set.delete(done);
+        if (set.size === 0) this.waiting.delete(field);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
+      set.add(done);
+    });
   }
 
   /** Extends a lease; null when it is lost (the job was taken again, finished or cancelled). */

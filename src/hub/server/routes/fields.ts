@@ -17,8 +17,10 @@ import {
   type FieldRegistry,
   HeartbeatSchema,
   type JobBoard,
+  MAX_LEASE_WAIT_MS,
 } from '../../ingest/index.ts';
 import { parseInput } from '../input.ts';
+import { parseQuery } from '../query.ts';
 import type { RouteDoc } from './docs.ts';
 import { robotRowSchema } from './robots.ts';
 
@@ -32,6 +34,17 @@ export const fieldParamsSchema = z.object({
 });
 const jobParamsSchema = fieldParamsSchema.extend({ id: z.string().min(1).max(200) });
 export const leaseTokenBodySchema = z.object({ token: z.string().min(1).max(200) }).strict();
+export const leaseQuerySchema = z
+  .object({
+    /** Long poll: wait this long for a job when there is none. */
+    waitMs: z
+      .string()
+      .regex(/^\d{1,6}$/, 'waitMs must be a whole number of milliseconds')
+      .transform(Number)
+      .pipe(z.number().max(MAX_LEASE_WAIT_MS, `waitMs must be at most ${MAX_LEASE_WAIT_MS}`))
+      .optional(),
+  })
+  .strict();
 
 const fieldStatusSchema = z.object({
   name: z.string(),
@@ -83,12 +96,13 @@ export const FIELDS_ROUTE_DOCS: RouteDoc[] = [
   {
     method: 'post',
     path: '/api/fields/{name}/jobs/lease',
-    summary: "Lease the field's oldest open drill job",
+    summary: "Lease the field's oldest open drill job (with waitMs: wait that long for one)",
     tags: ['fields', 'jobs'],
     params: fieldParamsSchema,
+    query: leaseQuerySchema,
     responses: {
       200: { description: 'the job and its lease', schema: jobLeaseSchema },
-      204: { description: 'no job for this field right now' },
+      204: { description: 'no job for this field (within waitMs)' },
     },
   },
   {
@@ -121,6 +135,10 @@ export const FIELDS_ROUTE_DOCS: RouteDoc[] = [
 ];
 
 export const fieldsRoutes: FastifyPluginAsync<FieldsRoutesOptions> = async (app, { fields, board }) => {
+  // Long polls end when the hub closes, so that closing does not wait for them.
+  const closing = new AbortController();
+  app.addHook('preClose', async () => closing.abort());
+
   app.post('/api/fields/:name/register', async (request) => {
     const { name } = parseInput(fieldParamsSchema, request.params, 'field name');
     const reg = parseInput(FieldRegistrationSchema, request.body ?? {}, 'registration');
@@ -142,7 +160,13 @@ export const fieldsRoutes: FastifyPluginAsync<FieldsRoutesOptions> = async (app,
 
   app.post('/api/fields/:name/jobs/lease', async (request, reply) => {
     const { name } = parseInput(fieldParamsSchema, request.params, 'field name');
-    const lease = await board.lease(name);
+    const { waitMs } = parseQuery(leaseQuerySchema, request.query);
+    const gone = new AbortController(); // the field hung up: stop waiting for it
+    reply.raw.once('close', () => gone.abort());
+    const lease = await board.lease(name, {
+      ...(waitMs ? { waitMs } : {}),
+      signal: AbortSignal.any([gone.signal, closing.signal]),
+    });
     if (!lease) return reply.status(204).send();
     return lease;
   });
