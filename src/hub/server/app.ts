@@ -9,7 +9,7 @@ import type { ApiErrorBody } from './api-types.ts';
 import { ANALYTICS_ROUTE_DOCS, analyticsRoutes } from './routes/analytics.ts';
 import { DATASETS_ROUTE_DOCS, datasetsRoutes } from './routes/datasets.ts';
 import { docsRoutes, type RouteDoc, trackRoutes } from './routes/docs.ts';
-import { episodesRoutes } from './routes/episodes.ts';
+import { EPISODES_ROUTE_DOCS, episodesRoutes } from './routes/episodes.ts';
 import { FIELDS_ROUTE_DOCS, fieldsRoutes } from './routes/fields.ts';
 import { ingestRoutes } from './routes/ingest.ts';
 import { JOBS_ROUTE_DOCS, jobsRoutes } from './routes/jobs.ts';
@@ -66,6 +66,7 @@ export async function buildHubApp(opts: HubAppOptions): Promise<FastifyInstance>
   await app.register(analyticsRoutes, { catalog: opts.catalog });
   const docs: RouteDoc[] = [
     ...ROBOTS_ROUTE_DOCS,
+    ...EPISODES_ROUTE_DOCS,
     ...STATUS_ROUTE_DOCS,
     ...DATASETS_ROUTE_DOCS,
     ...ANALYTICS_ROUTE_DOCS,

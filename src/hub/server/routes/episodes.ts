@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Catalog } from '../../catalog/index.ts';
 import type { EpisodesResponse } from '../api-types.ts';
 import { parseQuery } from '../query.ts';
+import type { RouteDoc } from './docs.ts';
 
 export interface EpisodesRoutesOptions {
   catalog: Catalog;
@@ -26,6 +27,44 @@ export const episodesQuerySchema = z
     robot: z.string().trim().min(1, 'robot must not be empty').max(200).optional(),
   })
   .strict();
+
+/** A catalog episode as the API returns it (`EpisodeRow`; storage details may add keys). */
+const episodeRowSchema = z.looseObject({
+  id: z.string(),
+  datasetName: z.string(),
+  robotId: z.string(),
+  episodeIndex: z.number().int(),
+  task: z.string(),
+  instruction: z.string(),
+  source: z.string(),
+  phase: z.string(),
+  success: z.boolean(),
+  seed: z.number().int(),
+  length: z.number().int(),
+  durationSec: z.number(),
+  recordedAt: z.string(),
+});
+
+export const EPISODES_ROUTE_DOCS: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/api/episodes',
+    summary: 'A page of episodes, newest recording first',
+    tags: ['episodes'],
+    query: episodesQuerySchema,
+    responses: {
+      200: {
+        description: 'the page and the number of episodes matching the filter',
+        schema: z.object({
+          episodes: z.array(episodeRowSchema),
+          total: z.number().int(),
+          limit: z.number().int(),
+          offset: z.number().int(),
+        }),
+      },
+    },
+  },
+];
 
 /** GET /api/episodes?limit&offset&robot: a page of episodes, newest first. */
 export const episodesRoutes: FastifyPluginAsync<EpisodesRoutesOptions> = async (app, { catalog }) => {
