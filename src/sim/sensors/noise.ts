@@ -6,6 +6,15 @@ export class GaussianSource {
   private hasSpare = false;
   constructor(private readonly rng: Rng) {}
 
+  /**
+   * Drops the spare sample of the last pair: after a reset (and a reseed of the uniform source) the next
+   * normal comes from the stream alone, not from an earlier episode's leftover.
+   */
+  reset(): void {
+    this.spare = 0;
+    this.hasSpare = false;
+  }
+
   /** Uniform [0, 1) from the same stream. */
   uniform(): number {
     return this.rng.next();

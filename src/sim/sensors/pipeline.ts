@@ -405,9 +405,10 @@ export class SensorPipeline {
     for (let i = 0; i < this.list.length; i++) this.list[i]!.update(this.views, timeSec, this.noise);
   }
 
-  /** Forgets buffered samples (call after a world reset). */
+  /** Forgets buffered samples and the noise source's spare sample (call after a world reset). */
   reset(): void {
     for (const c of this.list) c.reset();
+    this.noise.reset();
   }
 
   dispose(): void {
