@@ -11,7 +11,7 @@ import { DATASETS_ROUTE_DOCS, datasetsRoutes } from './routes/datasets.ts';
 import { docsRoutes, type RouteDoc, trackRoutes } from './routes/docs.ts';
 import { EPISODES_ROUTE_DOCS, episodesRoutes } from './routes/episodes.ts';
 import { FIELDS_ROUTE_DOCS, fieldsRoutes } from './routes/fields.ts';
-import { ingestRoutes } from './routes/ingest.ts';
+import { INGEST_ROUTE_DOCS, ingestRoutes } from './routes/ingest.ts';
 import { JOBS_ROUTE_DOCS, jobsRoutes } from './routes/jobs.ts';
 import { ROBOTS_ROUTE_DOCS, robotsRoutes } from './routes/robots.ts';
 import { STATUS_ROUTE_DOCS, statusRoutes } from './routes/status.ts';
@@ -76,7 +76,7 @@ export async function buildHubApp(opts: HubAppOptions): Promise<FastifyInstance>
     await app.register(ingestRoutes, { ingest });
     await app.register(fieldsRoutes, { fields, board });
     await app.register(jobsRoutes, { jobs, board });
-    docs.push(...FIELDS_ROUTE_DOCS, ...JOBS_ROUTE_DOCS);
+    docs.push(...INGEST_ROUTE_DOCS, ...FIELDS_ROUTE_DOCS, ...JOBS_ROUTE_DOCS);
   }
   await app.register(docsRoutes, { routes: docs });
 

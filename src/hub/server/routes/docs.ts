@@ -15,11 +15,13 @@ export interface RouteDoc {
   tags?: string[];
   params?: z.ZodObject;
   query?: z.ZodObject;
+  /** Request headers the operation reads. */
+  headers?: z.ZodObject;
   body?: z.ZodType;
   /** A body that is not JSON (an upload): its media types; `body` is then omitted. */
   rawBody?: { mediaTypes: string[]; description: string };
-  /** Status -> description and (optionally) the body's schema. */
-  responses: Record<number, { description: string; schema?: z.ZodType }>;
+  /** Status -> description and (optionally) the body's schema, or the media type of a binary body. */
+  responses: Record<number, { description: string; schema?: z.ZodType; binary?: string }>;
 }
 
 /** Body of every 4xx/5xx response (see api-types.ts ApiErrorBody). */
@@ -91,7 +93,11 @@ export function openApiDocument(
 ): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
-    const parameters = [...parametersOf(r.params, 'path'), ...parametersOf(r.query, 'query')];
+    const parameters = [
+      ...parametersOf(r.params, 'path'),
+      ...parametersOf(r.query, 'query'),
+      ...parametersOf(r.headers, 'header'),
+    ];
     const responses: Record<string, unknown> = {};
     for (const [status, res] of Object.entries(r.responses)) {
       responses[status] = {
@@ -99,6 +105,7 @@ export function openApiDocument(
         ...(res.schema
           ? { content: { 'application/json': { schema: jsonSchema(res.schema, 'output') } } }
           : {}),
+        ...(res.binary ? { content: { [res.binary]: { schema: BINARY } } } : {}),
       };
     }
     responses.default ??= {
@@ -123,9 +130,7 @@ export function openApiDocument(
             requestBody: {
               required: true,
               description: r.rawBody.description,
-              content: Object.fromEntries(
-                r.rawBody.mediaTypes.map((t) => [t, { schema: { type: 'string', format: 'binary' } }]),
-              ),
+              content: Object.fromEntries(r.rawBody.mediaTypes.map((t) => [t, { schema: BINARY }])),
             },
           }
         : {}),
@@ -135,7 +140,12 @@ export function openApiDocument(
   return { openapi: '3.1.0', info: { title, version }, paths };
 }
 
-function parametersOf(schema: z.ZodObject | undefined, where: 'path' | 'query'): Record<string, unknown>[] {
+const BINARY = { type: 'string', format: 'binary' };
+
+function parametersOf(
+  schema: z.ZodObject | undefined,
+  where: 'path' | 'query' | 'header',
+): Record<string, unknown>[] {
   if (!schema) return [];
   const js = jsonSchema(schema, 'input') as { properties?: Record<string, unknown>; required?: string[] };
   return Object.entries(js.properties ?? {}).map(([name, s]) => ({

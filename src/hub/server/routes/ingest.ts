@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { TgError } from '../../../errors/index.ts';
 import { BATCH_MEDIA_TYPE, BUNDLE_MEDIA_TYPE, decodeBatch } from '../../../field/transfer/index.ts';
 import type { EpisodeIngest, IngestResult } from '../../ingest/index.ts';
+import type { RouteDoc } from './docs.ts';
 
 export interface IngestRoutesOptions {
   ingest: EpisodeIngest;
@@ -26,6 +27,76 @@ export interface BatchIngestResponse {
 const DEFAULT_MAX_BATCH_BYTES = 64 * 1024 * 1024;
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 const paramsSchema = z.object({ id: z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 hex digest') });
+
+const ingestResponseSchema = z.object({
+  status: z.enum(['stored', 'already stored']),
+  id: z.string(),
+  dataset: z.string(),
+  episodeIndex: z.number().int(),
+});
+const uploadHeadersSchema = z.object({
+  'content-sha256': z.string().regex(SHA256_HEX).describe('hex sha256 of the body (the transfer checksum)'),
+  'content-length': z.string().describe('size of the body in bytes; a body of another size is refused'),
+});
+
+export const INGEST_ROUTE_DOCS: RouteDoc[] = [
+  {
+    method: 'head',
+    path: '/api/episodes/{id}/bundle',
+    summary: 'Whether the hub has an episode (what a field may skip re-sending)',
+    tags: ['ingest'],
+    params: paramsSchema,
+    responses: {
+      200: { description: 'the hub has it (headers x-tg-dataset, x-tg-episode-index, x-tg-bundle-sha256)' },
+      404: { description: 'the hub does not have it' },
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/episodes/{id}/bundle',
+    summary: 'The stored bundle of an episode',
+    tags: ['ingest'],
+    params: paramsSchema,
+    responses: {
+      200: { description: 'the bundle (src/field/transfer/bundle.ts)', binary: BUNDLE_MEDIA_TYPE },
+      404: { description: 'no such episode, or it is not stored as a bundle' },
+    },
+  },
+  {
+    method: 'put',
+    path: '/api/episodes/{id}/bundle',
+    summary: 'Upload one episode bundle (idempotent: the id is the content hash)',
+    tags: ['ingest'],
+    params: paramsSchema,
+    headers: uploadHeadersSchema,
+    rawBody: {
+      mediaTypes: [BUNDLE_MEDIA_TYPE, 'application/octet-stream'],
+      description: 'the bundle (src/field/transfer/bundle.ts)',
+    },
+    responses: {
+      201: { description: 'stored', schema: ingestResponseSchema },
+      200: { description: 'already stored (a re-send)', schema: ingestResponseSchema },
+      400: { description: 'checksum, length or content do not match' },
+      404: { description: 'a robot no field registered' },
+      413: { description: 'larger than the hub accepts' },
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/episodes/bundles',
+    summary: 'Upload a batch of bundles, stored in order, all or nothing',
+    tags: ['ingest'],
+    headers: uploadHeadersSchema.pick({ 'content-length': true }),
+    rawBody: { mediaTypes: [BATCH_MEDIA_TYPE], description: 'the batch (src/field/transfer/batch.ts)' },
+    responses: {
+      200: {
+        description: 'one result per entry, in the batch order',
+        schema: z.object({ results: z.array(ingestResponseSchema) }),
+      },
+      400: { description: 'a bad entry (named); nothing of the batch is stored' },
+    },
+  },
+];
 
 /**
  * PUT /api/episodes/:id/bundle: upload one episode bundle (body: the bundle, `Content-SHA256`: its sha256,
