@@ -15,7 +15,9 @@ import {
   ARM_SCENE_IDS,
   type BrainConfig,
   chooseArmScene,
+  chooseLocomotionScene,
   type EpisodeOutcome,
+  LOCOMOTION_SCENE_IDS,
   RobotStack,
 } from '../../control/stack/index.ts';
 import type { VectorFeatureSpec } from '../../data/lerobot/format.ts';
@@ -58,9 +60,15 @@ export function registerRunCommand(program: Command): void {
   program
     .command('run')
     .description('run one episode of the control stack: plan the instruction, execute it, judge the task')
-    .requiredOption('--robot <name>', `robot (${EMBODIMENT_NAMES.join(', ')}; arm scenes need an arm)`)
+    .requiredOption(
+      '--robot <name>',
+      `robot (${EMBODIMENT_NAMES.join(', ')}; arm scenes need an arm, locomotion scenes a legged robot)`,
+    )
     .requiredOption('--task <instruction>', 'the instruction in words, e.g. "put the red cube in the bin"')
-    .option('--scene <id>', `scene (${ARM_SCENE_IDS.join(', ')}); default: from the instruction`)
+    .option(
+      '--scene <id>',
+      `scene (${[...ARM_SCENE_IDS, ...LOCOMOTION_SCENE_IDS].join(', ')}); default: from the robot and the instruction`,
+    )
     .option('--seed <n>', "seed of the task's initial state and of sensor noise", intArg(0, 2 ** 31 - 1), 1)
     .option('--brain <kind>', `planner: ${BRAINS.join(' | ')}`, 'builtin')
     .option('--llm-url <url>', 'OpenAI-compatible endpoint for --brain llm (env TG_LLM_URL)')
@@ -80,9 +88,14 @@ export function registerRunCommand(program: Command): void {
       const robot = parseRobot(flags.robot);
       const placement = parseChoice('--placement', flags.placement, Object.keys(PLACEMENTS)) as Placement;
       const brainKind = parseChoice('--brain', flags.brain, BRAINS);
-      const scene = chooseArmScene(flags.task, flags.scene);
-      const brain = brainConfig(brainKind, flags, placement);
       const arm = loadEmbodiment(robot);
+      const scene = arm.floatingBase
+        ? chooseLocomotionScene(flags.task, flags.scene)
+        : chooseArmScene(flags.task, flags.scene);
+      if (arm.floatingBase && flags.out) {
+        throw new TgError('USAGE', `--out records arm episodes only; '${robot}' runs in ${scene.id}`);
+      }
+      const brain = brainConfig(brainKind, flags, placement);
       const recording = flags.out
         ? await EpisodeRecording.open(path.resolve(flags.out), arm, flags.fps)
         : null;

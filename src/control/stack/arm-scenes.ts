@@ -44,6 +44,8 @@ export interface ContainerSlots {
 }
 
 export interface ArmScene {
+  /** Tells it from a locomotion scene (locomotion-scenes.ts); absent means an arm scene. */
+  readonly kind?: 'arm';
   /** Scene id ('factory/pick-place'). */
   readonly id: string;
   /** Words in an instruction that point to this scene (for choosing one when none is given). */

@@ -7,6 +7,17 @@ export {
   chooseArmScene,
   type TrackedPose,
 } from './arm-scenes.ts';
+export { HumanoidSpinePort } from './humanoid-port.ts';
+export { LocomotionSkillRunner } from './locomotion-runner.ts';
+export {
+  chooseLocomotionScene,
+  instructedSteps,
+  LOCOMOTION_SCENE_IDS,
+  LOCOMOTION_SCENES,
+  type LocomotionScene,
+  pushRecoveryScene,
+  type SizedTask,
+} from './locomotion-scenes.ts';
 export {
   type EpisodeOutcome,
   type PlanReport,
@@ -14,6 +25,11 @@ export {
   type SafetyEventGroup,
   SafetyEventTally,
 } from './outcome.ts';
-export { type BrainConfig, RobotStack, type RobotStackOptions } from './robot-stack.ts';
+export {
+  type BrainConfig,
+  RobotStack,
+  type RobotStackOptions,
+  type StackPerception,
+} from './robot-stack.ts';
 export { ArmSkillRunner } from './skill-runner.ts';
 export { trackedPoseSource } from './tracked-poses.ts';

@@ -41,11 +41,24 @@ import {
   type WorldSummary,
 } from '../brain/index.ts';
 import { ArmSkills, armProfile } from '../cerebellum/index.ts';
+import { HumanoidModel } from '../cerebellum/locomotion-model.ts';
+import { LocomotionSkills } from '../cerebellum/locomotion-skills.ts';
 import { LAYER_BUDGET_MS, type LayerName, type SafetyEvent, type WorldState } from '../contracts.ts';
 import { ArmPerception, type SimObjectNoise, SimObjectTracker } from '../perception/index.ts';
+import { LocomotionPerception } from '../perception/locomotion-perception.ts';
 import { LayerTelemetry, RateScheduler } from '../scheduler/index.ts';
-import { SceneSpinePort, Spine, servoModelFromScene, spineLimitsFor } from '../spine/index.ts';
+import {
+  type ActuatorPort,
+  SceneSpinePort,
+  Spine,
+  type SpineFeedback,
+  servoModelFromScene,
+  spineLimitsFor,
+} from '../spine/index.ts';
 import type { ArmScene } from './arm-scenes.ts';
+import { HumanoidSpinePort } from './humanoid-port.ts';
+import { LocomotionSkillRunner } from './locomotion-runner.ts';
+import { instructedSteps, type LocomotionScene } from './locomotion-scenes.ts';
 import { type EpisodeOutcome, type SafeStop, SafetyEventTally } from './outcome.ts';
 import { ArmSkillRunner } from './skill-runner.ts';
 import { trackedPoseSource } from './tracked-poses.ts';
@@ -62,9 +75,9 @@ export interface BrainConfig {
 }
 
 export interface RobotStackOptions {
-  /** A fixed-base arm (the scenes' robot). */
+  /** A fixed-base arm in an arm scene, or the humanoid in a locomotion scene. */
   robot: Embodiment;
-  scene: ArmScene;
+  scene: ArmScene | LocomotionScene;
   brain?: BrainConfig;
   /** Pace to the wall clock (teleoperation, real robots) instead of running in simulated time. */
   realtime?: boolean;
@@ -110,14 +123,61 @@ const MAX_STOP_SEC = 2;
 /** A stopped robot is kept this long before the episode closes (s): the standstill is observed. */
 const STOPPED_HOLD_SEC = 0.05;
 
+/** What the stack's layers read of perception, for an arm and for the humanoid alike. */
+export interface StackPerception {
+  readonly state: WorldState;
+  reset(): void;
+  /** The robot's own sensors (cerebellum rate), after the pipeline's update. */
+  updateProprio(tSec: number): void;
+  /** Objects in the scene (perception rate). */
+  updateObjects(tSec: number): void;
+}
+
+/** The humanoid's perception in the stack's shape: no objects, the base from the estimator. */
+class HumanoidStackPerception implements StackPerception {
+  readonly state: WorldState;
+  private readonly pelvis: number;
+  private readonly pelvisPos = new Float64Array(3);
+  private started = false;
+
+  constructor(
+    readonly locomotion: LocomotionPerception,
+    private readonly world: SceneWorld,
+  ) {
+    this.state = locomotion.state;
+    this.pelvis = world.id('body', 'pelvis');
+  }
+
+  reset(): void {
+    this.started = false;
+  }
+
+  updateProprio(tSec: number): void {
+    // Sensors with latency publish nothing at first: the estimator starts with their first samples, at
+    // the pelvis's true position then (the localisation fix a field gives a robot it places).
+    if (!this.locomotion.ready) return;
+    if (!this.started) {
+      this.world.bodyPos(this.pelvis, this.pelvisPos);
+      this.locomotion.reset(this.pelvisPos);
+      this.started = true;
+    }
+    this.locomotion.update(tSec);
+  }
+
+  updateObjects(): void {}
+}
+
+type StackRunner = (ArmSkillRunner | LocomotionSkillRunner) & { step(command: Float64Array): void };
+
 export class RobotStack {
   readonly robot: Embodiment;
-  readonly armScene: ArmScene;
+  readonly stackScene: ArmScene | LocomotionScene;
   readonly world: SceneWorld;
-  readonly task: Task<unknown>;
+  /** The scene's task (a locomotion task is sized per instruction, in `begin`). */
+  task: Task<unknown>;
   readonly spine: Spine;
   readonly pipeline: SensorPipeline;
-  readonly perception: ArmPerception;
+  readonly perception: StackPerception;
   /** Layer timing over every episode this stack ran. */
   readonly telemetry: Record<LayerName, LayerTelemetry>;
   /** What the brain sees of the scene (without perception's hidden helpers, e.g. container slots). */
@@ -131,13 +191,16 @@ export class RobotStack {
   /** Wall time spent in the physics step over every episode (ms): the plant's share of a tick. */
   physicsMs = 0;
 
-  private readonly port: SceneSpinePort;
+  private readonly port: ActuatorPort & { sense(fb: SpineFeedback, tSec: number): void };
+  /** The humanoid's kinematic model (locomotion scenes only). */
+  private readonly humanoid: HumanoidModel | null = null;
   private readonly brainCfg: BrainConfig;
   private readonly realtime: boolean;
   private readonly timeouts: { cerebellum: number; perception: number };
   private readonly settleSec: number;
   private readonly afterSec: number;
-  private readonly maxSimSec: number;
+  private readonly maxSimSecOption: number | undefined;
+  private maxSimSec = 0;
   private readonly maxEvents: number;
   private readonly controlDtSec: number;
   /** Perception's world state, and the same state with only what the brain may see. */
@@ -153,7 +216,7 @@ export class RobotStack {
   private scheduler: RateScheduler<void> | null = null;
   private executor: PlanExecutor | null = null;
   private link: BrainLink | null = null;
-  private runner: ArmSkillRunner | null = null;
+  private runner: StackRunner | null = null;
   private instruction = '';
   private seed = 0;
   private afterUntil = 0;
@@ -161,6 +224,8 @@ export class RobotStack {
   private stopBegan = 0;
   private stopSince = 0;
   private timedOut = false;
+  /** Sim time the task saw the robot fall (-1: it did not). */
+  private fellSec = -1;
   private wallStart = 0;
   private readonly events: SafetyEvent[] = [];
   private readonly tally = new SafetyEventTally();
@@ -171,14 +236,21 @@ export class RobotStack {
 
   private constructor(mj: Mujoco, opts: RobotStackOptions) {
     const { robot, scene } = opts;
-    if (robot.floatingBase || robot.actionNames.length !== robot.jointNames.length + 1) {
+    const legged = scene.kind === 'locomotion';
+    if (legged && !robot.floatingBase) {
+      throw new TgError(
+        'CONFIG_INVALID',
+        `robot '${robot.name}' has a fixed base: the locomotion scene '${scene.id}' needs a legged robot`,
+      );
+    }
+    if (!legged && (robot.floatingBase || robot.actionNames.length !== robot.jointNames.length + 1)) {
       throw new TgError(
         'CONFIG_INVALID',
         `robot '${robot.name}' is not a fixed-base arm with a gripper: the arm scenes cannot run it`,
       );
     }
     this.robot = robot;
-    this.armScene = scene;
+    this.stackScene = scene;
     this.brainCfg = opts.brain ?? {};
     this.realtime = opts.realtime ?? false;
     const slack = this.realtime ? REALTIME_TIMEOUT_BUDGETS : SIMULATED_TIMEOUT_BUDGETS;
@@ -188,7 +260,7 @@ export class RobotStack {
     };
     this.settleSec = opts.settleSec ?? 0.2;
     this.afterSec = opts.afterSec ?? 0.5;
-    this.maxSimSec = opts.maxSimSec ?? scene.maxSimSec;
+    this.maxSimSecOption = opts.maxSimSec;
     this.maxEvents = opts.maxEvents ?? 1000;
     this.frames = opts.frames;
     if (this.frames && !(this.frames.hz > 0)) {
@@ -199,34 +271,56 @@ export class RobotStack {
     this.world = new SceneWorld(mj, scene.scene(robot));
     try {
       const w = this.world;
-      this.task = scene.task(robot);
       const dt = w.timestepSec;
-      const limits = spineLimitsFor(robot, dt, { servo: servoModelFromScene(w) });
-      this.port = new SceneSpinePort(w, limits);
-      this.spine = new Spine(limits, { actuators: this.port, sink: (e) => this.onSafetyEvent(e) });
-      // Sensor and detection noise are seeded per episode in `begin` (`reseed`); these seeds are replaced.
-      this.pipeline = SensorPipeline.create(mj, w.model, w.data, robot, {
-        rng: this.noiseRng,
-        config: opts.sensors ?? {},
-        updateHz: scene.cerebellumHz,
-      });
-      const tracker = new SimObjectTracker(trackedPoseSource(w, scene.tracked), this.noiseRng, {
-        ...scene.objectNoise,
-        ...opts.objectNoise,
-        rateHz: scene.perceptionHz,
-      });
-      this.perception = new ArmPerception({
-        sensors: this.pipeline,
-        stateDim: w.stateDim,
-        kinematics: w,
-        objects: { kind: 'sim', tracker },
-      });
+      if (scene.kind === 'locomotion') {
+        // Position, speed, workspace (hands) and contact limits, the watchdog. No acceleration limit: the
+        // balance and gait skills are tuned against position and speed limits only (locomotion-rig.ts),
+        // and their corrective steps exceed the arm-style default (full speed in 0.05 s): measured, it
+        // clipped 260 commands of a 5 s stand and the robot drifted 0.26 m.
+        const { maxAcceleration: _unused, ...limits } = spineLimitsFor(robot, dt);
+        this.task = scene.task(robot, []).task;
+        this.port = new HumanoidSpinePort(w, robot, limits);
+        this.spine = new Spine(limits, { actuators: this.port, sink: (e) => this.onSafetyEvent(e) });
+        this.humanoid = HumanoidModel.fromMujoco(mj, w.model, robot);
+        this.pipeline = SensorPipeline.create(mj, w.model, w.data, robot, {
+          rng: this.noiseRng,
+          // The head camera is not used for locomotion: one ray at 1 Hz keeps it out of the tick's cost.
+          config: { 'depth.head_camera': { width: 1, height: 1, rateHz: 1 }, ...opts.sensors },
+          updateHz: scene.cerebellumHz,
+        });
+        this.perception = new HumanoidStackPerception(
+          new LocomotionPerception(this.humanoid, robot, this.pipeline),
+          w,
+        );
+      } else {
+        this.task = scene.task(robot);
+        const limits = spineLimitsFor(robot, dt, { servo: servoModelFromScene(w) });
+        this.port = new SceneSpinePort(w, limits);
+        this.spine = new Spine(limits, { actuators: this.port, sink: (e) => this.onSafetyEvent(e) });
+        // Sensor and detection noise are seeded per episode in `begin` (`reseed`); these seeds are replaced.
+        this.pipeline = SensorPipeline.create(mj, w.model, w.data, robot, {
+          rng: this.noiseRng,
+          config: opts.sensors ?? {},
+          updateHz: scene.cerebellumHz,
+        });
+        const tracker = new SimObjectTracker(trackedPoseSource(w, scene.tracked), this.noiseRng, {
+          ...scene.objectNoise,
+          ...opts.objectNoise,
+          rateHz: scene.perceptionHz,
+        });
+        this.perception = new ArmPerception({
+          sensors: this.pipeline,
+          stateDim: w.stateDim,
+          kinematics: w,
+          objects: { kind: 'sim', tracker },
+        });
+      }
     } catch (err) {
       this.world.dispose();
       throw err;
     }
     this.state = this.perception.state;
-    const hidden = new Set(scene.containers.flatMap((c) => c.slots));
+    const hidden = new Set(scene.kind === 'locomotion' ? [] : scene.containers.flatMap((c) => c.slots));
     this.brainView = {
       ...this.state,
       objects: new Map([...this.state.objects].filter(([name]) => !hidden.has(name))),
@@ -234,7 +328,10 @@ export class RobotStack {
     this.movable = Object.keys(scene.description.objects ?? {});
     this.frameState = new Float32Array(this.world.stateDim);
     this.frameAction = new Float32Array(this.world.actionDim);
-    this.description = { robot: { name: robot.name, kind: 'arm' }, ...scene.description };
+    this.description = {
+      robot: { name: robot.name, kind: legged ? 'humanoid' : 'arm' },
+      ...scene.description,
+    };
     this.telemetry = {
       brain: new LayerTelemetry('brain', LAYER_BUDGET_MS.brain),
       perception: new LayerTelemetry('perception', LAYER_BUDGET_MS.perception),
@@ -268,10 +365,17 @@ export class RobotStack {
     if (this.phase !== 'idle' && this.phase !== 'done') {
       throw new TgError('CONFIG_INVALID', 'RobotStack.begin while an episode is running');
     }
-    const scene = this.armScene;
+    const scene = this.stackScene;
     const w = this.world;
     this.instruction = instruction;
     this.seed = seed;
+    if (scene.kind === 'locomotion') {
+      const sized = scene.task(this.robot, instructedSteps(this.robot, instruction));
+      this.task = sized.task;
+      this.maxSimSec = this.maxSimSecOption ?? sized.maxSimSec;
+    } else {
+      this.maxSimSec = this.maxSimSecOption ?? scene.maxSimSec;
+    }
     this.task.apply(w, this.task.initialStates(seed, 1)[0]);
     this.noiseRng.reseed(seed);
     this.pipeline.reset();
@@ -283,16 +387,22 @@ export class RobotStack {
     this.tally.clear();
     this.eventsSeen = 0;
     this.timedOut = false;
+    this.fellSec = -1;
     this.result = null;
 
-    const skills = new ArmSkills({
-      profile: armProfile(this.robot),
-      kinematics: w,
-      controlDtSec: this.controlDtSec,
-      objects: { ...scene.catalogue },
-    });
-    if (scene.heldAtStart) skills.context.held = { ...scene.heldAtStart };
-    const runner = new ArmSkillRunner(skills, this.state, scene.containers, this.movable);
+    let runner: StackRunner;
+    if (scene.kind === 'locomotion') {
+      runner = new LocomotionSkillRunner(new LocomotionSkills(this.humanoid!), this.state);
+    } else {
+      const skills = new ArmSkills({
+        profile: armProfile(this.robot),
+        kinematics: w,
+        controlDtSec: this.controlDtSec,
+        objects: { ...scene.catalogue },
+      });
+      if (scene.heldAtStart) skills.context.held = { ...scene.heldAtStart };
+      runner = new ArmSkillRunner(skills, this.state, scene.containers, this.movable);
+    }
     this.runner = runner;
 
     const b = this.brainCfg;
@@ -465,13 +575,20 @@ export class RobotStack {
     switch (this.phase) {
       case 'settle':
         if (t >= this.settleSec - 1e-9) {
-          if (this.armScene.tareWrench) this.perception.tareWrench();
+          const s = this.stackScene;
+          if (s.kind !== 'locomotion' && s.tareWrench) (this.perception as ArmPerception).tareWrench();
           this.executor!.begin(this.instruction, t);
           this.phase = 'execute';
         }
         return;
       case 'execute':
-        if (this.executor!.done) {
+        if (this.fellSec < 0 && (this.task as { fallen?: boolean }).fallen === true) {
+          // A fallen robot does not get up (the task latches it): stop the plan and judge.
+          this.fellSec = t;
+          this.runner!.stop();
+          this.phase = 'after';
+          this.afterUntil = t + this.afterSec;
+        } else if (this.executor!.done) {
           this.phase = 'after';
           this.afterUntil = t + this.afterSec;
         } else if (t >= this.maxSimSec - 1e-9) {
@@ -527,6 +644,7 @@ export class RobotStack {
     const success = !diverged && this.task.success(w);
     let reason: string | undefined;
     if (diverged) reason = 'the simulation diverged';
+    else if (this.fellSec >= 0) reason = `the robot fell (seen by the task at ${this.fellSec.toFixed(2)} s)`;
     else if (safeStop) reason = `safe stop (${safeStop.reason})`;
     else if (this.timedOut) reason = `the plan was still running after ${this.maxSimSec} s`;
     else if (finished?.kind === 'finished' && finished.outcome === 'failed') reason = finished.reason;
@@ -534,7 +652,7 @@ export class RobotStack {
     this.result = {
       robot: this.robot.name,
       embodimentHash: embodimentHash(this.robot),
-      scene: this.armScene.id,
+      scene: this.stackScene.id,
       task: this.task.name,
       instruction: this.instruction,
       seed: this.seed,
@@ -577,8 +695,8 @@ export class RobotStack {
       link: { placement: link.placement, ...link.stats, latenciesMs: [...link.stats.latenciesMs] },
       rates: {
         spineHz: Math.round(1 / w.timestepSec),
-        cerebellumHz: this.armScene.cerebellumHz,
-        perceptionHz: this.armScene.perceptionHz,
+        cerebellumHz: this.stackScene.cerebellumHz,
+        perceptionHz: this.stackScene.perceptionHz,
       },
     };
     this.episodes++;
