@@ -21,6 +21,7 @@
  */
 import type { ArmKinematics, WorldState } from '../contracts.ts';
 import { DlsIk, downOrientationError } from '../ik.ts';
+import { norm3 } from '../rotation.ts';
 import type { ArmProfile } from './arm-profile.ts';
 import { approachVelocity, RampFollower } from './ramp-follower.ts';
 
@@ -290,11 +291,6 @@ export class ArmMotion {
       this.qCmd[i] = c;
     }
   }
-}
-
-/** Euclidean norm of (x, y, z). Not Math.hypot: V8's builtin allocates an array per call (measured). */
-export function norm3(x: number, y: number, z: number): number {
-  return Math.sqrt(x * x + y * y + z * z);
 }
 
 /** True when the first `n` entries of q and qd are finite. */

@@ -189,15 +189,6 @@ export function finite3(v: ArrayLike<number>): boolean {
   return Number.isFinite(v[0]!) && Number.isFinite(v[1]!) && Number.isFinite(v[2]!);
 }
 
-/** Yaw (rad) about world z of a quaternion (w, x, y, z). */
-export function quatYaw(q: ArrayLike<number>): number {
-  const w = q[0]!;
-  const x = q[1]!;
-  const y = q[2]!;
-  const z = q[3]!;
-  return Math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z));
-}
-
 /** The yaw nearest `current` that is `objectYaw` plus a multiple of `period`. */
 export function nearestSymmetricYaw(objectYaw: number, current: number, period: number): number {
   return objectYaw + period * Math.round((current - objectYaw) / period);

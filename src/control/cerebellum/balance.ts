@@ -20,6 +20,7 @@
  * fall), with the measured values in `failure`.
  */
 import type { Skill, SkillStatus, WorldState } from '../contracts.ts';
+import { norm2 } from '../rotation.ts';
 import type { HumanoidModel, Side } from './locomotion-model.ts';
 import { type Footstep, Walker, type WalkerOptions } from './locomotion-walker.ts';
 
@@ -149,8 +150,8 @@ export class BalanceSkill implements Skill<StandGoal> {
     } else if (Math.abs(lat) > 0.5 * Math.abs(fwd)) {
       swing = lat > 0 ? 0 : 1;
     } else {
-      const d0 = Math.hypot(w.footPos[0][0]! - xi0, w.footPos[0][1]! - xi1);
-      const d1 = Math.hypot(w.footPos[1][0]! - xi0, w.footPos[1][1]! - xi1);
+      const d0 = norm2(w.footPos[0][0]! - xi0, w.footPos[0][1]! - xi1);
+      const d1 = norm2(w.footPos[1][0]! - xi0, w.footPos[1][1]! - xi1);
       swing = d0 > d1 ? 0 : 1;
     }
     const stance = w.footPos[1 - swing]!;
@@ -178,7 +179,7 @@ export class BalanceSkill implements Skill<StandGoal> {
     // Keep the feet apart on the correct sides, and the step within reach.
     const side = swing === 0 ? 1 : -1;
     v = side * Math.max(this.minWidth, side * v);
-    const len = Math.hypot(u, v);
+    const len = norm2(u, v);
     if (len > this.maxStep) {
       u *= this.maxStep / len;
       v *= this.maxStep / len;
@@ -196,7 +197,7 @@ export class BalanceSkill implements Skill<StandGoal> {
 
 /** Why the robot counts as fallen, or null: torso tilt or CoM height past the limits. */
 export function fallReason(w: Walker, maxTiltRad: number, minComHeightM: number): string | null {
-  const tilt = Math.hypot(w.tilt[0]!, w.tilt[1]!);
+  const tilt = norm2(w.tilt[0]!, w.tilt[1]!);
   if (tilt > maxTiltRad) return `fell: torso tilt ${tilt.toFixed(2)} rad > ${maxTiltRad} rad`;
   const ground = Math.min(w.footPos[0][2]!, w.footPos[1][2]!);
   const h = w.com[2]! - ground;

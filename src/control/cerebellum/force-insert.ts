@@ -29,7 +29,7 @@
  * Near the hole the differential IK runs without its null-space posture pull (ArmMotion.cartesian).
  */
 import type { ObjectEstimate, WorldState } from '../contracts.ts';
-import { norm3 } from './arm-motion.ts';
+import { norm3 } from '../rotation.ts';
 import { ArmSkill, finite3 } from './arm-skill.ts';
 
 export interface InsertGoal {

@@ -14,6 +14,7 @@
  * limit, with the measured values in `failure`.
  */
 import type { Skill, SkillStatus, WorldState } from '../contracts.ts';
+import { norm2 } from '../rotation.ts';
 import { fallReason } from './balance.ts';
 import type { HumanoidModel, Side } from './locomotion-model.ts';
 import { type Footstep, Walker, type WalkerOptions, wrapAngle } from './locomotion-walker.ts';
@@ -92,7 +93,7 @@ export class GaitSkill implements Skill<WalkGoal> {
     this.closed = false;
     this.plannedAt = w.steps;
     if (moving) w.clearQueue();
-    const d = Math.hypot(goal.x - w.com[0]!, goal.y - w.com[1]!);
+    const d = norm2(goal.x - w.com[0]!, goal.y - w.com[1]!);
     this.deadlineSec = state.tSec + this.slack + this.perMeter * d;
     this.replanFromFeet();
   }
@@ -105,9 +106,9 @@ export class GaitSkill implements Skill<WalkGoal> {
       this.failure = fell;
       return 'failed';
     }
-    const d = Math.hypot(this.goalX - w.com[0]!, this.goalY - w.com[1]!);
+    const d = norm2(this.goalX - w.com[0]!, this.goalY - w.com[1]!);
     if (w.phase === 'stand' && w.queued === 0) {
-      if (d <= this.reach && Math.hypot(w.comVel[0]!, w.comVel[1]!) < 0.1) return 'succeeded';
+      if (d <= this.reach && norm2(w.comVel[0]!, w.comVel[1]!) < 0.1) return 'succeeded';
       // Stopped short (or drifted): plan again from where the feet are.
       if (this.closed) {
         this.closed = false;
@@ -174,7 +175,7 @@ export class GaitSkill implements Skill<WalkGoal> {
     const mx = 0.5 * (this.planPos[0]! + this.planPos[2]!);
     const my = 0.5 * (this.planPos[1]! + this.planPos[3]!);
     const heading = this.planYaw[other]!;
-    const dist = Math.hypot(this.goalX - mx, this.goalY - my);
+    const dist = norm2(this.goalX - mx, this.goalY - my);
     const want = dist > 0.4 ? Math.atan2(this.goalY - my, this.goalX - mx) : heading;
     let turn = Math.max(-this.maxTurn, Math.min(this.maxTurn, wrapAngle(want - heading)));
     // Turn with the foot on the inside of the turn first (left foot for a left turn); the other foot
@@ -206,7 +207,7 @@ export class GaitSkill implements Skill<WalkGoal> {
     // the mid point is within half the tolerance, and the heading is settled.
     const nmx = 0.5 * (this.planPos[0]! + this.planPos[2]!);
     const nmy = 0.5 * (this.planPos[1]! + this.planPos[3]!);
-    if (Math.hypot(this.goalX - nmx, this.goalY - nmy) < 0.5 * this.reach && Math.abs(len) < 0.03) {
+    if (norm2(this.goalX - nmx, this.goalY - nmy) < 0.5 * this.reach && Math.abs(len) < 0.03) {
       this.closed = true;
     }
   }

@@ -14,6 +14,7 @@
 import type { Embodiment } from '../../embodiment/index.ts';
 import { TgError } from '../../errors/index.ts';
 import type { MjModel, Mujoco } from '../../sim/mujoco.ts';
+import { mulMat, mulTVec, mulVec, norm2, norm3, rotX, rotY, rotZ } from '../rotation.ts';
 
 export type Side = 0 | 1;
 export const SIDES = ['left', 'right'] as const;
@@ -139,7 +140,7 @@ export class HumanoidModel {
     }
     const shank = vec(bodyPos, body('left_shank'));
     const foot = vec(bodyPos, body('left_foot'));
-    if (Math.hypot(shank[0]!, shank[1]!) > 1e-9 || Math.hypot(foot[0]!, foot[1]!) > 1e-9) {
+    if (norm2(shank[0]!, shank[1]!) > 1e-9 || norm2(foot[0]!, foot[1]!) > 1e-9) {
       throw new TgError('MODEL_INVALID', 'humanoid knee/ankle are not straight below hip/knee');
     }
     // The sole: the bottom face of the foot's box geom; the force/torque site `left_sole` sits on it.
@@ -248,7 +249,7 @@ export class HumanoidModel {
     mulTVec(soleRot, this.v2, r);
     const A = g.thighM;
     const B = g.shankM;
-    let C = Math.hypot(r[0]!, r[1]!, r[2]!);
+    let C = norm3(r[0]!, r[1]!, r[2]!);
     const maxC = (A + B) * 0.9995;
     const beyond = Math.max(0, C - maxC);
     if (C > maxC) {
@@ -336,108 +337,4 @@ export class HumanoidModel {
     mulVec(rot, com, this.v2);
     for (let k = 0; k < 3; k++) out[k] = out[k]! + kg * (origin[k]! + this.v2[k]!);
   }
-}
-
-// ---- small 3x3 algebra (row-major), allocation-free ----
-
-export function rotX(a: number, out: Float64Array): void {
-  const c = Math.cos(a);
-  const s = Math.sin(a);
-  out[0] = 1;
-  out[1] = 0;
-  out[2] = 0;
-  out[3] = 0;
-  out[4] = c;
-  out[5] = -s;
-  out[6] = 0;
-  out[7] = s;
-  out[8] = c;
-}
-
-export function rotY(a: number, out: Float64Array): void {
-  const c = Math.cos(a);
-  const s = Math.sin(a);
-  out[0] = c;
-  out[1] = 0;
-  out[2] = s;
-  out[3] = 0;
-  out[4] = 1;
-  out[5] = 0;
-  out[6] = -s;
-  out[7] = 0;
-  out[8] = c;
-}
-
-export function rotZ(a: number, out: Float64Array): void {
-  const c = Math.cos(a);
-  const s = Math.sin(a);
-  out[0] = c;
-  out[1] = -s;
-  out[2] = 0;
-  out[3] = s;
-  out[4] = c;
-  out[5] = 0;
-  out[6] = 0;
-  out[7] = 0;
-  out[8] = 1;
-}
-
-/** out = a b (out must not alias a or b). */
-export function mulMat(a: ArrayLike<number>, b: ArrayLike<number>, out: Float64Array): void {
-  for (let r = 0; r < 3; r++) {
-    for (let c = 0; c < 3; c++) {
-      out[3 * r + c] = a[3 * r]! * b[c]! + a[3 * r + 1]! * b[3 + c]! + a[3 * r + 2]! * b[6 + c]!;
-    }
-  }
-}
-
-/** out = a^T b (out must not alias a or b). */
-export function mulTMat(a: ArrayLike<number>, b: ArrayLike<number>, out: Float64Array): void {
-  for (let r = 0; r < 3; r++) {
-    for (let c = 0; c < 3; c++) {
-      out[3 * r + c] = a[r]! * b[c]! + a[3 + r]! * b[3 + c]! + a[6 + r]! * b[6 + c]!;
-    }
-  }
-}
-
-/** out = m v (out must not alias v). */
-export function mulVec(m: ArrayLike<number>, v: ArrayLike<number>, out: Float64Array): void {
-  const x = v[0]!;
-  const y = v[1]!;
-  const z = v[2]!;
-  out[0] = m[0]! * x + m[1]! * y + m[2]! * z;
-  out[1] = m[3]! * x + m[4]! * y + m[5]! * z;
-  out[2] = m[6]! * x + m[7]! * y + m[8]! * z;
-}
-
-/** out = m^T v (out must not alias v). */
-export function mulTVec(m: ArrayLike<number>, v: ArrayLike<number>, out: Float64Array): void {
-  const x = v[0]!;
-  const y = v[1]!;
-  const z = v[2]!;
-  out[0] = m[0]! * x + m[3]! * y + m[6]! * z;
-  out[1] = m[1]! * x + m[4]! * y + m[7]! * z;
-  out[2] = m[2]! * x + m[5]! * y + m[8]! * z;
-}
-
-/** Rotation matrix (row-major) of a unit quaternion (w, x, y, z). */
-export function quatToMat(q: ArrayLike<number>, out: Float64Array, offset = 0): void {
-  const w = q[offset]!;
-  const x = q[offset + 1]!;
-  const y = q[offset + 2]!;
-  const z = q[offset + 3]!;
-  out[0] = 1 - 2 * (y * y + z * z);
-  out[1] = 2 * (x * y - w * z);
-  out[2] = 2 * (x * z + w * y);
-  out[3] = 2 * (x * y + w * z);
-  out[4] = 1 - 2 * (x * x + z * z);
-  out[5] = 2 * (y * z - w * x);
-  out[6] = 2 * (x * z - w * y);
-  out[7] = 2 * (y * z + w * x);
-  out[8] = 1 - 2 * (x * x + y * y);
-}
-
-/** Yaw (rad about world z) of a rotation matrix's x axis. */
-export function yawOf(m: ArrayLike<number>): number {
-  return Math.atan2(m[3]!, m[0]!);
 }

@@ -34,19 +34,8 @@
  * Everything is preallocated: `update` allocates nothing.
  */
 import type { WorldState } from '../contracts.ts';
-import {
-  type HumanoidModel,
-  mulMat,
-  mulTMat,
-  mulTVec,
-  mulVec,
-  quatToMat,
-  rotX,
-  rotY,
-  rotZ,
-  type Side,
-  yawOf,
-} from './locomotion-model.ts';
+import { mulMat, mulTMat, mulTVec, mulVec, norm2, quatToMat, rotX, rotY, rotZ, yawOf } from '../rotation.ts';
+import type { HumanoidModel, Side } from './locomotion-model.ts';
 
 export type WalkerPhase = 'stand' | 'transfer' | 'swing';
 
@@ -387,7 +376,7 @@ export class Walker {
     if (this.phase === 'stand') {
       if (this.qLen > 0) {
         this.beginTransfer(o.firstTransferSec);
-      } else if (Math.hypot(this.dcm[0]! - this.dcmRef[0]!, this.dcm[1]! - this.dcmRef[1]!) < 0.02) {
+      } else if (norm2(this.dcm[0]! - this.dcmRef[0]!, this.dcm[1]! - this.dcmRef[1]!) < 0.02) {
         // Quiet standing, both feet down and flat: track where the estimate says they are, slowly, so that
         // an estimate that settles (a noisy first IMU sample) or drifts does not leave the support polygon
         // somewhere the feet are not. (Not while pushed: a tipping foot's sole centre moves.)
@@ -623,7 +612,7 @@ export class Walker {
         const grow = Math.exp(w * Math.max(0, o.swingSec - this.phaseSec));
         let dx = o.stepAdjustGain * grow * ex;
         let dy = o.stepAdjustGain * grow * ey;
-        const len = Math.hypot(dx, dy);
+        const len = norm2(dx, dy);
         if (len > o.maxStepAdjustM) {
           dx *= o.maxStepAdjustM / len;
           dy *= o.maxStepAdjustM / len;
@@ -661,7 +650,7 @@ export class Walker {
     const r = this.o.maxReachM;
     u = Math.max(-r, Math.min(r, u));
     v = sgn * Math.max(this.o.minWidthM, Math.min(r, sgn * v));
-    const len = Math.hypot(u, v);
+    const len = norm2(u, v);
     if (len > r) {
       u *= r / len;
       v *= r / len;

@@ -7,6 +7,7 @@
  * by the timeout (distance over speed plus a margin): an unreachable goal ends in a reason, never a hang.
  */
 import type { WorldState } from '../contracts.ts';
+import { norm3 } from '../rotation.ts';
 import { ArmSkill } from './arm-skill.ts';
 
 export interface MoveToGoal {
@@ -46,7 +47,7 @@ export class MoveToSkill extends ArmSkill<MoveToGoal> {
     this.yaw = goal.yaw ?? m.siteYaw();
     this.speed = goal.speedMps ?? DEFAULT_SPEED;
     this.tol = goal.toleranceM ?? 0.005;
-    const dist = Math.hypot(this.goal[0]! - m.pos[0]!, this.goal[1]! - m.pos[1]!, this.goal[2]! - m.pos[2]!);
+    const dist = norm3(this.goal[0]! - m.pos[0]!, this.goal[1]! - m.pos[1]!, this.goal[2]! - m.pos[2]!);
     this.timeoutSec = 2 + (2 * dist) / this.speed;
     this.enter('moving');
   }

@@ -15,7 +15,8 @@
  * from the tracked pose is an outlier and ignored: an object on the table does not jump.
  */
 import type { ObjectEstimate, WorldState } from '../contracts.ts';
-import { ArmSkill, nearestSymmetricYaw, type ObjectGeometry, quatYaw } from './arm-skill.ts';
+import { quatYaw } from '../rotation.ts';
+import { ArmSkill, nearestSymmetricYaw, type ObjectGeometry } from './arm-skill.ts';
 
 export interface PickGoal {
   object: string;

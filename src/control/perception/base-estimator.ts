@@ -17,6 +17,7 @@
  * `quat` is (w, x, y, z) base -> world.
  */
 import type { BaseState } from '../contracts.ts';
+import { mulVec, norm4, quatToMat } from '../rotation.ts';
 
 /** The leg kinematics the estimator needs (HumanoidModel in src/control/cerebellum satisfies it). */
 export interface LegKinematics {
@@ -110,7 +111,7 @@ export class BaseEstimator {
   private attitude(imu: ImuReading, dt: number): void {
     const q = this.base.quat;
     const m = imu.quat;
-    const n = Math.hypot(m[0]!, m[1]!, m[2]!, m[3]!) || 1;
+    const n = norm4(m[0]!, m[1]!, m[2]!, m[3]!) || 1;
     if (!this.hasAttitude || !(dt > 0)) {
       for (let k = 0; k < 4; k++) q[k] = m[k]! / n;
       this.hasAttitude = true;
@@ -132,7 +133,7 @@ export class BaseEstimator {
     const sgn = dot < 0 ? -1 : 1;
     const a = this.attBlend;
     for (let k = 0; k < 4; k++) q[k] = q[k]! + a * ((sgn * m[k]!) / n - q[k]!);
-    const qn = Math.hypot(q[0]!, q[1]!, q[2]!, q[3]!);
+    const qn = norm4(q[0]!, q[1]!, q[2]!, q[3]!);
     for (let k = 0; k < 4; k++) q[k] = q[k]! / qn;
   }
 
@@ -145,12 +146,12 @@ export class BaseEstimator {
     const dt = Number.isNaN(this.lastSec) ? 0 : tSec - this.lastSec;
     this.lastSec = tSec;
     this.attitude(imu, dt);
-    quatMat(b.quat, this.rot);
-    rotate(this.rot, imu.gyro, b.angVel);
+    quatToMat(b.quat, this.rot);
+    mulVec(this.rot, imu.gyro, b.angVel);
 
     // Velocity prediction from the accelerometer: specific force rotated to world, plus gravity.
     if (dt > 0) {
-      rotate(this.rot, imu.acc, this.rel);
+      mulVec(this.rot, imu.acc, this.rel);
       b.linVel[0] = b.linVel[0]! + this.rel[0]! * dt;
       b.linVel[1] = b.linVel[1]! + this.rel[1]! * dt;
       b.linVel[2] = b.linVel[2]! + (this.rel[2]! - this.g) * dt;
@@ -170,7 +171,7 @@ export class BaseEstimator {
       const rel = this.rel;
       this.legs.sole(side, q, rel);
       const f = this.foot[side];
-      rotate(this.rot, rel, f);
+      mulVec(this.rot, rel, f);
       const loaded = load > this.contactThresholdN;
       const wasLoaded = this.contact[side];
       if (loaded && !wasLoaded) {
@@ -184,7 +185,7 @@ export class BaseEstimator {
         wSum += load;
         if (wasLoaded && this.hasPrev && dt > 0) {
           for (let k = 0; k < 3; k++) this.d[k] = (rel[k]! - prev[k]!) / dt;
-          rotate(this.rot, this.d, this.v);
+          mulVec(this.rot, this.d, this.v);
           const w = b.angVel;
           this.kinVel[0] = this.kinVel[0]! - load * (w[1]! * f[2]! - w[2]! * f[1]! + this.v[0]!);
           this.kinVel[1] = this.kinVel[1]! - load * (w[2]! * f[0]! - w[0]! * f[2]! + this.v[1]!);
@@ -205,29 +206,4 @@ export class BaseEstimator {
       for (let k = 0; k < 3; k++) b.pos[k] = b.pos[k]! + this.posBlend * (this.kinPos[k]! / wSum - b.pos[k]!);
     }
   }
-}
-
-function quatMat(q: ArrayLike<number>, m: Float64Array): void {
-  const w = q[0]!;
-  const x = q[1]!;
-  const y = q[2]!;
-  const z = q[3]!;
-  m[0] = 1 - 2 * (y * y + z * z);
-  m[1] = 2 * (x * y - w * z);
-  m[2] = 2 * (x * z + w * y);
-  m[3] = 2 * (x * y + w * z);
-  m[4] = 1 - 2 * (x * x + z * z);
-  m[5] = 2 * (y * z - w * x);
-  m[6] = 2 * (x * z - w * y);
-  m[7] = 2 * (y * z + w * x);
-  m[8] = 1 - 2 * (x * x + y * y);
-}
-
-function rotate(m: Float64Array, v: ArrayLike<number>, out: Float64Array): void {
-  const x = v[0]!;
-  const y = v[1]!;
-  const z = v[2]!;
-  out[0] = m[0]! * x + m[1]! * y + m[2]! * z;
-  out[1] = m[3]! * x + m[4]! * y + m[5]! * z;
-  out[2] = m[6]! * x + m[7]! * y + m[8]! * z;
 }

@@ -1,3 +1,5 @@
+// Object poses from a rotation matrix (the stack's tracked poses).
+export { matToQuat } from '../rotation.ts';
 export type {
   ArmPerceptionOptions,
   DepthFrameSource,
@@ -9,7 +11,7 @@ export type { DepthDetectorOptions, DepthObjectModel } from './depth-objects.ts'
 export { DepthObjectDetector } from './depth-objects.ts';
 export { HeldChannel } from './proprioception.ts';
 export type { ObjectPoseSource, SceneObjectSpec, SimObjectNoise } from './sim-objects.ts';
-export { matToQuat, SimObjectTracker, sceneObjectSource } from './sim-objects.ts';
+export { SimObjectTracker, sceneObjectSource } from './sim-objects.ts';
 export type { TactileCalibration, TactileFeatureOptions } from './tactile.ts';
 export { ARM7_PAD_CALIBRATION, TactileFeatureExtractor } from './tactile.ts';
 export type { WorldStateShape } from './world-state.ts';

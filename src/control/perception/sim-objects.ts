@@ -9,6 +9,7 @@ import { TgError } from '../../errors/index.ts';
 import type { SceneWorld } from '../../sim/scenes/scene-world.ts';
 import { GaussianSource } from '../../sim/sensors/index.ts';
 import type { ObjectEstimate } from '../contracts.ts';
+import { matToQuat } from '../rotation.ts';
 
 /** Where the true pose of each tracked object comes from (the simulator, or a motion-capture system). */
 export interface ObjectPoseSource {
@@ -59,45 +60,6 @@ export function sceneObjectSource(world: SceneWorld, specs: readonly SceneObject
       }
     },
   };
-}
-
-/** Rotation matrix (row-major, at `offset`) to quaternion (w, x, y, z), Shepperd's method. */
-export function matToQuat(m: ArrayLike<number>, offset: number, q: Float64Array): void {
-  const r00 = m[offset]!;
-  const r01 = m[offset + 1]!;
-  const r02 = m[offset + 2]!;
-  const r10 = m[offset + 3]!;
-  const r11 = m[offset + 4]!;
-  const r12 = m[offset + 5]!;
-  const r20 = m[offset + 6]!;
-  const r21 = m[offset + 7]!;
-  const r22 = m[offset + 8]!;
-  const tr = r00 + r11 + r22;
-  if (tr > 0) {
-    const s = 2 * Math.sqrt(1 + tr);
-    q[0] = s / 4;
-    q[1] = (r21 - r12) / s;
-    q[2] = (r02 - r20) / s;
-    q[3] = (r10 - r01) / s;
-  } else if (r00 > r11 && r00 > r22) {
-    const s = 2 * Math.sqrt(1 + r00 - r11 - r22);
-    q[0] = (r21 - r12) / s;
-    q[1] = s / 4;
-    q[2] = (r01 + r10) / s;
-    q[3] = (r02 + r20) / s;
-  } else if (r11 > r22) {
-    const s = 2 * Math.sqrt(1 + r11 - r00 - r22);
-    q[0] = (r02 - r20) / s;
-    q[1] = (r01 + r10) / s;
-    q[2] = s / 4;
-    q[3] = (r12 + r21) / s;
-  } else {
-    const s = 2 * Math.sqrt(1 + r22 - r00 - r11);
-    q[0] = (r10 - r01) / s;
-    q[1] = (r02 + r20) / s;
-    q[2] = (r12 + r21) / s;
-    q[3] = s / 4;
-  }
 }
 
 export interface SimObjectNoise {

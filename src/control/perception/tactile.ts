@@ -14,6 +14,7 @@
  */
 import { TgError } from '../../errors/index.ts';
 import type { TactileFeatures } from '../contracts.ts';
+import { norm2 } from '../rotation.ts';
 
 /** Piecewise-linear depth (m) -> pad force (N) table, increasing, starting at (0, 0). */
 export interface TactileCalibration {
@@ -132,10 +133,7 @@ export class TactileFeatureExtractor {
       if (!this.anchored) out.slipRate = 0;
       this.anchored = true;
     } else {
-      // Not Math.hypot: it allocates per call in V8.
-      const dr = cr - this.prevR;
-      const dc = cc - this.prevC;
-      const speed = Math.sqrt(dr * dr + dc * dc) / dt;
+      const speed = norm2(cr - this.prevR, cc - this.prevC) / dt;
       const a = dt / (this.slipFilterSec + dt);
       out.slipRate += a * (speed - out.slipRate);
     }

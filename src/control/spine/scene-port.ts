@@ -7,6 +7,7 @@
 import type { Embodiment } from '../../embodiment/index.ts';
 import { TgError } from '../../errors/index.ts';
 import type { SceneWorld } from '../../sim/scenes/scene-world.ts';
+import { norm3 } from '../rotation.ts';
 import type { ActuatorPort } from './actuator-port.ts';
 import { ENVIRONMENT_REGION } from './contact-regions.ts';
 import type { SpineFeedback } from './feedback.ts';
@@ -165,8 +166,8 @@ export class SceneSpinePort implements ActuatorPort {
       let max = 0;
       for (let k = 0; k < this.robotBodies.length; k++) {
         const o = 6 * this.robotBodies[k]! + 3;
-        // Not Math.hypot: V8's allocates per call, and this runs for every robot body every tick.
-        const f = Math.sqrt(cfrc[o]! * cfrc[o]! + cfrc[o + 1]! * cfrc[o + 1]! + cfrc[o + 2]! * cfrc[o + 2]!);
+        // Runs for every robot body every tick (norm3: no allocation, unlike Math.hypot).
+        const f = norm3(cfrc[o]!, cfrc[o + 1]!, cfrc[o + 2]!);
         if (f > max || Number.isNaN(f)) max = f;
       }
       out[this.envRegion] = max;
@@ -179,7 +180,7 @@ export class SceneSpinePort implements ActuatorPort {
       if (s < 0) continue;
       let max = 0;
       for (let k = adr[s]!; k + 2 < adr[s]! + dim[s]!; k += 3) {
-        const f = Math.sqrt(sd[k]! * sd[k]! + sd[k + 1]! * sd[k + 1]! + sd[k + 2]! * sd[k + 2]!);
+        const f = norm3(sd[k]!, sd[k + 1]!, sd[k + 2]!);
         if (f > max || Number.isNaN(f)) max = f;
       }
       out[r] = max;
