@@ -144,14 +144,14 @@ function walk(): LocomotionScene {
 }
 
 export const LOCOMOTION_SCENES: Readonly<Record<string, LocomotionScene>> = Object.fromEntries(
-  [stand(), pushRecoveryScene(), walk()].map((s) => [s.id, s]),
+  [pushRecoveryScene(), walk(), stand()].map((s) => [s.id, s]),
 );
 
 export const LOCOMOTION_SCENE_IDS: readonly string[] = Object.keys(LOCOMOTION_SCENES);
 
 /**
  * The scene for `--scene` (its id or last part), or the one whose keywords the instruction mentions most
- * (ties: the earlier; none: standing).
+ * (ties: the earlier, so pushes and walks win over the stand they include; none: standing).
  */
 export function chooseLocomotionScene(instruction: string, scene?: string): LocomotionScene {
   if (scene !== undefined) {
