@@ -49,6 +49,13 @@ export interface NatsHubOptions {
 /** Bundles handed to the ingest and not yet committed, at most. */
 const MAX_IN_FLIGHT = 512;
 
+/**
+ * How long a delivered bundle may go unacknowledged before JetStream hands it out again. It bounds how
+ * long the bundles a crashed hub had taken stay stuck after its restart (the chaos benchmark measured
+ * ~50 s stalls at 60 s); a bundle still waiting for its commit gets a "working" ack every third of it.
+ */
+export const INGEST_ACK_WAIT_MS = 5000;
+
 interface Assembly {
   parts: Array<Uint8Array | undefined>;
   received: number;
@@ -61,6 +68,9 @@ export class NatsHubLink implements JobQueue {
   private events: Subscription | null = null;
   private readonly assemblies = new Map<string, Assembly>();
   private readonly inFlight = new Set<Promise<void>>();
+  /** Messages taken and not yet acked, nak'ed or terminated (chunks waiting for the rest included). */
+  private readonly held = new Set<JsMsg>();
+  private keepAlive: ReturnType<typeof setInterval> | null = null;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -112,14 +122,17 @@ export class NatsHubLink implements JobQueue {
         storage: StorageType.File,
       });
     }
-    try {
-      await this.jsm.consumers.info(l.episodesStream, l.ingestConsumer);
-    } catch {
+    const existing = await this.jsm.consumers.info(l.episodesStream, l.ingestConsumer).catch(() => null);
+    if (!existing) {
       await this.jsm.consumers.add(l.episodesStream, {
         durable_name: l.ingestConsumer,
         ack_policy: AckPolicy.Explicit,
-        ack_wait: nanos(60_000),
+        ack_wait: nanos(INGEST_ACK_WAIT_MS),
         max_ack_pending: 4096,
+      });
+    } else if (existing.config.ack_wait !== nanos(INGEST_ACK_WAIT_MS)) {
+      await this.jsm.consumers.update(l.episodesStream, l.ingestConsumer, {
+        ack_wait: nanos(INGEST_ACK_WAIT_MS),
       });
     }
   }
@@ -143,6 +156,9 @@ export class NatsHubLink implements JobQueue {
     const consumer = await this.js.consumers.get(this.layout.episodesStream, this.layout.ingestConsumer);
     const messages = await consumer.consume({ max_messages: 64 });
     this.messages = messages;
+    this.keepAlive = setInterval(() => {
+      for (const m of this.held) m.working();
+    }, INGEST_ACK_WAIT_MS / 3);
     this.loop = (async () => {
       for await (const msg of messages) {
         this.handle(msg);
@@ -153,6 +169,7 @@ export class NatsHubLink implements JobQueue {
   }
 
   private handle(msg: JsMsg): void {
+    this.held.add(msg);
     const id = msg.headers?.get(HDR_EPISODE_ID) ?? '';
     const sha256 = msg.headers?.get(HDR_SHA256) || undefined;
     const chunks = Number(msg.headers?.get(HDR_CHUNKS) || '1');
@@ -162,6 +179,7 @@ export class NatsHubLink implements JobQueue {
     }
     const index = Number(msg.headers?.get(HDR_CHUNK));
     if (!Number.isInteger(index) || index < 0 || index >= chunks || chunks > 100_000) {
+      this.held.delete(msg);
       msg.term('bad chunk headers');
       return;
     }
@@ -186,9 +204,11 @@ export class NatsHubLink implements JobQueue {
       .then(
         (result) => {
           for (const m of msgs) m.ack(); // after the catalog commit, never before
+          for (const m of msgs) this.held.delete(m);
           this.opts.onIngest?.(result);
         },
         (err: unknown) => {
+          for (const m of msgs) this.held.delete(m);
           if (isTgError(err) && err.code === 'NOT_FOUND') {
             // Robot not registered yet: it may be soon; try again later.
             for (const m of msgs) m.nak(5000);
@@ -222,6 +242,7 @@ export class NatsHubLink implements JobQueue {
   }
 
   async close(): Promise<void> {
+    if (this.keepAlive) clearInterval(this.keepAlive);
     this.events?.unsubscribe();
     await this.messages?.close();
     await this.loop.catch(() => {});
