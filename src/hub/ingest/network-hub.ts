@@ -31,6 +31,8 @@ export interface NetworkHubOptions {
   ingest?: Pick<EpisodeIngestOptions, 'durable' | 'maxCommitEpisodes'>;
   /** Built console to serve; omitted: API only. */
   consoleDir?: string;
+  /** Live run summary served at /api/status (`tg up --fields`); default: the catalog's totals. */
+  status?: () => unknown;
 }
 
 export interface NetworkHub {
@@ -73,6 +75,7 @@ export async function startNetworkHub(opts: NetworkHubOptions): Promise<NetworkH
       catalog,
       network,
       ...(opts.consoleDir ? { consoleDir: opts.consoleDir } : {}),
+      ...(opts.status ? { status: opts.status } : {}),
     });
     try {
       await app.listen({ host: opts.host, port: opts.port });
