@@ -99,14 +99,16 @@ export class FacilityNetwork {
     let hub: NetworkHub | undefined;
     try {
       const consoleDir = opts.console === false ? undefined : await ensureConsoleBuilt();
+      let facility: FacilityNetwork | null = null;
       hub = await startNetworkHub({
         home: config.home,
         host: config.host,
         port: config.port,
         natsUrl: config.natsUrl,
+        status: () => facility?.runStatus,
         ...(consoleDir ? { consoleDir } : {}),
       });
-      const facility = new FacilityNetwork(config, opts, hub, unlock);
+      facility = new FacilityNetwork(config, opts, hub, unlock);
       await facility.startFields();
       return facility;
     } catch (err) {

@@ -26,11 +26,21 @@
  *             `stallSec` close to the top: the peg is still on the surface, back to the spiral; deeper in:
  *             jammed, failed.
  *
- * Near the hole the differential IK runs without its null-space posture pull (ArmMotion.cartesian).
+ * Near the hole the differential IK runs without its null-space posture pull (ArmMotion.cartesian). The
+ * spiral, the admittance laws and the tuning are shared with the drills' scripted insertion (peg-search.ts).
  */
 import type { ObjectEstimate, WorldState } from '../contracts.ts';
 import { norm3 } from '../rotation.ts';
 import { ArmSkill, finite3 } from './arm-skill.ts';
+import {
+  ENTERED_M,
+  insertGoal,
+  type PegSearchTuning,
+  pegSearchTuning,
+  pressGoalZ,
+  SpiralSearch,
+  tipBelowSite,
+} from './peg-search.ts';
 
 export interface InsertGoal {
   object: string;
@@ -38,16 +48,7 @@ export interface InsertGoal {
   depthM?: number;
 }
 
-export interface InsertOptions {
-  hoverM?: number;
-  descendSpeed?: number;
-  insertSpeed?: number;
-  contactN?: number;
-  pressN?: number;
-  spiralPitchM?: number;
-  spiralSpeed?: number;
-  searchRadiusM?: number;
-  depthM?: number;
+export interface InsertOptions extends PegSearchTuning {
   /** Below the perceived top by this much, the tip is in the hole (m, default 0.002). */
   deepM?: number;
   /** Insertion without progress for this long counts as stalled (s, default 1). */
@@ -57,12 +58,6 @@ export interface InsertOptions {
 const APPROACH_SPEED = 0.25; // m/s, slowing to FINE_SPEED within FINE_M of the hover point
 const FINE_SPEED = 0.03;
 const FINE_M = 0.02;
-// Tip this far below the surface it landed on is on the chamfer, inside the bore's capture: on a flat
-// board it cannot get there.
-const ENTERED_M = 0.00025;
-const PRESS_ADMITTANCE = 0.0004; // m/s per N of push error while searching
-const INSERT_ADMITTANCE = 0.002; // m/s per N of push error while inserting
-const LATERAL_ADMITTANCE = 0.001; // m/s per N of side force while inserting
 const PROGRESS_M = 0.0002; // depth gained that counts as progress
 const FORCE_FILTER_SEC = 0.01;
 const TIMEOUT: Record<string, number> = { approach: 6, descend: 3, search: 15, insert: 6 };
@@ -95,25 +90,14 @@ export class ForceInsertSkill extends ArmSkill<InsertGoal> {
   private readonly scratch = new Float64Array(3);
   private yaw = 0;
   private surfaceZ = Number.NaN;
-  private theta = 0;
+  private readonly spiral: SpiralSearch;
   private bestDepth = 0;
   private stalledSec = 0;
 
   constructor(ctx: ConstructorParameters<typeof ArmSkill>[0], opts: InsertOptions = {}) {
     super(ctx);
-    this.o = {
-      hoverM: opts.hoverM ?? 0.01,
-      descendSpeed: opts.descendSpeed ?? 0.01,
-      insertSpeed: opts.insertSpeed ?? 0.01,
-      contactN: opts.contactN ?? 2,
-      pressN: opts.pressN ?? 6,
-      spiralPitchM: opts.spiralPitchM ?? 0.0008,
-      spiralSpeed: opts.spiralSpeed ?? 0.01,
-      searchRadiusM: opts.searchRadiusM ?? 0.004,
-      depthM: opts.depthM ?? 0.02,
-      deepM: opts.deepM ?? 0.002,
-      stallSec: opts.stallSec ?? 1,
-    };
+    this.o = { ...pegSearchTuning(opts), deepM: opts.deepM ?? 0.002, stallSec: opts.stallSec ?? 1 };
+    this.spiral = new SpiralSearch(this.o.spiralPitchM, this.o.spiralSpeed);
     const slots = Math.ceil(0.5 / ctx.motion.dtSec) + 1;
     this.histT = new Float64Array(slots);
     this.histP = new Float64Array(6 * slots);
@@ -156,7 +140,7 @@ export class ForceInsertSkill extends ArmSkill<InsertGoal> {
     this.worldForce(state, this.bias);
     this.force.fill(0);
     this.surfaceZ = Number.NaN;
-    this.theta = 0;
+    this.spiral.reset();
     this.searchRadiusM = 0;
     this.enter('approach');
   }
@@ -165,7 +149,7 @@ export class ForceInsertSkill extends ArmSkill<InsertGoal> {
     const o = this.o;
     const m = this.ctx.motion;
     const dt = m.dtSec;
-    for (let i = 0; i < 3; i++) this.tip[i] = m.pos[i]! + this.tipOffsetM * m.mat[3 * i + 2]!;
+    tipBelowSite(m.pos, m.mat, this.tipOffsetM, this.tip);
     this.record(state.tSec);
     this.filterForce(state, dt);
     // The board's push on the peg: up (+z) when the peg presses down.
@@ -194,7 +178,7 @@ export class ForceInsertSkill extends ArmSkill<InsertGoal> {
         } else if (fNorm > o.contactN) {
           this.surfaceZ = this.tip[2]!;
           goal[2] = this.tip[2]!;
-          this.theta = 0;
+          this.spiral.reset();
           this.enter('search');
         }
         break;
@@ -205,29 +189,21 @@ export class ForceInsertSkill extends ArmSkill<InsertGoal> {
           this.startInsert();
           break;
         }
-        // Archimedean spiral r = pitch theta / 2 pi at tangential speed v: dtheta = v dt / r.
-        const r = (o.spiralPitchM * this.theta) / (2 * Math.PI);
-        this.theta += (o.spiralSpeed * dt) / Math.max(r, o.spiralPitchM / 2);
-        const r2 = (o.spiralPitchM * this.theta) / (2 * Math.PI);
-        this.searchRadiusM = r2;
-        if (r2 > o.searchRadiusM) {
+        const r = this.spiral.step(dt, hole[0]!, hole[1]!, goal);
+        this.searchRadiusM = r;
+        if (r > o.searchRadiusM) {
           this.fail(
             `spiral search reached ${(1000 * o.searchRadiusM).toFixed(1)} mm without finding the hole`,
           );
           return;
         }
-        goal[0] = hole[0]! + r2 * Math.cos(this.theta);
-        goal[1] = hole[1]! + r2 * Math.sin(this.theta);
-        goal[2] = Math.min(goal[2]! - PRESS_ADMITTANCE * (o.pressN - push) * dt, this.surfaceZ + 0.001);
+        goal[2] = Math.min(pressGoalZ(goal[2]!, push, o.pressN, dt), this.surfaceZ + 0.001);
         break;
       }
       case 'insert': {
         speed = 2 * o.insertSpeed;
-        goal[0] = goal[0]! + LATERAL_ADMITTANCE * this.force[0]! * dt;
-        goal[1] = goal[1]! + LATERAL_ADMITTANCE * this.force[1]! * dt;
-        const rate = Math.min(o.insertSpeed, Math.max(-o.insertSpeed, INSERT_ADMITTANCE * (o.pressN - push)));
         const top = this.top();
-        goal[2] = Math.max(top - this.depthM - 0.001, goal[2]! - rate * dt);
+        insertGoal(goal, this.force[0]!, this.force[1]!, push, o, dt, top - this.depthM - 0.001);
         const depth = top - this.tip[2]!;
         if (depth >= this.depthM) {
           this.succeed();

@@ -13,16 +13,28 @@
  *             the peg instead of tilting it in the grip) and force-regulated descent (`insertSpeed` while
  *             free, backing off above `pressN`, so a jam is relieved rather than pushed) until the tip is
  *             `depthM` below the top; past `insertTimeoutSec`: failed.
- * Motion goes through the shared differential IK (src/control/ik.ts). `step` allocates nothing.
+ * Motion goes through the shared differential IK (src/control/ik.ts); the spiral, the admittance laws and
+ * the tuning are the cerebellum's `insert` skill's (src/control/cerebellum/peg-search.ts). `step`
+ * allocates nothing.
  */
 import type { SceneWorld } from '../../sim/scenes/scene-world.ts';
+import {
+  ENTERED_M,
+  insertGoal,
+  type PegSearchTuning,
+  pegSearchTuning,
+  pressGoalZ,
+  SpiralSearch,
+  tipBelowSite,
+} from '../cerebellum/peg-search.ts';
 import { type EpisodeOptions, type EpisodeResult, runEpisode } from '../episode-loop.ts';
 import { DlsIk, downOrientationError, integrateJointTargets } from '../ik.ts';
+import { norm3 } from '../rotation.ts';
 import type { Spine } from '../spine.ts';
 
 export type PegInsertPhase = 'approach' | 'descend' | 'search' | 'insert' | 'done' | 'failed';
 
-export interface PegInsertOptions {
+export interface PegInsertOptions extends PegSearchTuning {
   /** Period at which `step` is called (s). */
   controlDtSec: number;
   /** Perceived top centre of the hole (m, world). */
@@ -31,18 +43,6 @@ export interface PegInsertOptions {
   tipOffsetM: number;
   /** Name of the sensor giving the net contact force on the peg (3 values, N). */
   forceSensor?: string;
-  /** Target insertion depth (m, default 0.02). */
-  depthM?: number;
-  hoverM?: number;
-  descendSpeed?: number;
-  insertSpeed?: number;
-  contactN?: number;
-  pressN?: number;
-  /** Spiral pitch (m per turn, default 0.8 mm) and tangential speed (m/s). */
-  spiralPitchM?: number;
-  spiralSpeed?: number;
-  /** Give up when the spiral reaches this radius (m, default 4 mm). */
-  searchRadiusM?: number;
   /** Phase time limits (s). */
   approachTimeoutSec?: number;
   insertTimeoutSec?: number;
@@ -56,12 +56,6 @@ const MAX_LEAD_RAD = 0.05;
 // No null-space posture pull (DlsIk nullGain 0): the damped projector leaks part of it into the task
 // space, which left the tip a steady ~0.5 mm off its goal; over a few centimetres of motion the
 // redundant joint has nowhere to drift.
-// Tip this far below the (perceived) top of the hole is on the chamfer, inside the bore's capture: on a
-// flat board the tip cannot get there, so from here the bore guides and the skill only has to comply.
-const ENTERED_M = 0.00025;
-const ADMITTANCE = 0.0004; // m/s per N of force error while searching
-const INSERT_ADMITTANCE = 0.002; // m/s per N of force error while inserting
-const LATERAL_ADMITTANCE = 0.001; // m/s per N of side force while inserting
 
 export class PegInsertSkill {
   phase: PegInsertPhase = 'approach';
@@ -95,26 +89,19 @@ export class PegInsertSkill {
   private readonly sensorId: number;
   private gripperCmd: number;
   private phaseSec = 0;
-  private theta = 0;
+  private readonly spiral: SpiralSearch;
   private yawGoal = 0;
 
   constructor(world: SceneWorld, opts: PegInsertOptions) {
     this.o = {
+      ...pegSearchTuning(opts),
       controlDtSec: opts.controlDtSec,
       tipOffsetM: opts.tipOffsetM,
       forceSensor: opts.forceSensor ?? 'peg_contact',
-      depthM: opts.depthM ?? 0.02,
-      hoverM: opts.hoverM ?? 0.01,
-      descendSpeed: opts.descendSpeed ?? 0.01,
-      insertSpeed: opts.insertSpeed ?? 0.01,
-      contactN: opts.contactN ?? 2,
-      pressN: opts.pressN ?? 6,
-      spiralPitchM: opts.spiralPitchM ?? 0.0008,
-      spiralSpeed: opts.spiralSpeed ?? 0.01,
-      searchRadiusM: opts.searchRadiusM ?? 0.004,
       approachTimeoutSec: opts.approachTimeoutSec ?? 4,
       insertTimeoutSec: opts.insertTimeoutSec ?? 4,
     };
+    this.spiral = new SpiralSearch(this.o.spiralPitchM, this.o.spiralSpeed);
     for (let i = 0; i < 3; i++) this.hole[i] = opts.holeTop[i]!;
     this.n = world.armDof;
     this.ik = new DlsIk(this.n, { nullGain: 0 });
@@ -144,8 +131,7 @@ export class PegInsertSkill {
     const dt = o.controlDtSec;
     world.readState(this.state);
     world.gripSite(this.pos, this.mat, this.jac);
-    // Tip = grip site + tipOffset along the site's z axis (column 2 of the row-major matrix).
-    for (let i = 0; i < 3; i++) this.tip[i] = this.pos[i]! + o.tipOffsetM * this.mat[3 * i + 2]!;
+    tipBelowSite(this.pos, this.mat, o.tipOffsetM, this.tip);
     this.updateDeflection();
     world.readSensor(this.sensorId, this.force);
     // The sensor reports what the peg exerts on the board: pressing down reads negative z.
@@ -170,7 +156,7 @@ export class PegInsertSkill {
           this.enter('insert');
         } else if (pushN > o.contactN) {
           goal[2] = this.tip[2]!;
-          this.theta = 0;
+          this.spiral.reset();
           this.enter('search');
         }
         break;
@@ -183,35 +169,19 @@ export class PegInsertSkill {
           this.enter('insert');
           break;
         }
-        // Archimedean spiral r = pitch * theta / 2 pi at constant tangential speed v: dtheta = v dt / r.
-        const r = (o.spiralPitchM * this.theta) / (2 * Math.PI);
-        this.theta += (o.spiralSpeed * dt) / Math.max(r, o.spiralPitchM / 2);
-        const r2 = (o.spiralPitchM * this.theta) / (2 * Math.PI);
-        this.searchRadiusReachedM = r2;
-        if (r2 > o.searchRadiusM) {
+        const r = this.spiral.step(dt, hole[0]!, hole[1]!, goal);
+        this.searchRadiusReachedM = r;
+        if (r > o.searchRadiusM) {
           this.enter('failed');
           break;
         }
-        goal[0] = hole[0]! + r2 * Math.cos(this.theta);
-        goal[1] = hole[1]! + r2 * Math.sin(this.theta);
-        // Admittance in z: press until the contact force is pressN.
-        goal[2] = goal[2]! - ADMITTANCE * (o.pressN - pushN) * dt;
-        goal[2] = Math.min(goal[2]!, hole[2]! + 0.001);
+        goal[2] = Math.min(pressGoalZ(goal[2]!, pushN, o.pressN, dt), hole[2]! + 0.001);
         break;
       }
       case 'insert': {
         speed = 2 * o.insertSpeed;
-        // Lateral admittance: the goal yields to the bore's side force, which brings the hand over the
-        // peg (a peg tilted in the grip wedges in a 0.05 mm radial clearance).
-        goal[0] = goal[0]! - LATERAL_ADMITTANCE * this.force[0]! * dt;
-        goal[1] = goal[1]! - LATERAL_ADMITTANCE * this.force[1]! * dt;
-        // Force-regulated descent: insertSpeed while free, backing off when pushing more than pressN, so a
-        // jam is relieved instead of pushed through.
-        const rate = Math.min(
-          o.insertSpeed,
-          Math.max(-o.insertSpeed, INSERT_ADMITTANCE * (o.pressN - pushN)),
-        );
-        goal[2] = Math.max(hole[2]! - o.depthM - 0.001, goal[2]! - rate * dt);
+        // The sensor reads the peg's force on the board: the board's on the peg is its opposite.
+        insertGoal(goal, -this.force[0]!, -this.force[1]!, pushN, o, dt, hole[2]! - o.depthM - 0.001);
         if (hole[2]! - this.tip[2]! >= o.depthM) this.enter('done');
         else if (this.phaseSec > o.insertTimeoutSec) this.enter('failed');
         break;
@@ -237,11 +207,7 @@ export class PegInsertSkill {
   }
 
   private tipError(): number {
-    return Math.hypot(
-      this.goal[0]! - this.tip[0]!,
-      this.goal[1]! - this.tip[1]!,
-      this.goal[2]! - this.tip[2]!,
-    );
+    return norm3(this.goal[0]! - this.tip[0]!, this.goal[1]! - this.tip[1]!, this.goal[2]! - this.tip[2]!);
   }
 
   /**
@@ -253,7 +219,7 @@ export class PegInsertSkill {
   private computeTwist(speed: number): void {
     const t = this.twist;
     for (let i = 0; i < 3; i++) t[i] = POS_GAIN * (this.goal[i]! - this.tip[i]! - this.deflection[i]!);
-    const v = Math.hypot(t[0]!, t[1]!, t[2]!);
+    const v = norm3(t[0]!, t[1]!, t[2]!);
     if (v > speed) for (let i = 0; i < 3; i++) t[i] = (t[i]! * speed) / v;
     downOrientationError(this.mat, this.yawGoal, t, 3);
     for (let i = 3; i < 6; i++) t[i] = ROT_GAIN * (t[i]! - this.deflection[i]!);

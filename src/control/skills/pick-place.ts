@@ -13,6 +13,7 @@ import { TgError } from '../../errors/index.ts';
 import type { SceneWorld } from '../../sim/scenes/scene-world.ts';
 import type { PickPlaceTask } from '../../sim/tasks/pick-place.ts';
 import { DlsIk, downOrientationError, integrateJointTargets } from '../ik.ts';
+import { norm3 } from '../rotation.ts';
 
 export type PickPlacePhase =
   | 'approach'
@@ -267,27 +268,23 @@ export class PickPlaceSkill {
   }
 
   private positionError(): number {
-    return Math.hypot(
-      this.goal[0]! - this.pos[0]!,
-      this.goal[1]! - this.pos[1]!,
-      this.goal[2]! - this.pos[2]!,
-    );
+    return norm3(this.goal[0]! - this.pos[0]!, this.goal[1]! - this.pos[1]!, this.goal[2]! - this.pos[2]!);
   }
 
   private rotationError(): number {
     downOrientationError(this.mat, this.yawGoal, this.twist, 3);
-    return Math.hypot(this.twist[3]!, this.twist[4]!, this.twist[5]!);
+    return norm3(this.twist[3]!, this.twist[4]!, this.twist[5]!);
   }
 
   /** Desired grip-site twist: proportional to the error, capped at the phase's speed. */
   private computeTwist(speed: number): void {
     const t = this.twist;
     for (let i = 0; i < 3; i++) t[i] = POS_GAIN * (this.goal[i]! - this.pos[i]!);
-    const v = Math.hypot(t[0]!, t[1]!, t[2]!);
+    const v = norm3(t[0]!, t[1]!, t[2]!);
     if (v > speed) for (let i = 0; i < 3; i++) t[i] = (t[i]! * speed) / v;
     downOrientationError(this.mat, this.yawGoal, t, 3);
     for (let i = 3; i < 6; i++) t[i] = ROT_GAIN * t[i]!;
-    const w = Math.hypot(t[3]!, t[4]!, t[5]!);
+    const w = norm3(t[3]!, t[4]!, t[5]!);
     if (w > MAX_ROT_SPEED) for (let i = 3; i < 6; i++) t[i] = (t[i]! * MAX_ROT_SPEED) / w;
   }
 }
