@@ -41,6 +41,30 @@ describe('object perception', () => {
   });
   after(() => world.dispose());
 
+  test('true poses: a body frame, a site frame, and an offset point in either frame', () => {
+    placeCube(world, { x: 0.45, y: -0.1, yaw: Math.PI / 2 });
+    const source = sceneObjectSource(world, [
+      { name: 'cube' },
+      { name: 'cube_edge', body: 'cube', offsetM: [0.02, 0, 0.01] },
+      { name: 'ghost', site: 'ghost' },
+      { name: 'above_ghost', site: 'ghost', offsetM: [0, 0, 0.05] },
+    ]);
+    assert.deepEqual(source.names, ['cube', 'cube_edge', 'ghost', 'above_ghost']);
+    const [p, q, p1, q1] = [0, 1, 2, 3].map(() => new Float64Array(4));
+    source.read(0, p!, q!);
+    source.read(1, p1!, q1!);
+    // The cube is turned a quarter about z: its local +x is world +y.
+    assert.ok(Math.abs(p1![0]! - p![0]!) < 1e-9 && Math.abs(p1![1]! - p![1]! - 0.02) < 1e-9);
+    assert.ok(Math.abs(p1![2]! - p![2]! - 0.01) < 1e-9);
+    assert.deepEqual(Array.from(q1!), Array.from(q!));
+    assert.ok(Math.abs(yawOf(q!) - Math.PI / 2) < 1e-6);
+    source.read(2, p!, q!);
+    source.read(3, p1!, q1!);
+    assert.ok(Math.abs(p![0]! - 0.5) < 1e-9 && Math.abs(p![1]! - 0.12) < 1e-9, `ghost at ${p}`);
+    assert.ok(Math.abs(p1![2]! - p![2]! - 0.05) < 1e-9);
+    assert.ok(Math.abs(q![0]! - 1) < 1e-9, 'the site is not rotated');
+  });
+
   test('simulated detector: errors have the configured noise, samples the rate, publication the latency', () => {
     placeCube(world, { x: 0.45, y: -0.1, yaw: 0.4 });
     const tracker = new SimObjectTracker(sceneObjectSource(world, [{ name: 'cube' }]), seededRng(3), {

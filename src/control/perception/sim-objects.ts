@@ -18,26 +18,38 @@ export interface ObjectPoseSource {
   read(i: number, pos: Float64Array, quat: Float64Array): void;
 }
 
-/** A tracked object in a scene: its pose is a body's frame or a site's (holes, targets without bodies). */
+/**
+ * A tracked object in a scene: its pose is a body's frame or a site's (holes, targets without bodies),
+ * optionally moved by an offset in that frame (a cup's centre above its bottom, a slot inside a box).
+ */
 export interface SceneObjectSpec {
   name: string;
   body?: string;
   site?: string;
+  /** Offset in the body/site frame (m). */
+  offsetM?: readonly [number, number, number];
 }
 
-/** Reads object poses from a SceneWorld's kinematics (`xpos`/`xquat`, `site_xpos`/`site_xmat`). */
+/**
+ * Reads object poses from a SceneWorld's kinematics (`xpos`/`xmat`/`xquat`, `site_xpos`/`site_xmat`).
+ * Reading allocates nothing.
+ */
 export function sceneObjectSource(world: SceneWorld, specs: readonly SceneObjectSpec[]): ObjectPoseSource {
-  const kinds = new Uint8Array(specs.length); // 0 body, 1 site
+  const n = specs.length;
+  const isSite = new Uint8Array(n);
   const ids = Int32Array.from(specs, (s, i) => {
     if (s.site !== undefined) {
-      kinds[i] = 1;
+      isSite[i] = 1;
       return world.id('site', s.site);
     }
     return world.id('body', s.body ?? s.name);
   });
+  const offsets = new Float64Array(3 * n);
+  for (let i = 0; i < n; i++) offsets.set(specs[i]!.offsetM ?? [0, 0, 0], 3 * i);
   // Live views, fetched again only once the WASM heap grew (each fetch allocates a view).
   const d = world.data;
   let xpos = d.xpos as Float64Array;
+  let xmat = d.xmat as Float64Array;
   let xquat = d.xquat as Float64Array;
   let sitePos = d.site_xpos as Float64Array;
   let siteMat = d.site_xmat as Float64Array;
@@ -46,18 +58,25 @@ export function sceneObjectSource(world: SceneWorld, specs: readonly SceneObject
     read(i, pos, quat) {
       if (xpos.length === 0 || siteMat.length === 0) {
         xpos = d.xpos as Float64Array;
+        xmat = d.xmat as Float64Array;
         xquat = d.xquat as Float64Array;
         sitePos = d.site_xpos as Float64Array;
         siteMat = d.site_xmat as Float64Array;
       }
       const id = ids[i]!;
-      if (kinds[i] === 0) {
-        for (let k = 0; k < 3; k++) pos[k] = xpos[3 * id + k]!;
-        for (let k = 0; k < 4; k++) quat[k] = xquat[4 * id + k]!;
-      } else {
-        for (let k = 0; k < 3; k++) pos[k] = sitePos[3 * id + k]!;
-        matToQuat(siteMat, 9 * id, quat);
+      const site = isSite[i] === 1;
+      const p = site ? sitePos : xpos;
+      const m = site ? siteMat : xmat;
+      const ox = offsets[3 * i]!;
+      const oy = offsets[3 * i + 1]!;
+      const oz = offsets[3 * i + 2]!;
+      // World position of the offset point: p + R o, R row-major world-from-frame.
+      for (let k = 0; k < 3; k++) {
+        const r = 9 * id + 3 * k;
+        pos[k] = p[3 * id + k]! + m[r]! * ox + m[r + 1]! * oy + m[r + 2]! * oz;
       }
+      if (site) matToQuat(siteMat, 9 * id, quat);
+      else for (let k = 0; k < 4; k++) quat[k] = xquat[4 * id + k]!;
     },
   };
 }
