@@ -19,21 +19,18 @@
  * Failure: the torso tilts past `maxTiltRad` or the CoM sinks below `minComHeightM` above the feet (a
  * fall), with the measured values in `failure`.
  */
-import type { Skill, SkillStatus, WorldState } from '../contracts.ts';
+import type { SkillStatus, WorldState } from '../contracts.ts';
 import { norm2 } from '../rotation.ts';
 import type { HumanoidModel, Side } from './locomotion-model.ts';
 import { type Footstep, Walker, type WalkerOptions } from './locomotion-walker.ts';
+import { type FallLimits, WalkerSkill } from './walker-skill.ts';
 
 export interface StandGoal {
   /** How long to stand (s). */
   seconds: number;
 }
 
-export interface BalanceOptions extends WalkerOptions {
-  /** Torso tilt that counts as a fall (rad, default 0.65). */
-  maxTiltRad?: number;
-  /** CoM height above the stance soles below which the robot has fallen (m, default 0.45). */
-  minComHeightM?: number;
+export interface BalanceOptions extends WalkerOptions, FallLimits {
   /**
    * How far outside the support polygon the DCM may go before a capture step (m, default -0.03: a step
    * starts while the DCM is still 3 cm inside, because lifting a foot takes time the DCM does not give).
@@ -49,14 +46,10 @@ export interface BalanceOptions extends WalkerOptions {
   followSteps?: number;
 }
 
-export class BalanceSkill implements Skill<StandGoal> {
+export class BalanceSkill extends WalkerSkill<StandGoal> {
   readonly name = 'stand';
-  failure: string | null = null;
-  readonly walker: Walker;
   /** Capture steps taken since `start`. */
   captureSteps = 0;
-  private readonly maxTilt: number;
-  private readonly minComZ: number;
   private readonly trigger: number;
   private readonly captureTransferSec: number;
   private readonly maxStep: number;
@@ -68,9 +61,7 @@ export class BalanceSkill implements Skill<StandGoal> {
   private readonly loads = new Float64Array(2);
 
   constructor(model: HumanoidModel, opts: BalanceOptions = {}) {
-    this.walker = new Walker(model, { swingSec: opts.captureSwingSec ?? 0.4, swingHeightM: 0.08, ...opts });
-    this.maxTilt = opts.maxTiltRad ?? 0.65;
-    this.minComZ = opts.minComHeightM ?? 0.45;
+    super(new Walker(model, { swingSec: opts.captureSwingSec ?? 0.4, swingHeightM: 0.08, ...opts }), opts);
     this.trigger = opts.stepTriggerM ?? -0.03;
     this.captureTransferSec = opts.captureTransferSec ?? 0.06;
     this.maxStep = opts.maxStepM ?? 0.4;
@@ -85,16 +76,10 @@ export class BalanceSkill implements Skill<StandGoal> {
     this.captureSteps = 0;
   }
 
-  step(state: WorldState, command: Float64Array): SkillStatus {
+  protected next(state: WorldState): SkillStatus {
     const w = this.walker;
     this.loads[0] = state.tactile.get('left_sole')?.forceN ?? 0;
     this.loads[1] = state.tactile.get('right_sole')?.forceN ?? 0;
-    w.update(state, command);
-    const fell = fallReason(w, this.maxTilt, this.minComZ);
-    if (fell !== null) {
-      this.failure = fell;
-      return 'failed';
-    }
     if (w.phase === 'stand' && w.queued === 0 && !w.supportContains(w.dcm[0]!, w.dcm[1]!, -this.trigger)) {
       this.planCaptureStep();
       // Then walk it out: in-place steps whose landing points the walker moves with the DCM error.
@@ -193,14 +178,4 @@ export class BalanceSkill implements Skill<StandGoal> {
     w.push(st);
     this.captureSteps++;
   }
-}
-
-/** Why the robot counts as fallen, or null: torso tilt or CoM height past the limits. */
-export function fallReason(w: Walker, maxTiltRad: number, minComHeightM: number): string | null {
-  const tilt = norm2(w.tilt[0]!, w.tilt[1]!);
-  if (tilt > maxTiltRad) return `fell: torso tilt ${tilt.toFixed(2)} rad > ${maxTiltRad} rad`;
-  const ground = Math.min(w.footPos[0][2]!, w.footPos[1][2]!);
-  const h = w.com[2]! - ground;
-  if (h < minComHeightM) return `fell: CoM ${h.toFixed(2)} m above the feet < ${minComHeightM} m`;
-  return null;
 }

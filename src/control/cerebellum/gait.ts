@@ -13,11 +13,11 @@
  * calls, each ending at rest. Failure: a fall (torso tilt or CoM height), or no arrival within the time
  * limit, with the measured values in `failure`.
  */
-import type { Skill, SkillStatus, WorldState } from '../contracts.ts';
+import type { SkillStatus, WorldState } from '../contracts.ts';
 import { norm2 } from '../rotation.ts';
-import { fallReason } from './balance.ts';
 import type { HumanoidModel, Side } from './locomotion-model.ts';
 import { type Footstep, Walker, type WalkerOptions, wrapAngle } from './locomotion-walker.ts';
+import { type FallLimits, WalkerSkill } from './walker-skill.ts';
 
 export interface WalkGoal {
   /** Target on the floor (m, world frame). */
@@ -25,7 +25,7 @@ export interface WalkGoal {
   y: number;
 }
 
-export interface GaitOptions extends WalkerOptions {
+export interface GaitOptions extends WalkerOptions, FallLimits {
   /** Longest step, foot to foot along the heading (m, default 0.14). */
   maxStepM?: number;
   /** Largest heading change per step (rad, default 0.2). */
@@ -39,15 +39,10 @@ export interface GaitOptions extends WalkerOptions {
   /** Time limit: `timePerMeterSec` per metre of straight-line distance plus `timeSlackSec` (5 and 8 s). */
   timePerMeterSec?: number;
   timeSlackSec?: number;
-  /** Fall thresholds (as the balance skill). */
-  maxTiltRad?: number;
-  minComHeightM?: number;
 }
 
-export class GaitSkill implements Skill<WalkGoal> {
+export class GaitSkill extends WalkerSkill<WalkGoal> {
   readonly name = 'walk_to';
-  failure: string | null = null;
-  readonly walker: Walker;
   private readonly maxStep: number;
   private readonly maxTurn: number;
   private readonly width: number;
@@ -55,8 +50,6 @@ export class GaitSkill implements Skill<WalkGoal> {
   private readonly lookahead: number;
   private readonly perMeter: number;
   private readonly slack: number;
-  private readonly maxTilt: number;
-  private readonly minComZ: number;
   private goalX = 0;
   private goalY = 0;
   private deadlineSec = 0;
@@ -70,7 +63,7 @@ export class GaitSkill implements Skill<WalkGoal> {
   private readonly peeked: Footstep = { side: 0, x: 0, y: 0, yaw: 0 };
 
   constructor(model: HumanoidModel, opts: GaitOptions = {}) {
-    this.walker = new Walker(model, opts);
+    super(new Walker(model, opts), opts);
     this.maxStep = opts.maxStepM ?? 0.14;
     this.maxTurn = opts.maxTurnRad ?? 0.2;
     this.width = opts.stepWidthM ?? model.geometry.hip[0][1]! - model.geometry.hip[1][1]!;
@@ -78,8 +71,6 @@ export class GaitSkill implements Skill<WalkGoal> {
     this.lookahead = opts.lookahead ?? 3;
     this.perMeter = opts.timePerMeterSec ?? 5;
     this.slack = opts.timeSlackSec ?? 8;
-    this.maxTilt = opts.maxTiltRad ?? 0.65;
-    this.minComZ = opts.minComHeightM ?? 0.45;
   }
 
   start(goal: WalkGoal, state: WorldState): void {
@@ -98,14 +89,8 @@ export class GaitSkill implements Skill<WalkGoal> {
     this.replanFromFeet();
   }
 
-  step(state: WorldState, command: Float64Array): SkillStatus {
+  protected next(state: WorldState): SkillStatus {
     const w = this.walker;
-    w.update(state, command);
-    const fell = fallReason(w, this.maxTilt, this.minComZ);
-    if (fell !== null) {
-      this.failure = fell;
-      return 'failed';
-    }
     const d = norm2(this.goalX - w.com[0]!, this.goalY - w.com[1]!);
     if (w.phase === 'stand' && w.queued === 0) {
       if (d <= this.reach && norm2(w.comVel[0]!, w.comVel[1]!) < 0.1) return 'succeeded';
