@@ -5,14 +5,8 @@ import {
   type ActuatorPort,
   compileLimits,
   ISO_TS_15066_REGIONS,
-  SPINE_ACCEL_LIMITED,
-  SPINE_CLAMPED,
-  SPINE_RATE_LIMITED,
-  SPINE_REJECTED_NONFINITE,
-  SPINE_STOPPING,
-  SPINE_TORQUE_LIMITED,
-  SPINE_WATCHDOG_HOLD,
   Spine,
+  SpineBit,
   type SpineLimits,
   spineLimitsFor,
   toEpisodeEvent,
@@ -79,7 +73,7 @@ describe('Spine: position and velocity (check)', () => {
     const out = new Float64Array(2);
     for (let i = 0; i < 20; i++) s.check(Float64Array.of(5, -3), out);
     assert.deepEqual(Array.from(out), [1, 0]);
-    assert.ok(s.check(Float64Array.of(5, -3), out) & SPINE_CLAMPED);
+    assert.ok(s.check(Float64Array.of(5, -3), out) & SpineBit.CLAMPED);
     assert.equal(s.stats.clamped, 21);
     assert.equal(s.stats.interventions, 21);
   });
@@ -88,7 +82,7 @@ describe('Spine: position and velocity (check)', () => {
     const s = spine();
     const out = new Float64Array(2);
     const mask = s.check(Float64Array.of(0.5, 0.04), out);
-    assert.equal(mask, SPINE_RATE_LIMITED);
+    assert.equal(mask, SpineBit.RATE_LIMITED);
     assert.ok(Math.abs(out[0]! - 0.1) < 1e-12);
     s.check(Float64Array.of(0.5, 0.04), out);
     assert.ok(Math.abs(out[0]! - 0.2) < 1e-12);
@@ -101,7 +95,7 @@ describe('Spine: position and velocity (check)', () => {
     s.check(Float64Array.of(0.05, 0.045), out);
     for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
       const mask = s.check(Float64Array.of(0.9, bad), out);
-      assert.equal(mask, SPINE_REJECTED_NONFINITE);
+      assert.equal(mask, SpineBit.REJECTED_NONFINITE);
       assert.deepEqual(Array.from(out), [0.05, 0.045]);
     }
     assert.equal(s.stats.rejectedNonFinite, 3);
@@ -192,8 +186,8 @@ describe('Spine: acceleration and braking', () => {
       xs.push(out[0]!);
     }
     assertLimits(xs, 1, 10);
-    assert.ok(mask & SPINE_ACCEL_LIMITED);
-    assert.ok(mask & SPINE_RATE_LIMITED);
+    assert.ok(mask & SpineBit.ACCEL_LIMITED);
+    assert.ok(mask & SpineBit.RATE_LIMITED);
     assert.equal(xs.at(-1), 0.5);
     assert.ok(Math.max(...xs) <= 0.5 + 1e-9, `overshoot to ${Math.max(...xs)}`);
     s.flushEvents();
@@ -234,7 +228,7 @@ describe('Spine: torque window', () => {
     assert.equal(s.check(Float64Array.of(0.03), out), 0, 'within 5 N m / 100 N m/rad = 0.05 rad');
     fb.stampSec = 2 * DT;
     const mask = s.check(Float64Array.of(0.5), out);
-    assert.ok(mask & SPINE_TORQUE_LIMITED);
+    assert.ok(mask & SpineBit.TORQUE_LIMITED);
     assert.ok(Math.abs(out[0]! - 0.05) < 1e-12, `target ${out[0]}`);
     // Moving at qd = 0.2: damping takes 10 * 0.2 = 2 N m, so the window shifts by 0.02 rad.
     fb.stampSec = 3 * DT;
@@ -351,10 +345,10 @@ describe('Spine: watchdog, NaN rejection and sensor dropout (tick)', () => {
     s.submit([0.3], 0);
     const masks: number[] = [];
     for (let k = 0; k <= 5; k++) masks.push(s.tick(k * DT));
-    assert.equal(masks[3]! & SPINE_WATCHDOG_HOLD, 0, 'age 0.03 is not yet stale');
-    assert.ok(masks[4]! & SPINE_WATCHDOG_HOLD);
+    assert.equal(masks[3]! & SpineBit.WATCHDOG_HOLD, 0, 'age 0.03 is not yet stale');
+    assert.ok(masks[4]! & SpineBit.WATCHDOG_HOLD);
     s.submit([0.3], 6 * DT);
-    assert.equal(s.tick(6 * DT) & SPINE_WATCHDOG_HOLD, 0);
+    assert.equal(s.tick(6 * DT) & SpineBit.WATCHDOG_HOLD, 0);
     let k = 7;
     for (; k < 100 && s.mode === 'run'; k++) s.tick(k * DT);
     assert.equal(k - 1, 17, 'stop at the first tick more than 0.1 s after the last command');
@@ -380,10 +374,10 @@ describe('Spine: watchdog, NaN rejection and sensor dropout (tick)', () => {
     s.tick(0);
     s.tick(DT);
     assert.equal(s.submit([Number.NaN], 2 * DT), false);
-    assert.ok(s.tick(2 * DT) & SPINE_REJECTED_NONFINITE);
-    assert.ok(s.tick(3 * DT) & SPINE_REJECTED_NONFINITE);
+    assert.ok(s.tick(2 * DT) & SpineBit.REJECTED_NONFINITE);
+    assert.ok(s.tick(3 * DT) & SpineBit.REJECTED_NONFINITE);
     assert.equal(s.submit([0.2], 4 * DT), true);
-    assert.equal(s.tick(4 * DT) & SPINE_REJECTED_NONFINITE, 0);
+    assert.equal(s.tick(4 * DT) & SpineBit.REJECTED_NONFINITE, 0);
     assert.equal(s.stats.rejectedCommands, 1);
     assert.equal(s.stats.commands, 3);
     s.flushEvents();
@@ -419,11 +413,11 @@ describe('Spine: watchdog, NaN rejection and sensor dropout (tick)', () => {
       } else {
         // One missing sample (age one tick) is tolerated; the second is a dropout.
         s.submit([0.5], k * DT);
-        assert.equal(s.tick(k * DT) & SPINE_STOPPING, 0);
+        assert.equal(s.tick(k * DT) & SpineBit.STOPPING, 0);
         k++;
       }
       s.submit([0.5], k * DT);
-      assert.ok(s.tick(k * DT) & SPINE_STOPPING, `${corrupt}: stops on the first bad tick`);
+      assert.ok(s.tick(k * DT) & SpineBit.STOPPING, `${corrupt}: stops on the first bad tick`);
       assert.equal(s.stopCategory, 1);
       for (k++; k < 60; k++) s.tick(k * DT);
       assert.equal(s.mode, 'off');
@@ -467,7 +461,7 @@ describe('Spine: e-stop categories', () => {
     assert.equal(s.mode, 'off');
     assert.deepEqual(port.power, [true, false]);
     assert.equal(after.length, 2, 'nothing written after power off');
-    assert.equal(s.tick(1) & SPINE_STOPPING, SPINE_STOPPING);
+    assert.equal(s.tick(1) & SpineBit.STOPPING, SpineBit.STOPPING);
     s.flushEvents();
     const e = events.find((x) => x.kind === 'estop')!;
     assert.deepEqual([e.category, e.target], [0, 'button']);

@@ -24,14 +24,8 @@ export {
 } from './limits.ts';
 export { type ScenePortOptions, SceneSpinePort, servoModelFromScene } from './scene-port.ts';
 export {
-  SPINE_ACCEL_LIMITED,
-  SPINE_CLAMPED,
-  SPINE_RATE_LIMITED,
-  SPINE_REJECTED_NONFINITE,
-  SPINE_STOPPING,
-  SPINE_TORQUE_LIMITED,
-  SPINE_WATCHDOG_HOLD,
   Spine,
+  SpineBit,
   type SpineMode,
   type SpineOptions,
   type SpineStats,

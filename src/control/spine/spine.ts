@@ -22,14 +22,25 @@ import { SpineFeedback } from './feedback.ts';
 import { type CompiledLimits, channelMaxAcceleration, compileLimits, type SpineLimits } from './limits.ts';
 
 /** Bits of the value `check` and `tick` return (0 = the command passed untouched). */
-export const SPINE_CLAMPED = 1;
-export const SPINE_RATE_LIMITED = 2;
-export const SPINE_REJECTED_NONFINITE = 4;
-export const SPINE_ACCEL_LIMITED = 8;
-export const SPINE_TORQUE_LIMITED = 16;
-export const SPINE_WATCHDOG_HOLD = 32;
-/** The output follows a stop profile, or the robot is stopped. */
-export const SPINE_STOPPING = 64;
+export const SpineBit = {
+  CLAMPED: 1,
+  RATE_LIMITED: 2,
+  REJECTED_NONFINITE: 4,
+  ACCEL_LIMITED: 8,
+  TORQUE_LIMITED: 16,
+  WATCHDOG_HOLD: 32,
+  /** The output follows a stop profile, or the robot is stopped. */
+  STOPPING: 64,
+} as const;
+const {
+  CLAMPED: SPINE_CLAMPED,
+  RATE_LIMITED: SPINE_RATE_LIMITED,
+  REJECTED_NONFINITE: SPINE_REJECTED_NONFINITE,
+  ACCEL_LIMITED: SPINE_ACCEL_LIMITED,
+  TORQUE_LIMITED: SPINE_TORQUE_LIMITED,
+  WATCHDOG_HOLD: SPINE_WATCHDOG_HOLD,
+  STOPPING: SPINE_STOPPING,
+} = SpineBit;
 
 export type SpineMode = 'run' | 'stopping' | 'stopped' | 'off';
 /** IEC 60204-1 stop categories: 0 remove power now, 1 controlled stop then power off, 2 controlled stop. */
@@ -253,7 +264,7 @@ export class Spine {
 
   /**
    * One actuator period at `tSec`: applies the watchdog to the submitted command, runs every interlock on
-   * the feedback, and writes the safe targets to the actuators (not while power is off). Returns SPINE_*
+   * the feedback, and writes the safe targets to the actuators (not while power is off). Returns SpineBit
    * bits.
    */
   tick(tSec: number): number {
@@ -284,7 +295,7 @@ export class Spine {
 
   /**
    * The filter alone, for a loop that writes the actuators itself: writes the safe version of `command`
-   * into `out` (one tick after the previous call) and returns SPINE_* bits. No watchdog (the caller
+   * into `out` (one tick after the previous call) and returns SpineBit bits. No watchdog (the caller
    * supplies a command every tick).
    */
   check(command: Float64Array, out: Float64Array): number {
@@ -361,17 +372,6 @@ export class Spine {
     if (wasOff || !this.primed) this.actuators?.setPower(true);
   }
 
-  private event(
-    kind: SafetyEventKind,
-    tSec: number,
-    target: string | undefined,
-    value: number,
-    limit: number,
-    category = -1,
-  ): void {
-    this.events?.push(kind, tSec, target, value, limit, category);
-  }
-
   private beginStop(
     category: StopCategory,
     kind: SafetyEventKind,
@@ -383,7 +383,7 @@ export class Spine {
     if (this.state === OFF) return;
     if (this.state !== RUN && category >= this.category) return;
     this.stats.stops++;
-    this.event(kind, tSec, target, value, limit, category);
+    this.events?.push(kind, tSec, target, value, limit, category);
     this.category = category;
     if (category === 0 || (category === 1 && this.state === STOPPED)) this.powerOff();
     else this.state = STOPPING;
@@ -548,7 +548,7 @@ export class Spine {
     const name = this.limits.names[i];
     for (let k = 0; k < 4; k++) {
       if (fresh & CHANNEL_BITS[k]!) {
-        this.event(CHANNEL_KINDS[k]!, tSec, name, this.evValue[4 * i + k]!, this.evLimit[4 * i + k]!);
+        this.events?.push(CHANNEL_KINDS[k]!, tSec, name, this.evValue[4 * i + k]!, this.evLimit[4 * i + k]!);
       }
     }
   }
@@ -557,10 +557,16 @@ export class Spine {
     const fresh = mask & ~this.robotActive;
     this.robotActive = mask & (SPINE_REJECTED_NONFINITE | SPINE_WATCHDOG_HOLD);
     if (fresh & SPINE_REJECTED_NONFINITE) {
-      this.event('reject_nonfinite', tSec, this.limits.names[this.rejectChannel], Number.NaN, Number.NaN);
+      this.events?.push(
+        'reject_nonfinite',
+        tSec,
+        this.limits.names[this.rejectChannel],
+        Number.NaN,
+        Number.NaN,
+      );
     }
     if (fresh & SPINE_WATCHDOG_HOLD) {
-      this.event('watchdog_hold', tSec, 'command', this.holdAgeSec, this.limits.watchdog.holdAfterSec);
+      this.events?.push('watchdog_hold', tSec, 'command', this.holdAgeSec, this.limits.watchdog.holdAfterSec);
     }
   }
 
