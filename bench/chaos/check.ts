@@ -1,0 +1,132 @@
+/**
+ * The chaos benchmark's verdict on one network, taken after every process was stopped: the hub's catalog
+ * and stored bundles against what was asked (every job's seeds) and what the fields recorded (their logs).
+ *
+ *   lost        episodes missing: a requested (field, seed) with no stored episode, or an id a field
+ *               logged as spooled/delivered that the hub does not have (the larger of the two counts)
+ *   duplicated  stored episodes beyond one per requested (field, seed)
+ *   consistent  every catalog row has its bundle, the bundle decodes to that very episode (content id,
+ *               robot, seed, length), episode indexes are dense and unique per dataset, every episode is
+ *               in its field's dataset, and nothing is left behind: no spooled or refused bundle, no
+ *               journaled job at any field
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { decodeBundle } from '../../src/field/transfer/index.ts';
+import { Catalog } from '../../src/hub/catalog/index.ts';
+import { EpisodeIngest } from '../../src/hub/ingest/index.ts';
+import { type ChaosNetwork, journaledJob, rejectedEntries, spoolEntries } from './network.ts';
+
+export interface NetworkVerdict {
+  episodesRequested: number;
+  episodesSent: number;
+  episodesStored: number;
+  lost: number;
+  duplicated: number;
+  catalogConsistent: boolean;
+  /** No bundle left in a spool or refused, no job journaled as in progress at any field. */
+  settled: boolean;
+  /** What is wrong, when something is (the first few). */
+  problems: string[];
+}
+
+const MAX_PROBLEMS = 20;
+
+export async function checkNetwork(net: ChaosNetwork): Promise<NetworkVerdict> {
+  // Three kinds: the catalog disagrees with the stored data; something was left behind; lost or doubled.
+  const inconsistencies: string[] = [];
+  const leftovers: string[] = [];
+  const delivery: string[] = [];
+  const problem = (p: string) => inconsistencies.push(p);
+  const fieldNames = net.opts.fields.map((f) => f.name);
+
+  for (const name of fieldNames) {
+    const home = net.fieldHome(name);
+    const waiting = spoolEntries(home);
+    if (waiting) leftovers.push(`field ${name}: ${waiting} bundle(s) still in its spool`);
+    const refused = rejectedEntries(home);
+    if (refused) leftovers.push(`field ${name}: the hub refused ${refused} bundle(s) for good`);
+    const job = journaledJob(home);
+    if (job) leftovers.push(`field ${name}: job ${job} still journaled as in progress`);
+  }
+
+  const catalog = await Catalog.open({ dataDir: path.join(net.hubHome, 'catalog') });
+  try {
+    const ingest = await EpisodeIngest.open({ catalog, dir: path.join(net.hubHome, 'hub') });
+    const rows = await catalog.selectEpisodes({ field: fieldNames });
+    const byPair = new Map<string, number>();
+    const storedIds = new Set<string>();
+    const indexes = new Map<string, number[]>();
+    for (const row of rows) {
+      storedIds.add(row.id);
+      const pair = `${row.field}:${row.seed}`;
+      byPair.set(pair, (byPair.get(pair) ?? 0) + 1);
+      const list = indexes.get(row.datasetName) ?? [];
+      list.push(row.episodeIndex);
+      indexes.set(row.datasetName, list);
+      if (row.datasetName !== `${row.field}-arm7`) {
+        problem(`episode ${row.id} of field ${row.field} is in dataset ${row.datasetName}`);
+      }
+      const stored = await ingest.lookup(row.id);
+      if (!stored?.file) {
+        problem(`episode ${row.id}: the catalog has it, the hub has no bundle for it`);
+        continue;
+      }
+      let bytes: Uint8Array;
+      try {
+        bytes = new Uint8Array(await readFile(stored.file));
+      } catch (err) {
+        problem(`episode ${row.id}: bundle ${stored.file} unreadable: ${(err as Error).message}`);
+        continue;
+      }
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      if (stored.sha256 && sha256 !== stored.sha256) {
+        problem(
+          `episode ${row.id}: bundle ${stored.file} has sha256 ${sha256}, the catalog says ${stored.sha256}`,
+        );
+      }
+      try {
+        const { meta, length } = decodeBundle(bytes);
+        const got = [meta.id, meta.robot, meta.seed, length].join(' ');
+        const want = [row.id, row.robotId, row.seed, row.length].join(' ');
+        if (got !== want) problem(`episode ${row.id}: bundle holds ${got}, catalog row says ${want}`);
+      } catch (err) {
+        problem(`episode ${row.id}: bundle does not decode: ${(err as Error).message}`);
+      }
+    }
+    for (const [dataset, list] of indexes) {
+      const sorted = [...list].sort((a, b) => a - b);
+      if (!sorted.every((v, i) => v === i)) {
+        problem(`dataset ${dataset}: episode indexes are not 0..${list.length - 1}: ${sorted.join(',')}`);
+      }
+    }
+
+    const requested = new Set(net.requested.map((r) => `${r.field}:${r.seed}`));
+    let duplicated = 0;
+    for (const [pair, n] of byPair) {
+      if (n > 1) {
+        duplicated += n - 1;
+        delivery.push(`${pair} stored ${n} times`);
+      }
+      if (!requested.has(pair)) problem(`${pair} stored but never requested`);
+    }
+    const lostPairs = [...requested].filter((p) => !byPair.has(p));
+    const lostIds = [...net.recorded.keys()].filter((id) => !storedIds.has(id));
+    for (const p of lostPairs) delivery.push(`${p} requested, not stored`);
+    for (const id of lostIds) delivery.push(`episode ${id} recorded by ${net.recorded.get(id)}, not stored`);
+
+    return {
+      episodesRequested: requested.size,
+      episodesSent: net.recorded.size,
+      episodesStored: rows.length,
+      lost: Math.max(lostPairs.length, lostIds.length),
+      duplicated,
+      catalogConsistent: inconsistencies.length === 0,
+      settled: leftovers.length === 0,
+      problems: [...inconsistencies, ...leftovers, ...delivery].slice(0, MAX_PROBLEMS),
+    };
+  } finally {
+    await catalog.close();
+  }
+}
