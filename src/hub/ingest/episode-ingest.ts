@@ -11,16 +11,21 @@
  * catalog has the row" implies "the blob is there"; a crash in between leaves an unreferenced blob that
  * the re-sent bundle reuses. A re-sent episode is answered from the catalog and stores nothing.
  *
- * Group commit: uploads queue in arrival order; one committer takes everything queued (up to
- * `maxCommitEpisodes`), writes the new blobs in parallel and commits all their rows in one catalog
- * transaction. Episode indexes are dense per dataset and follow arrival order.
+ * Verification (hashes, header, content id) and blob writes run in worker threads (./bundle-workers.ts),
+ * so the thread that serves the API only parses HTTP and talks to the catalog. Group commit: uploads
+ * queue in arrival order; a committer takes what is queued a group at a time (up to `maxCommitEpisodes`),
+ * has the new blobs written while the group before it commits, and commits each group's rows in one
+ * catalog transaction. Episode indexes are dense per dataset and follow arrival order.
  */
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { TgError } from '../../errors/index.ts';
-import { type BatchEntry, verifyBundle } from '../../field/transfer/index.ts';
+import type { BatchEntry } from '../../field/transfer/index.ts';
 import { BlobStore } from '../blobs/index.ts';
-import type { Catalog, EpisodeGroup, EpisodeInput, EpisodeRow, RobotRow } from '../catalog/index.ts';
+import type { Catalog, EpisodeGroup, EpisodeRow, RobotRow } from '../catalog/index.ts';
+import { BundleWorkers, UploadRefused } from './bundle-workers.ts';
+import type { BundleUpload, VerifiedUpload } from './verify.ts';
+
+export type { BundleUpload } from './verify.ts';
 
 export interface EpisodeIngestOptions {
   catalog: Catalog;
@@ -30,8 +35,10 @@ export interface EpisodeIngestOptions {
   maxBundleBytes?: number;
   /** fsync each new blob and its directory before the catalog commit (default true). */
   durable?: boolean;
-  /** Most episodes one catalog transaction takes (default 256). */
+  /** Most episodes one catalog transaction takes (default 128). */
   maxCommitEpisodes?: number;
+  /** Threads that verify bundles and write blobs (default 1; 0: the calling thread). */
+  threads?: number;
 }
 
 /** An episode the hub has. `sha256`/`file` name its bundle; null for an episode not stored as a blob. */
@@ -50,28 +57,12 @@ export interface IngestResult extends StoredEpisode {
   status: IngestStatus;
 }
 
-/** One upload: the bundle and what the sender claims about it (both checked when given). */
-export interface BundleUpload {
-  bundle: Uint8Array;
-  /** The sender's sha256 of `bundle` (the transfer checksum). */
-  sha256?: string | undefined;
-  /** The episode id the sender addressed. */
-  id?: string | undefined;
-}
-
-interface VerifiedUpload {
-  id: string;
-  sha256: string;
-  bundle: Uint8Array;
-  robot: string;
-  field: string;
-  embodimentHash: string;
-  fps: number;
-  episode: Omit<EpisodeInput, 'episodeIndex'>;
-}
-
 interface Unit {
-  uploads: VerifiedUpload[];
+  size: number;
+  /** The ids the sender claimed, for error messages. */
+  claims: Array<string | undefined>;
+  /** Started when the unit arrived; its ticket names the verified bytes in the workers. */
+  verification: Promise<{ ticket: number; verified: VerifiedUpload[] }>;
   /** How a failure names an upload: "" for a single one, "episode 3 of 8 (<id>): " in a batch. */
   label: (i: number) => string;
   resolve: (results: IngestResult[]) => void;
@@ -79,7 +70,7 @@ interface Unit {
 }
 
 interface Group {
-  units: Array<{ unit: Unit; datasets: string[] }>;
+  units: Array<{ unit: Unit; ticket: number; verified: VerifiedUpload[]; datasets: string[] }>;
   /** Every upload of the group in order, with its dataset. */
   items: Array<{ u: VerifiedUpload; dataset: string }>;
   /** Episodes of the group that the catalog already had. */
@@ -87,7 +78,8 @@ interface Group {
 }
 
 const DEFAULT_MAX_BUNDLE_BYTES = 256 * 1024 * 1024;
-const DEFAULT_MAX_COMMIT_EPISODES = 256;
+/** A catalog insert blocks the thread that serves the API while it runs: keep each one short. */
+const DEFAULT_MAX_COMMIT_EPISODES = 128;
 /** Episodes committed lately, answered without the catalog (a field's resume check asks about these). */
 const RECENT_EPISODES = 100_000;
 /** An unknown robot reloads the robot list at most this often (unless a field registered meanwhile). */
@@ -99,6 +91,7 @@ export class EpisodeIngest {
   private readonly catalog: Catalog;
   private readonly durable: boolean;
   private readonly maxCommitEpisodes: number;
+  private readonly workers: BundleWorkers;
   /** Registered datasets by name (storage and fps), and the next episode index of the ones seen. */
   private datasets = new Map<string, { storage: string; fps: number }>();
   private readonly nextIndex = new Map<string, number>();
@@ -115,6 +108,11 @@ export class EpisodeIngest {
     this.durable = opts.durable ?? true;
     this.maxCommitEpisodes = opts.maxCommitEpisodes ?? DEFAULT_MAX_COMMIT_EPISODES;
     this.blobs = new BlobStore(path.join(opts.dir, 'blobs'), { maxBytes: this.maxBundleBytes });
+    this.workers = new BundleWorkers({
+      threads: opts.threads ?? 1,
+      root: this.blobs.root,
+      maxBundleBytes: this.maxBundleBytes,
+    });
   }
 
   static async open(opts: EpisodeIngestOptions): Promise<EpisodeIngest> {
@@ -162,74 +160,28 @@ export class EpisodeIngest {
     while (this.committing) await this.committing;
   }
 
-  /**
-   * Verification runs now, synchronously, so the queue holds uploads in the order they arrived (a NATS
-   * consumer relies on it); robots are checked by the committer, which may reload them from the catalog.
-   */
-  private enqueue(uploads: readonly BundleUpload[], label: (i: number) => string): Promise<IngestResult[]> {
-    let verified: VerifiedUpload[];
-    try {
-      if (uploads.length === 0) throw new TgError('INPUT_INVALID', 'no episodes to ingest');
-      verified = uploads.map((u, i) => {
-        try {
-          return this.verify(u);
-        } catch (err) {
-          throw relabel(err, label(i), u.id);
-        }
-      });
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return new Promise((resolve, reject) => {
-      this.queue.push({ uploads: verified, label, resolve, reject });
-      this.committing ??= this.commitLoop();
-    });
+  /** Finishes what is queued and stops the verification threads. */
+  async close(): Promise<void> {
+    await this.settled();
+    await this.workers.close();
   }
 
-  private verify(upload: BundleUpload): VerifiedUpload {
-    const { bundle } = upload;
-    if (bundle.byteLength > this.maxBundleBytes) {
-      throw new TgError(
-        'INPUT_INVALID',
-        `bundle of ${bundle.byteLength} bytes exceeds ${this.maxBundleBytes}`,
-      );
-    }
-    const sha256 = createHash('sha256').update(bundle).digest('hex');
-    if (upload.sha256 !== undefined && upload.sha256.toLowerCase() !== sha256) {
-      throw new TgError(
-        'INPUT_INVALID',
-        `checksum mismatch: sender says sha256 ${upload.sha256}, body has ${sha256}`,
-      );
-    }
-    const { header } = verifyBundle(bundle); // re-computes the content id: throws on any lie
-    const { meta } = header;
-    if (upload.id !== undefined && upload.id !== meta.id) {
-      throw new TgError('INPUT_INVALID', `bundle holds episode ${meta.id}, not ${upload.id}`);
-    }
-    return {
-      id: meta.id,
-      sha256,
-      bundle,
-      robot: meta.robot,
-      field: meta.field,
-      embodimentHash: meta.embodimentHash,
-      fps: meta.fps,
-      episode: {
-        id: meta.id,
-        robotId: meta.robot,
-        task: meta.task,
-        instruction: meta.instruction,
-        source: meta.source,
-        phase: meta.phase,
-        success: meta.success === true,
-        seed: meta.seed,
-        length: meta.length,
-        durationSec: meta.length / meta.fps,
-        recordedAt: header.recordedAt ?? new Date(),
-        blobSha256: sha256,
-        blobBytes: bundle.byteLength,
-      },
-    };
+  /** Queues a unit in arrival order; its verification starts now, on a worker thread. */
+  private enqueue(uploads: readonly BundleUpload[], label: (i: number) => string): Promise<IngestResult[]> {
+    if (uploads.length === 0) return Promise.reject(new TgError('INPUT_INVALID', 'no episodes to ingest'));
+    return new Promise((resolve, reject) => {
+      const verification = this.workers.verify(uploads);
+      verification.catch(() => {}); // awaited by the committer, in turn
+      this.queue.push({
+        size: uploads.length,
+        claims: uploads.map((u) => u.id),
+        verification,
+        label,
+        resolve,
+        reject,
+      });
+      this.committing ??= this.commitLoop();
+    });
   }
 
   /**
@@ -250,7 +202,7 @@ export class EpisodeIngest {
         while (this.queue.length > 0 && (units.length === 0 || episodes < this.maxCommitEpisodes)) {
           const unit = this.queue.shift() as Unit;
           units.push(unit);
-          episodes += unit.uploads.length;
+          episodes += unit.size;
         }
         const prepared = this.prepare(units);
         const before = previous;
@@ -265,41 +217,61 @@ export class EpisodeIngest {
     }
   }
 
-  /** Checks robots, finds what the catalog already has, writes the new blobs; null when nothing is left. */
+  /**
+   * Waits for the units' verification, checks robots, finds what the catalog already has and has the new
+   * blobs written; null when no unit is left.
+   */
   private async prepare(all: Unit[]): Promise<Group | null> {
     const units: Group['units'] = [];
     for (const unit of all) {
+      let ticket: number | null = null;
       try {
-        units.push({ unit, datasets: await this.placeUnit(unit) });
+        const v = await unit.verification;
+        ticket = v.ticket;
+        units.push({ unit, ticket, verified: v.verified, datasets: await this.placeUnit(unit, v.verified) });
       } catch (err) {
-        unit.reject(err); // a unit with an unknown or mismatched robot is refused whole; the others go on
+        // A unit with a bad bundle or an unknown or mismatched robot is refused whole; the others go on.
+        if (ticket !== null) this.workers.drop(ticket);
+        unit.reject(
+          err instanceof UploadRefused
+            ? relabel(err.error, unit.label(err.index), unit.claims[err.index])
+            : err,
+        );
       }
     }
     if (units.length === 0) return null;
     const group: Group = {
       units,
-      items: units.flatMap(({ unit, datasets }) =>
-        unit.uploads.map((u, i) => ({ u, dataset: datasets[i] as string })),
+      items: units.flatMap(({ verified, datasets }) =>
+        verified.map((u, i) => ({ u, dataset: datasets[i] as string })),
       ),
       known: new Map(),
     };
+    let written = false;
     try {
       // The first upload of an id in the group is the one stored; later ones, and ids the hub has, are
       // answered as already stored.
       const ids = [...new Set(group.items.map((f) => f.u.id))].filter((id) => !this.recent.has(id));
       for (const r of await this.catalog.getEpisodes(ids)) group.known.set(r.id, this.stored(r));
       const seen = new Set<string>();
-      const fresh = group.items.filter(({ u }) => {
-        if (seen.has(u.id) || group.known.has(u.id) || this.recent.has(u.id)) return false;
-        seen.add(u.id);
-        return true;
+      const writes = units.map(({ ticket, verified }) => {
+        const fresh: number[] = [];
+        for (const [i, u] of verified.entries()) {
+          if (seen.has(u.id) || group.known.has(u.id) || this.recent.has(u.id)) continue;
+          seen.add(u.id);
+          fresh.push(i);
+        }
+        if (fresh.length === 0) {
+          this.workers.drop(ticket);
+          return Promise.resolve();
+        }
+        return this.workers.write(ticket, fresh, this.durable);
       });
-      await this.blobs.putHashed(
-        fresh.map(({ u }) => ({ bytes: u.bundle, sha256: u.sha256 })),
-        { durable: this.durable },
-      );
+      written = true;
+      await Promise.all(writes);
       return group;
     } catch (err) {
+      if (!written) for (const { ticket } of units) this.workers.drop(ticket);
       this.fail(group, err);
       return null;
     }
@@ -325,7 +297,7 @@ export class EpisodeIngest {
           dataset,
           episodeIndex,
           sha256: u.sha256,
-          bytes: u.bundle.byteLength,
+          bytes: u.bytes,
           file: this.blobs.pathOf(u.sha256),
         });
       }
@@ -348,7 +320,7 @@ export class EpisodeIngest {
       }
       let at = 0;
       for (const { unit } of group.units) {
-        const results = group.items.slice(at, at + unit.uploads.length).map(({ u }): IngestResult => {
+        const results = group.items.slice(at, at + unit.size).map(({ u }): IngestResult => {
           const mine = fresh.get(u.id);
           if (mine) {
             fresh.delete(u.id); // only the first upload of an id stored it
@@ -360,7 +332,7 @@ export class EpisodeIngest {
           }
           return { ...had, status: 'already stored' };
         });
-        at += unit.uploads.length;
+        at += unit.size;
         unit.resolve(results);
       }
     } catch (err) {
@@ -384,9 +356,9 @@ export class EpisodeIngest {
   }
 
   /** Checks each upload's robot and picks its dataset (registering new datasets). */
-  private async placeUnit(unit: Unit): Promise<string[]> {
+  private async placeUnit(unit: Unit, verified: VerifiedUpload[]): Promise<string[]> {
     const datasets: string[] = [];
-    for (const [i, u] of unit.uploads.entries()) {
+    for (const [i, u] of verified.entries()) {
       const robot = await this.robot(u.robot);
       const where = unit.label(i);
       if (!robot) {

@@ -27,8 +27,8 @@ export interface NetworkHubOptions {
   /** Stream and subject names (tests use unique ones). */
   nats?: Partial<NatsLayout>;
   maxBundleBytes?: number;
-  /** Episode ingest tuning (fsync before commit, group size); see `EpisodeIngestOptions`. */
-  ingest?: Pick<EpisodeIngestOptions, 'durable' | 'maxCommitEpisodes'>;
+  /** Episode ingest tuning (fsync before commit, group size, threads); see `EpisodeIngestOptions`. */
+  ingest?: Pick<EpisodeIngestOptions, 'durable' | 'maxCommitEpisodes' | 'threads'>;
   /** Built console to serve; omitted: API only. */
   consoleDir?: string;
   /** Live run summary served at /api/status (`tg up --fields`); default: the catalog's totals. */
@@ -100,7 +100,7 @@ export async function startNetworkHub(opts: NetworkHubOptions): Promise<NetworkH
         try {
           await link?.close();
           await app.close();
-          await ingest.settled();
+          await ingest.close();
         } finally {
           if (ownsCatalog) await catalog.close();
         }

@@ -28,6 +28,12 @@ export const episodesQuerySchema = z
   })
   .strict();
 
+/**
+ * Counting the matching episodes scans them: the page's costly query, and the console polls it while
+ * fields stream episodes in. A total is reused for up to this long (the page itself is always fresh).
+ */
+export const EPISODES_TOTAL_MAX_AGE_MS = 1000;
+
 /** A catalog episode as the API returns it (`EpisodeRow`; storage details may add keys). */
 const episodeRowSchema = z.looseObject({
   id: z.string(),
@@ -68,12 +74,24 @@ export const EPISODES_ROUTE_DOCS: RouteDoc[] = [
 
 /** GET /api/episodes?limit&offset&robot: a page of episodes, newest first. */
 export const episodesRoutes: FastifyPluginAsync<EpisodesRoutesOptions> = async (app, { catalog }) => {
+  const totals = new Map<string, { at: number; total: Promise<number> }>();
+  const countOf = (robot: string | undefined): Promise<number> => {
+    const key = robot ?? '';
+    const now = Date.now();
+    const cached = totals.get(key);
+    if (cached && now - cached.at < EPISODES_TOTAL_MAX_AGE_MS) return cached.total;
+    if (totals.size >= 1000) totals.clear();
+    const total = catalog.countEpisodes(robot === undefined ? {} : { robotId: robot });
+    totals.set(key, { at: now, total });
+    total.catch(() => totals.delete(key));
+    return total;
+  };
   app.get('/api/episodes', async (request): Promise<EpisodesResponse> => {
     const q = parseQuery(episodesQuerySchema, request.query);
     const filter = q.robot === undefined ? {} : { robotId: q.robot };
     const [episodes, total] = await Promise.all([
       catalog.listEpisodes({ limit: q.limit, offset: q.offset, ...filter }),
-      catalog.countEpisodes(filter),
+      countOf(q.robot),
     ]);
     return { episodes, total, limit: q.limit, offset: q.offset };
   });
