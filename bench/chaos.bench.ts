@@ -9,10 +9,12 @@
  * seeds and the fields' logs (bench/chaos/check.ts).
  *
  * The figure is the fraction of requested episodes stored exactly once (baseline: 1, all of them).
+ * `--catalog postgres` runs the hubs on PostgreSQL (TG_DATABASE_URL) instead of their embedded PGlite.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { z } from 'zod';
 import { checkNetwork, type NetworkVerdict } from './chaos/check.ts';
 import { ChaosNetwork, type Transport } from './chaos/network.ts';
@@ -36,6 +38,12 @@ const optionsSchema = z
     /** How long a trial may take to settle after the restart before it counts as stuck. */
     drainSec: z.coerce.number().positive().max(3600).default(90),
     natsUrl: z.string().default(process.env.TG_NATS_URL ?? 'nats://127.0.0.1:4222'),
+    /** The hubs' catalogs: embedded PGlite in their homes, or databases made on a PostgreSQL server. */
+    catalog: z.enum(['pglite', 'postgres']).default('pglite'),
+    /** PostgreSQL server for --catalog postgres (a database per network is created there and dropped). */
+    databaseUrl: z
+      .string()
+      .default(process.env.TG_TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test'),
     /** Keep the temp homes (for a look after a failure). */
     keep: z.coerce.boolean().default(false),
     /** Print each trial's phases to stderr. */
@@ -113,12 +121,16 @@ async function runTransport(
 ): Promise<TransportResult> {
   const started = performance.now();
   const root = mkdtempSync(path.join(os.tmpdir(), `tg-chaos-${transport}-`));
+  const token = `chaos${process.pid}${Date.now().toString(36)}`;
+  const database =
+    opts.catalog === 'postgres' ? await createDatabase(opts.databaseUrl, `tg_${token}_${transport}`) : null;
   const net = new ChaosNetwork({
     transport,
     root,
     fields: FIELDS,
     natsUrl: opts.natsUrl,
-    natsPrefix: `chaos${process.pid}${Date.now().toString(36)}`,
+    natsPrefix: token,
+    databaseUrl: database?.url,
   });
   let stuckTrials = 0;
   try {
@@ -161,6 +173,7 @@ async function runTransport(
     };
   } finally {
     await net.cleanup().catch(() => {});
+    await database?.drop().catch(() => {});
     if (!opts.keep) rmSync(root, { recursive: true, force: true });
     else process.stderr.write(`chaos ${transport}: homes kept in ${root}\n`);
   }
@@ -198,6 +211,30 @@ async function trial(net: ChaosNetwork, opts: Options, rng: () => number): Promi
   await sleep(rng() * 300);
   await net.startHub();
   return 'hub twice';
+}
+
+/** A fresh database on the server of `serverUrl`, dropped by `drop()`. */
+async function createDatabase(
+  serverUrl: string,
+  name: string,
+): Promise<{ url: string; drop(): Promise<void> }> {
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: serverUrl });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  const db = name
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_')
+    .slice(0, 63);
+  await admin(`CREATE DATABASE ${db}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${db}`;
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`) };
 }
 
 function sleep(ms: number): Promise<void> {

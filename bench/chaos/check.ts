@@ -51,7 +51,11 @@ export async function checkNetwork(net: ChaosNetwork): Promise<NetworkVerdict> {
     if (job) leftovers.push(`field ${name}: job ${job} still journaled as in progress`);
   }
 
-  const catalog = await Catalog.open({ dataDir: path.join(net.hubHome, 'catalog') });
+  const catalog = await Catalog.open(
+    net.opts.databaseUrl
+      ? { databaseUrl: net.opts.databaseUrl }
+      : { dataDir: path.join(net.hubHome, 'catalog') },
+  );
   try {
     const ingest = await EpisodeIngest.open({ catalog, dir: path.join(net.hubHome, 'hub') });
     const rows = await catalog.selectEpisodes({ field: fieldNames });

@@ -29,6 +29,8 @@ export interface NetworkOptions {
   natsUrl: string;
   /** NATS subject root and stream prefix of this network (unique per run). */
   natsPrefix: string;
+  /** The hub's catalog on this PostgreSQL database (TG_DATABASE_URL) instead of PGlite in its home. */
+  databaseUrl?: string | undefined;
 }
 
 export interface RequestedEpisode {
@@ -72,9 +74,10 @@ export class ChaosNetwork {
     await Promise.all(this.opts.fields.map((f) => this.startField(f.name)));
   }
 
-  private env(): NodeJS.ProcessEnv {
+  private env(hub = false): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = { ...process.env };
     for (const k of Object.keys(env)) if (k.startsWith('TG_')) delete env[k];
+    if (hub && this.opts.databaseUrl) env.TG_DATABASE_URL = this.opts.databaseUrl;
     return env;
   }
 
@@ -88,7 +91,7 @@ export class ChaosNetwork {
     const hub = new TgProcess(
       'hub',
       ['--json', '--home', this.hubHome, '--port', String(this.port), 'hub', 'start', ...this.natsArgs()],
-      this.env(),
+      this.env(true),
     );
     hub.onLine((l) => this.logs.push(`hub: ${l}`));
     this.hub = hub;
