@@ -10,6 +10,7 @@ import {
   StandTask,
   WalkRouteTask,
 } from '../../src/sim/tasks/locomotion.ts';
+import { seededStates } from './fixtures/scene-tasks.ts';
 
 const humanoid = loadEmbodiment('humanoid');
 const joints = humanoid.jointNames;
@@ -50,10 +51,7 @@ describe('locomotion scene and tasks', () => {
 
   test('initial-state sets are deterministic per seed and differ across seeds', () => {
     const tasks = [new StandTask(joints), new PushRecoveryTask(joints), new WalkRouteTask(joints)];
-    for (const t of tasks) {
-      assert.deepEqual(t.initialStates(4, 3), t.initialStates(4, 3), t.name);
-      assert.notDeepEqual(t.initialStates(4, 3), t.initialStates(5, 3), t.name);
-    }
+    for (const t of tasks) seededStates<unknown>(t, 4, 3);
     const push = new PushRecoveryTask(joints, { forceRangeN: [120, 160], count: 4 });
     for (const s of push.initialStates(1, 10)) {
       assert.equal(s.pushes.length, 4);

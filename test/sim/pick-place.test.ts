@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { runPickPlaceEpisode } from '../../src/control/episode-loop.ts';
-import { Spine } from '../../src/control/spine.ts';
 import { seededRng } from '../../src/sim/rng.ts';
 import { pickPlaceScene } from '../../src/sim/scenes/pick-place.ts';
 import { SceneWorld } from '../../src/sim/scenes/scene-world.ts';
 import { PickPlaceTask } from '../../src/sim/tasks/pick-place.ts';
+import { gripperHeldOpenSpine, seededStates } from './fixtures/scene-tasks.ts';
 
 describe('pick-and-place (factory): cube into bin', () => {
   let world: SceneWorld;
@@ -27,10 +27,8 @@ describe('pick-and-place (factory): cube into bin', () => {
   });
 
   test('initial states are deterministic per seed, inside the spawn region, and differ across seeds', () => {
-    assert.deepEqual(task.initialStates(5, 4), task.initialStates(5, 4));
-    assert.notDeepEqual(task.initialStates(5, 4), task.initialStates(6, 4));
     const { spawn } = task.layout;
-    for (const s of task.initialStates(9, 50)) {
+    for (const s of seededStates(task, 9, 50)) {
       assert.ok(s.cubeXY[0] >= spawn.xMin && s.cubeXY[0] <= spawn.xMax);
       assert.ok(s.cubeXY[1] >= spawn.yMin && s.cubeXY[1] <= spawn.yMax);
       assert.ok(Math.abs(s.cubeYaw) <= spawn.yawMax);
@@ -99,15 +97,7 @@ describe('pick-and-place (factory): cube into bin', () => {
   }
 
   test('fails (cube not in bin) when the gripper is forced to stay open', () => {
-    const arm = task.arm;
-    const lower = [...arm.jointLimits.lower];
-    lower[7] = arm.jointLimits.upper[7]!; // the spine holds the gripper fully open
-    const spine = new Spine({
-      lower,
-      upper: arm.jointLimits.upper,
-      maxVelocity: [2.5, 2.5, 2.5, 2.5, 3, 3, 3, 0.25],
-      tickSec: world.timestepSec,
-    });
+    const spine = gripperHeldOpenSpine(task.arm, world.timestepSec);
     const r = runPickPlaceEpisode({ world, seed: 0, spine });
     assert.equal(r.success, false);
     assert.equal(task.success(world), false);

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { runEpisode } from '../../src/control/episode-loop.ts';
 import { serveCupSkill } from '../../src/control/skills/serve-cup.ts';
-import { Spine } from '../../src/control/spine.ts';
 import { CUP_SEGMENTS } from '../../src/sim/scenes/props.ts';
 import { SceneWorld } from '../../src/sim/scenes/scene-world.ts';
 import { serveCupScene } from '../../src/sim/scenes/serve-cup.ts';
 import { ServeCupTask } from '../../src/sim/tasks/serve-cup.ts';
+import { gripperHeldOpenSpine, seededStates } from './fixtures/scene-tasks.ts';
 
 describe('mall: serve a cup to the marked hand-over spot', () => {
   let world: SceneWorld;
@@ -25,10 +25,8 @@ describe('mall: serve a cup to the marked hand-over spot', () => {
   });
 
   test('initial states are deterministic per seed, inside their regions, and differ across seeds', () => {
-    assert.deepEqual(task.initialStates(3, 5), task.initialStates(3, 5));
-    assert.notDeepEqual(task.initialStates(3, 5), task.initialStates(4, 5));
     const { cupSpawn, spotRegion } = task.layout;
-    for (const s of task.initialStates(8, 40)) {
+    for (const s of seededStates(task, 8, 40)) {
       assert.ok(s.cupXY[0] >= cupSpawn.xMin && s.cupXY[0] <= cupSpawn.xMax);
       assert.ok(s.cupXY[1] >= cupSpawn.yMin && s.cupXY[1] <= cupSpawn.yMax);
       assert.ok(s.spotXY[0] >= spotRegion.xMin && s.spotXY[0] <= spotRegion.xMax);
@@ -83,21 +81,12 @@ describe('mall: serve a cup to the marked hand-over spot', () => {
   test('fails when the gripper cannot close (the cup never leaves its place)', () => {
     const s = task.initialStates(1, 1)[0]!;
     task.apply(world, s);
-    const arm = task.arm;
-    const lower = [...arm.jointLimits.lower];
-    lower[7] = arm.jointLimits.upper[7]!; // the spine holds the gripper fully open
-    const spine = new Spine({
-      lower,
-      upper: arm.jointLimits.upper,
-      maxVelocity: [2.5, 2.5, 2.5, 2.5, 3, 3, 3, 0.25],
-      tickSec: world.timestepSec,
-    });
     const r = runEpisode({
       world,
       task,
       skill: (dt) => serveCupSkill(world, task, dt),
       maxSimSec: 15,
-      spine,
+      spine: gripperHeldOpenSpine(task.arm, world.timestepSec),
     });
     assert.equal(r.success, false);
     const cup = new Float64Array(3);

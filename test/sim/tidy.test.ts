@@ -6,6 +6,7 @@ import { isTgError } from '../../src/errors/index.ts';
 import { SceneWorld } from '../../src/sim/scenes/scene-world.ts';
 import { objectHalfHeight, TIDY_LAYOUT, tidyScene } from '../../src/sim/scenes/tidy.ts';
 import { TidyTask } from '../../src/sim/tasks/tidy.ts';
+import { seededStates } from './fixtures/scene-tasks.ts';
 
 describe('home: tidy scattered objects into a box', () => {
   let world: SceneWorld;
@@ -23,11 +24,24 @@ describe('home: tidy scattered objects into a box', () => {
     world.setFreePose(name, [box.x + dx, box.y, tableTopZ + box.wallM + objectHalfHeight(o)]);
   };
 
+  /** The scripted tidy-up in the episode loop from the world as it is; the skill for its counters. */
+  const tidyUp = (maxSimSec = 30) => {
+    let skill: TidySkill | undefined;
+    const r = runEpisode({
+      world,
+      task,
+      skill: (dt) => {
+        skill = new TidySkill(world, task, dt);
+        return skill;
+      },
+      maxSimSec,
+    });
+    return { ...r, objectsDone: skill?.objectsDone };
+  };
+
   test('initial states are deterministic per seed and keep the objects apart on the table', () => {
-    assert.deepEqual(task.initialStates(4, 5), task.initialStates(4, 5));
-    assert.notDeepEqual(task.initialStates(4, 5), task.initialStates(5, 5));
     const { scatter, minSeparationM } = TIDY_LAYOUT;
-    for (const s of task.initialStates(7, 40)) {
+    for (const s of seededStates(task, 7, 40)) {
       assert.equal(s.objects.length, names.length);
       for (const [i, a] of s.objects.entries()) {
         assert.ok(a.xy[0] >= scatter.xMin && a.xy[0] <= scatter.xMax);
@@ -69,19 +83,10 @@ describe('home: tidy scattered objects into a box', () => {
   for (const [i, s] of task.initialStates(1, 2).entries()) {
     test(`the scripted tidy-up puts all objects away from initial state ${i} of seed 1`, () => {
       task.apply(world, s);
-      let skill: TidySkill | undefined;
-      const r = runEpisode({
-        world,
-        task,
-        skill: (dt) => {
-          skill = new TidySkill(world, task, dt);
-          return skill;
-        },
-        maxSimSec: 30,
-      });
+      const r = tidyUp();
       assert.equal(r.success, true, JSON.stringify(r.metrics));
       assert.equal(r.finished, true);
-      assert.equal(skill?.objectsDone, names.length);
+      assert.equal(r.objectsDone, names.length);
       assert.equal(r.spineInterventions, 0);
     });
   }
@@ -91,18 +96,9 @@ describe('home: tidy scattered objects into a box', () => {
     putInBox('block', -0.08);
     putInBox('carton', 0.08);
     world.forward();
-    let skill: TidySkill | undefined;
-    const r = runEpisode({
-      world,
-      task,
-      skill: (dt) => {
-        skill = new TidySkill(world, task, dt);
-        return skill;
-      },
-      maxSimSec: 30,
-    });
+    const r = tidyUp();
     assert.equal(r.success, true, JSON.stringify(r.metrics));
-    assert.equal(skill?.objectsDone, 1);
+    assert.equal(r.objectsDone, 1);
     assert.ok(r.simSec < 12);
   });
 
@@ -112,7 +108,7 @@ describe('home: tidy scattered objects into a box', () => {
     putInBox('can', 0);
     putInBox('carton', 0.08);
     world.forward();
-    const r = runEpisode({ world, task, skill: (dt) => new TidySkill(world, task, dt), maxSimSec: 30 });
+    const r = tidyUp();
     assert.equal(r.finished, true);
     assert.equal(r.simSec, 0);
     assert.equal(r.success, true);
@@ -120,7 +116,7 @@ describe('home: tidy scattered objects into a box', () => {
 
   test('an unfinished episode (time limit) is judged by where the objects are', () => {
     task.apply(world, task.initialStates(1, 1)[0]!);
-    const r = runEpisode({ world, task, skill: (dt) => new TidySkill(world, task, dt), maxSimSec: 8 });
+    const r = tidyUp(8);
     assert.equal(r.finished, false);
     assert.equal(r.success, false);
     assert.ok(r.metrics.objectsInBox! >= 1 && r.metrics.objectsInBox! < 3, JSON.stringify(r.metrics));
