@@ -7,14 +7,17 @@
  *   duplicated  stored episodes beyond one per requested (field, seed)
  *   consistent  every catalog row has its bundle, the bundle decodes to that very episode (content id,
  *               robot, seed, length), episode indexes are dense and unique per dataset, every episode is
- *               in its field's dataset, and nothing is left behind: no spooled or refused bundle, no
- *               journaled job at any field
+ *               in its field's dataset, and each field's episodes, frozen and exported as LeRobot v3
+ *               (what a trainer reads), are exactly the catalog's
+ *   settled     nothing left behind: no spooled or refused bundle, no journaled job at any field
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { decodeBundle } from '../../src/field/transfer/index.ts';
 import { Catalog } from '../../src/hub/catalog/index.ts';
+import { Datasets } from '../../src/hub/datasets/index.ts';
 import { EpisodeIngest } from '../../src/hub/ingest/index.ts';
 import { type ChaosNetwork, journaledJob, rejectedEntries, spoolEntries } from './network.ts';
 
@@ -106,6 +109,8 @@ export async function checkNetwork(net: ChaosNetwork): Promise<NetworkVerdict> {
       }
     }
 
+    await checkExports(catalog, fieldNames, rows, problem);
+
     const requested = new Set(net.requested.map((r) => `${r.field}:${r.seed}`));
     let duplicated = 0;
     for (const [pair, n] of byPair) {
@@ -132,5 +137,42 @@ export async function checkNetwork(net: ChaosNetwork): Promise<NetworkVerdict> {
     };
   } finally {
     await catalog.close();
+  }
+}
+
+/** Each field's episodes frozen and exported as LeRobot v3: the export holds exactly the catalog's ids. */
+async function checkExports(
+  catalog: Catalog,
+  fields: string[],
+  rows: Array<{ id: string; field: string }>,
+  problem: (p: string) => void,
+): Promise<void> {
+  const datasets = new Datasets(catalog);
+  const out = await mkdtemp(path.join(os.tmpdir(), 'tg-chaos-export-'));
+  try {
+    for (const field of fields) {
+      const want = rows.filter((r) => r.field === field).map((r) => r.id);
+      if (want.length === 0) continue;
+      const name = `chaos-check-${field}`;
+      try {
+        await datasets.create(name, { field });
+        await datasets.freeze(name);
+        const result = await datasets.export(name, undefined, path.join(out, name));
+        const lines = (await readFile(path.join(result.dir, 'meta/tg_episodes.jsonl'), 'utf8'))
+          .trim()
+          .split('\n');
+        const got = lines.map((l) => (JSON.parse(l) as { id: string }).id);
+        if (result.episodes !== want.length || got.length !== want.length) {
+          problem(`field ${field}: export holds ${got.length} episodes, the catalog ${want.length}`);
+        }
+        const missing = want.filter((id) => !got.includes(id));
+        if (missing.length)
+          problem(`field ${field}: ${missing.length} catalog episode(s) missing from its export`);
+      } catch (err) {
+        problem(`field ${field}: freezing and exporting its episodes failed: ${(err as Error).message}`);
+      }
+    }
+  } finally {
+    await rm(out, { recursive: true, force: true });
   }
 }
