@@ -11,16 +11,10 @@ import { PlanExecutor } from '../../src/control/brain/plan-executor.ts';
 import type { BrainPlan, Planner, PlanRequest } from '../../src/control/brain/planner.ts';
 import { ScheduledBrain } from '../../src/control/brain/scheduled-brain.ts';
 import { RateScheduler } from '../../src/control/scheduler/index.ts';
-import { type ActuatorPort, Spine } from '../../src/control/spine.ts';
 import { FakeRobot, type Fault, pickPlaceWorld } from './brain-worlds.ts';
+import { oneChannelSpine, SCHEDULED_LIMITS } from './fixtures/one-channel-spine.ts';
 
 const DT = 0.002; // 500 Hz spine, 250 Hz cerebellum
-
-class NullPort implements ActuatorPort {
-  readonly channels = 1;
-  write(): void {}
-  setPower(): void {}
-}
 
 /** The built-in planner, made slow in wall time. */
 class SlowPlanner implements Planner {
@@ -33,19 +27,7 @@ class SlowPlanner implements Planner {
 }
 
 async function runScheduled(planner: Planner, link: BrainLinkOptions, faults: Record<string, Fault[]> = {}) {
-  const spine = new Spine(
-    {
-      lower: [-1],
-      upper: [1],
-      maxVelocity: [1],
-      maxAcceleration: [50],
-      tickSec: DT,
-      watchdog: { holdAfterSec: 0.02, stopAfterSec: 0.1 },
-      contact: { regions: [{ name: 'environment', quasiStaticN: 60, transientN: 60 }] },
-    },
-    { actuators: new NullPort() },
-  );
-  spine.reset([0]);
+  const { spine } = oneChannelSpine(DT, SCHEDULED_LIMITS);
   const robot = new FakeRobot(pickPlaceWorld(), faults, 5);
   const brainLink = new BrainLink(planner, { computeMs: 4, ...link });
   let scheduler: RateScheduler<void> | null = null;
@@ -53,7 +35,12 @@ async function runScheduled(planner: Planner, link: BrainLinkOptions, faults: Re
   const exec = new PlanExecutor({ brain, cerebellum: robot, world: () => robot.world });
   scheduler = new RateScheduler<void>({
     spine,
-    plant: { sense: (t) => void (spine.feedback.stampSec = t), advance() {} },
+    plant: {
+      sense: (t) => {
+        spine.feedback.stampSec = t;
+      },
+      advance() {},
+    },
     cerebellum: {
       rateHz: 250,
       timeoutMs: 1000,

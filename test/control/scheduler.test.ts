@@ -1,25 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { SafetyEvent } from '../../src/control/contracts.ts';
 import {
   type CommandLayer,
   type PlannerLayer,
   RateScheduler,
   type SchedulerOptions,
 } from '../../src/control/scheduler/index.ts';
-import { type ActuatorPort, Spine } from '../../src/control/spine.ts';
 import { isTgError } from '../../src/errors/index.ts';
+import { oneChannelSpine, SCHEDULED_LIMITS } from './fixtures/one-channel-spine.ts';
 
 const DT = 0.002; // 500 Hz spine
-
-class RecordingPort implements ActuatorPort {
-  readonly channels = 1;
-  readonly writes: number[] = [];
-  write(targets: Float64Array): void {
-    this.writes.push(targets[0]!);
-  }
-  setPower(): void {}
-}
 
 function busyWait(ms: number): void {
   const end = performance.now() + ms;
@@ -32,26 +22,12 @@ function busyWait(ms: number): void {
 function rig(
   opts: Partial<SchedulerOptions<number>> & { cerebellum: SchedulerOptions<number>['cerebellum'] },
 ) {
-  const port = new RecordingPort();
-  const events: SafetyEvent[] = [];
-  const spine = new Spine(
-    {
-      lower: [-1],
-      upper: [1],
-      maxVelocity: [1],
-      maxAcceleration: [50],
-      tickSec: DT,
-      watchdog: { holdAfterSec: 0.02, stopAfterSec: 0.1 },
-      contact: { regions: [{ name: 'environment', quasiStaticN: 60, transientN: 60 }] },
-    },
-    { actuators: port, sink: (e) => events.push(e) },
-  );
+  const { spine, port, events } = oneChannelSpine(DT, SCHEDULED_LIMITS);
   const fb = spine.feedback;
-  spine.reset([0]);
   const plant = {
     sense(t: number) {
       fb.stampSec = t;
-      fb.q[0] = port.writes.at(-1) ?? 0;
+      fb.q[0] = port.writes.at(-1)?.[0] ?? 0;
     },
     advance() {},
   };
@@ -320,14 +296,15 @@ describe('RateScheduler: a fault above the spine is a safe stop within the tick'
       assert.equal(calls, 26, 'not run again after the fault');
       assert.deepEqual(s.faultedLayers, ['cerebellum']);
       // The write of the fault tick (index 50) already decelerates, and speed never rises after it.
-      const v = port.writes
+      const xs = port.writes.map((w) => w[0]!);
+      const v = xs
         .slice(48)
         .map((w, i, a) => (i === 0 ? 0 : (w - a[i - 1]!) / DT))
         .slice(1);
       assert.ok(v[1]! < v[0]!, `decelerating at the fault tick: ${v[0]} -> ${v[1]}`);
       for (let i = 2; i < v.length; i++) assert.ok(v[i]! <= v[i - 1]! + 1e-12 && v[i]! >= 0);
       assert.equal(spine.mode, 'stopped');
-      assert.ok(Math.max(...port.writes) < 0.9, 'the late command never reached the actuators');
+      assert.ok(Math.max(...xs) < 0.9, 'the late command never reached the actuators');
       assert.equal(spine.stats.rejectedCommands, 0, 'the NaN never reached the spine');
       const e = events.find((x) => x.kind === 'estop')!;
       assert.equal(e.category, 2);

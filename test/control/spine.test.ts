@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { SafetyEvent } from '../../src/control/contracts.ts';
 import {
-  type ActuatorPort,
   compileLimits,
   ISO_TS_15066_REGIONS,
   Spine,
@@ -13,21 +12,9 @@ import {
 } from '../../src/control/spine.ts';
 import { channelMaxVelocity, loadEmbodiment } from '../../src/embodiment/index.ts';
 import { isTgError } from '../../src/errors/index.ts';
+import { oneChannelSpine, RecordingPort } from './fixtures/one-channel-spine.ts';
 
 const DT = 0.01;
-
-/** An actuator port that records what reached it. */
-class RecordingPort implements ActuatorPort {
-  readonly writes: number[][] = [];
-  readonly power: boolean[] = [];
-  constructor(readonly channels: number) {}
-  write(targets: Float64Array): void {
-    this.writes.push(Array.from(targets));
-  }
-  setPower(on: boolean): void {
-    this.power.push(on);
-  }
-}
 
 function spine(): Spine {
   // Two channels: [-1, 1] at 10 units/s, [0, 0.08] at 1 unit/s; tick 0.01 s -> steps 0.1 and 0.01.
@@ -38,13 +25,11 @@ function spine(): Spine {
 
 /** One channel in [-1, 1], 1 unit/s, 10 units/s^2, with a recording port and event sink. */
 function accelSpine(extra: Partial<SpineLimits> = {}, start = 0) {
-  const port = new RecordingPort(1);
-  const events: SafetyEvent[] = [];
-  const s = new Spine(
-    { lower: [-1], upper: [1], maxVelocity: [1], maxAcceleration: [10], tickSec: DT, names: ['j'], ...extra },
-    { actuators: port, sink: (e) => events.push(e) },
-  );
-  s.reset([start]);
+  const {
+    spine: s,
+    port,
+    events,
+  } = oneChannelSpine(DT, { maxAcceleration: [10], names: ['j'], ...extra }, start);
   return { s, port, events };
 }
 
