@@ -93,7 +93,9 @@ export const INGEST_ROUTE_DOCS: RouteDoc[] = [
         description: 'one result per entry, in the batch order',
         schema: z.object({ results: z.array(ingestResponseSchema) }),
       },
-      400: { description: 'a bad entry (named); nothing of the batch is stored' },
+      400: { description: 'a bad entry (named) or bad framing; nothing of the batch is stored' },
+      404: { description: 'an entry of a robot no field registered; nothing of the batch is stored' },
+      413: { description: 'larger than the hub accepts' },
     },
   },
 ];
