@@ -24,6 +24,18 @@ import {
 const plan = (world: WorldSummary, instruction: string) => planInstruction({ instruction, world });
 const call = (skill: string, args: Record<string, unknown> = {}): SkillCall => ({ skill, args });
 
+/** One test per phrasing: each plans to `expected` in a fresh `world()`. */
+function plansTo(
+  world: () => WorldSummary,
+  instructions: readonly string[],
+  expected: SkillCall[],
+  name = (instruction: string) => `"${instruction}"`,
+): void {
+  for (const instruction of instructions) {
+    test(name(instruction), () => assert.deepEqual(plan(world(), instruction), expected));
+  }
+}
+
 /** The PlanningError for an instruction that must not plan. */
 function refusal(world: WorldSummary, instruction: string): PlanningError {
   try {
@@ -37,18 +49,19 @@ function refusal(world: WorldSummary, instruction: string): PlanningError {
 }
 
 describe('builtin planner: pick-and-place (cube into bin)', () => {
-  const pickPlace = [call('pick', { object: 'cube' }), call('place', { target: 'bin' })];
-  for (const instruction of [
-    'put the red cube in the bin',
-    'Put the cube into the bin.',
-    'Please pick up the cube and put it in the bin',
-    'pick the cube up, then drop it into the bin',
-    'could you move the block to the bin please',
-    'grab the red block; place it in the basket',
-    'take the cube to the bin',
-  ]) {
-    test(`"${instruction}"`, () => assert.deepEqual(plan(pickPlaceWorld(), instruction), pickPlace));
-  }
+  plansTo(
+    pickPlaceWorld,
+    [
+      'put the red cube in the bin',
+      'Put the cube into the bin.',
+      'Please pick up the cube and put it in the bin',
+      'pick the cube up, then drop it into the bin',
+      'could you move the block to the bin please',
+      'grab the red block; place it in the basket',
+      'take the cube to the bin',
+    ],
+    [call('pick', { object: 'cube' }), call('place', { target: 'bin' })],
+  );
 
   test('colour picks one of two cubes; the plural takes both, nearest first', () => {
     assert.deepEqual(plan(twoCubesWorld(), 'put the blue cube in the bin'), [
@@ -116,18 +129,12 @@ describe('builtin planner: NIST peg insertion', () => {
 });
 
 describe('builtin planner: mall cup serve', () => {
-  for (const instruction of [
-    'serve the cup',
-    'put the cup on the hand-over spot',
-    'hand the customer the cup',
-  ]) {
-    test(`kiosk arm: "${instruction}"`, () => {
-      assert.deepEqual(plan(mallCounterWorld(), instruction), [
-        call('pick', { object: 'cup' }),
-        call('place', { target: 'handover' }),
-      ]);
-    });
-  }
+  plansTo(
+    mallCounterWorld,
+    ['serve the cup', 'put the cup on the hand-over spot', 'hand the customer the cup'],
+    [call('pick', { object: 'cup' }), call('place', { target: 'handover' })],
+    (instruction) => `kiosk arm: "${instruction}"`,
+  );
 
   for (const instruction of [
     'serve the cup',
@@ -152,21 +159,21 @@ describe('builtin planner: mall cup serve', () => {
 });
 
 describe('builtin planner: home tidy', () => {
-  const expected = ['can', 'block', 'ball'].flatMap((object) => [
-    call('pick', { object }),
-    call('place', { target: 'box' }),
-  ]);
-  for (const instruction of [
-    'tidy up the toys into the box',
-    'put away all the toys',
-    'clean up',
-    'tidy up everything',
-    'put all the things in the box',
-  ]) {
-    test(`"${instruction}": every object not yet in the box, nearest first`, () => {
-      assert.deepEqual(plan(homeTidyWorld(), instruction), expected);
-    });
-  }
+  plansTo(
+    homeTidyWorld,
+    [
+      'tidy up the toys into the box',
+      'put away all the toys',
+      'clean up',
+      'tidy up everything',
+      'put all the things in the box',
+    ],
+    ['can', 'block', 'ball'].flatMap((object) => [
+      call('pick', { object }),
+      call('place', { target: 'box' }),
+    ]),
+    (instruction) => `"${instruction}": every object not yet in the box, nearest first`,
+  );
 
   test('colours narrow the objects: "tidy up the red and blue toys", "the red one"', () => {
     assert.deepEqual(plan(homeTidyWorld(), 'tidy up the red and blue toys'), [
@@ -217,9 +224,7 @@ describe('builtin planner: humanoid stand, push recovery, walk', () => {
     ['walk to wp2', [call('walk_to', { x: 1, y: 1 })]],
     ['walk 2 m forward, then 1 m left', [call('walk_to', { x: 2, y: 0 }), call('walk_to', { x: 2, y: 1 })]],
   ];
-  for (const [instruction, steps] of cases) {
-    test(`"${instruction}"`, () => assert.deepEqual(plan(humanoidWorld(), instruction), steps));
-  }
+  for (const [instruction, steps] of cases) plansTo(humanoidWorld, [instruction], steps);
 
   test('relative walks start from the base pose and heading', () => {
     const w = humanoidWorld();
