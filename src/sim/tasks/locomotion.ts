@@ -17,7 +17,7 @@ import { TgError } from '../../errors/index.ts';
 import { placeMarkers } from '../scenes/locomotion.ts';
 import type { SceneWorld } from '../scenes/scene-world.ts';
 import type { Rng } from '../world.ts';
-import { BaseTask, uniform, yawQuat } from './task.ts';
+import { BaseTask, planarDistance, uniform, yawQuat } from './task.ts';
 
 /** The robot's standing keyframe, where every episode starts. */
 const STAND_KEY = 'stand';
@@ -123,7 +123,7 @@ abstract class LocomotionTask<S extends { start: LocomotionStart }> extends Base
   /** Horizontal distance of the pelvis from where it started (m). */
   protected driftM(world: SceneWorld): number {
     world.bodyPos(this.pelvisId, this.pelvisPos);
-    return Math.hypot(this.pelvisPos[0]! - this.startPos[0]!, this.pelvisPos[1]! - this.startPos[1]!);
+    return planarDistance(this.pelvisPos[0]!, this.pelvisPos[1]!, this.startPos[0]!, this.startPos[1]!);
   }
 
   protected elapsedSec(world: SceneWorld): number {
@@ -416,14 +416,14 @@ export class WalkRouteTask extends LocomotionTask<WalkRouteState> {
     // two steps, about a second) would otherwise count as distance walked.
     const t = this.elapsedSec(world);
     if (t >= this.nextSampleSec) {
-      this.distance += Math.hypot(p[0]! - this.last[0]!, p[1]! - this.last[1]!);
+      this.distance += planarDistance(p[0]!, p[1]!, this.last[0]!, this.last[1]!);
       this.last.set(p);
       this.nextSampleSec += 1;
     }
     const n = this.route.length - 1;
     if (this.reached < n) {
       const wp = this.route[this.reached + 1]!;
-      if (Math.hypot(p[0]! - wp[0], p[1]! - wp[1]) <= this.reachM) {
+      if (planarDistance(p[0]!, p[1]!, wp[0], wp[1]) <= this.reachM) {
         this.reached++;
         if (this.reached === n) this.reachedSec = this.elapsedSec(world);
       }
@@ -454,7 +454,7 @@ export class WalkRouteTask extends LocomotionTask<WalkRouteState> {
     const t = Number.isNaN(this.reachedSec) ? elapsed : this.reachedSec;
     world.bodyPos(world.id('body', 'pelvis'), this.pelvisPos);
     const p = this.pelvisPos;
-    const distance = this.distance + Math.hypot(p[0]! - this.last[0]!, p[1]! - this.last[1]!);
+    const distance = this.distance + planarDistance(p[0]!, p[1]!, this.last[0]!, this.last[1]!);
     return {
       routeLengthM: this.routeLengthM(),
       distanceM: distance,
@@ -476,13 +476,15 @@ export function distanceToPolyline(
 ): number {
   let best = Infinity;
   for (let k = 1; k < pts.length; k++) {
-    const [ax, ay] = pts[k - 1]!;
-    const [bx, by] = pts[k]!;
-    const dx = bx - ax;
-    const dy = by - ay;
+    const a = pts[k - 1]!;
+    const b = pts[k]!;
+    const ax = a[0];
+    const ay = a[1];
+    const dx = b[0] - ax;
+    const dy = b[1] - ay;
     const l2 = dx * dx + dy * dy;
     const u = l2 > 0 ? Math.max(0, Math.min(1, ((x - ax) * dx + (y - ay) * dy) / l2)) : 0;
-    const d = Math.hypot(x - ax - u * dx, y - ay - u * dy);
+    const d = planarDistance(x, y, ax + u * dx, ay + u * dy);
     if (d < best) best = d;
   }
   return best;

@@ -103,7 +103,9 @@ export class PegInsertionTask extends BaseTask<PegInsertionState> {
 
   override update(world: SceneWorld): void {
     world.readSensor(world.id('sensor', 'peg_contact'), this.f);
-    const n = Math.hypot(this.f[0]!, this.f[1]!, this.f[2]!);
+    // Every physics step: not Math.hypot, which allocates per call in V8.
+    const f = this.f;
+    const n = Math.sqrt(f[0]! * f[0]! + f[1]! * f[1]! + f[2]! * f[2]!);
     if (n > this.maxForceN) this.maxForceN = n;
   }
 

@@ -47,6 +47,16 @@ export abstract class BaseTask<S> implements Task<S> {
   update(_world: SceneWorld): void {}
 }
 
+/**
+ * Distance between (ax, ay) and (bx, by). Not Math.hypot, which allocates per call in V8: tasks update on
+ * every physics step of every robot.
+ */
+export function planarDistance(ax: number, ay: number, bx: number, by: number): number {
+  const dx = bx - ax;
+  const dy = by - ay;
+  return Math.sqrt(dx * dx + dy * dy);
+}
+
 /** Uniform in [lo, hi). */
 export function uniform(rng: Rng, lo: number, hi: number): number {
   return lo + (hi - lo) * rng.next();
