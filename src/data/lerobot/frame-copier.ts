@@ -6,8 +6,7 @@
  * registered it (./frame-source.ts). On the caller's thread a COPY therefore advances only while the caller
  * is not computing (recording, quality checks, stats), and DuckDB waits out most of the caller's work. On a
  * worker whose event loop is otherwise idle, every chunk is served at once and DuckDB encodes in parallel
- * with the caller. The batch is copied to the worker (structured clone, a memcpy per column), which costs
- * far less than the encoding it overlaps.
+ * with the caller. The batch's buffers are transferred to the worker, not copied.
  */
 import type { Worker } from 'node:worker_threads';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
@@ -124,22 +123,16 @@ export class WorkerCopier implements FrameCopier {
     });
   }
 
+  /** The blocks' buffers move to the worker (no copy): they are detached here once this is called. */
   copy(blocks: FrameBlock[], target: string, options: string): Promise<void> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
-    // Structured clone copies whole ArrayBuffers: hand over exact-size copies of views into larger ones.
-    const exact = blocks.map((b) => ({
-      length: b.length,
-      columns: b.columns.map((c) =>
-        c.byteOffset === 0 && c.byteLength === c.buffer.byteLength
-          ? c
-          : new Uint8Array(c.buffer.slice(c.byteOffset, c.byteOffset + c.byteLength)),
-      ),
-    }));
+    const buffers = new Set<ArrayBuffer>();
+    for (const b of blocks) for (const c of b.columns) buffers.add(c.buffer as ArrayBuffer);
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       this.worker.ref();
-      this.worker.postMessage({ id, blocks: exact, target, options } satisfies CopyRequest);
+      this.worker.postMessage({ id, blocks, target, options } satisfies CopyRequest, [...buffers]);
     });
   }
 

@@ -126,9 +126,13 @@ function validateOptions(opts: LeRobotWriterOptions): void {
  * BigInt per value would allocate on every frame.
  */
 export function int64Sequence(start: number, length: number): BigInt64Array {
-  const out = new BigInt64Array(length);
-  const halves = new Uint32Array(out.buffer);
-  for (let i = 0; i < length; i++) {
+  return fillInt64Sequence(new BigInt64Array(length), start);
+}
+
+/** Writes start, start + 1, ... into `out` (see int64Sequence); returns it. */
+function fillInt64Sequence(out: BigInt64Array, start: number): BigInt64Array {
+  const halves = new Uint32Array(out.buffer, out.byteOffset, out.length * 2);
+  for (let i = 0; i < out.length; i++) {
     const v = start + i;
     halves[2 * i] = v % 0x1_0000_0000;
     halves[2 * i + 1] = Math.floor(v / 0x1_0000_0000);
@@ -182,6 +186,7 @@ export class LeRobotWriter {
   private pending: EpisodeRow[] = [];
   private pendingBlocks: FrameBlock[] = [];
   private pendingFrames = 0;
+  private scratch = new Float64Array(0);
 
   private constructor(
     readonly dir: string,
@@ -273,30 +278,40 @@ export class LeRobotWriter {
     }
     const from = this.totalFrames;
 
-    // The default features, computed as LeRobot's add_frame/save_episode do: timestamp = frame_index / fps.
-    const timestamp = new Float32Array(length);
-    const frameNums = new Float64Array(length);
-    const indexNums = new Float64Array(length);
-    for (let f = 0; f < length; f++) {
-      timestamp[f] = f / this.opts.fps;
-      frameNums[f] = f;
-      indexNums[f] = from + f;
-    }
-    const frameIndex = int64Sequence(0, length);
-    const index = int64Sequence(from, length);
-    const episodeCol = new BigInt64Array(length).fill(BigInt(episodeIndex));
-    const taskCol = new BigInt64Array(length).fill(BigInt(taskIndex));
+    // The episode's frames as DuckDB reads them, in one buffer the writer owns (so it can move to the
+    // copier's worker without a copy): the four int64 columns first (8-byte aligned), then the float32
+    // timestamp and features. The default features are computed as LeRobot's add_frame/save_episode do:
+    // timestamp = frame_index / fps.
+    const buffer = new ArrayBuffer(length * this.frameBytes);
+    const frameIndex = fillInt64Sequence(new BigInt64Array(buffer, 0, length), 0);
+    const episodeCol = new BigInt64Array(buffer, 8 * length, length).fill(BigInt(episodeIndex));
+    const index = fillInt64Sequence(new BigInt64Array(buffer, 16 * length, length), from);
+    const taskCol = new BigInt64Array(buffer, 24 * length, length).fill(BigInt(taskIndex));
+    const timestamp = new Float32Array(buffer, 32 * length, length);
+    let offset = 36 * length;
+    const features = this.featureNames.map((name, i) => {
+      const values = new Float32Array(buffer, offset, length * (this.dims[i] as number));
+      values.set(ep.columns[name] as Float32Array);
+      offset += values.byteLength;
+      return values;
+    });
+    for (let f = 0; f < length; f++) timestamp[f] = f / this.opts.fps;
 
     const stats: Record<string, FeatureStats> = {};
     for (let i = 0; i < this.featureNames.length; i++) {
       const name = this.featureNames[i] as string;
-      stats[name] = computeFeatureStats(ep.columns[name] as Float32Array, length, this.dims[i] as number);
+      stats[name] = computeFeatureStats(features[i] as Float32Array, length, this.dims[i] as number);
     }
     stats.timestamp = computeFeatureStats(timestamp, length, 1);
-    stats.frame_index = computeFeatureStats(frameNums, length, 1);
-    stats.episode_index = computeFeatureStats(new Float64Array(length).fill(episodeIndex), length, 1);
-    stats.index = computeFeatureStats(indexNums, length, 1);
-    stats.task_index = computeFeatureStats(new Float64Array(length).fill(taskIndex), length, 1);
+    // The integer columns' values, one after another in one reused scratch array.
+    if (this.scratch.length < length) this.scratch = new Float64Array(length);
+    const values = this.scratch.subarray(0, length);
+    for (let f = 0; f < length; f++) values[f] = f;
+    stats.frame_index = computeFeatureStats(values, length, 1);
+    stats.episode_index = computeFeatureStats(values.fill(episodeIndex), length, 1);
+    for (let f = 0; f < length; f++) values[f] = from + f;
+    stats.index = computeFeatureStats(values, length, 1);
+    stats.task_index = computeFeatureStats(values.fill(taskIndex), length, 1);
 
     this.episodes.push({
       episode_index: episodeIndex,
@@ -313,14 +328,7 @@ export class LeRobotWriter {
     this.pending.push(this.episodes[this.episodes.length - 1] as EpisodeRow);
     this.pendingBlocks.push({
       length,
-      columns: [
-        ...this.featureNames.map((name) => ep.columns[name] as Float32Array),
-        timestamp,
-        frameIndex,
-        episodeCol,
-        index,
-        taskCol,
-      ],
+      columns: [...features, timestamp, frameIndex, episodeCol, index, taskCol],
     });
     this.pendingFrames += length;
     this.pendingBytes += bytes;

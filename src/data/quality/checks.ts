@@ -395,6 +395,9 @@ export function checkGripperChatter(
   );
 }
 
+/** Reused by ldlj (single-threaded module). */
+let speedScratch = new Float64Array(0);
+
 /**
  * Log dimensionless jerk (LDLJ) of the joint-space speed profile v(t) = |dq/dt| over `channels`:
  *
@@ -413,7 +416,8 @@ export function ldlj(
 ): number | null {
   const n = frameCount(values, dim, 'observation.state');
   if (n < 5 || channels.length === 0) return null;
-  const speed = new Float64Array(n - 1);
+  if (speedScratch.length < n - 1) speedScratch = new Float64Array(n - 1);
+  const speed = speedScratch.subarray(0, n - 1);
   let peak = 0;
   for (let f = 1; f < n; f++) {
     let sq = 0;
