@@ -81,7 +81,7 @@ const DEFAULT_MAX_BUNDLE_BYTES = 256 * 1024 * 1024;
 /** A catalog insert blocks the thread that serves the API while it runs: keep each one short. */
 const DEFAULT_MAX_COMMIT_EPISODES = 128;
 /** Episodes committed lately, answered without the catalog (a field's resume check asks about these). */
-const RECENT_EPISODES = 100_000;
+const RECENT_EPISODES = 20_000;
 /** An unknown robot reloads the robot list at most this often (unless a field registered meanwhile). */
 const ROBOT_RELOAD_MS = 1000;
 

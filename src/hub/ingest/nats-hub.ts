@@ -180,7 +180,7 @@ export class NatsHubLink implements JobQueue {
     const index = Number(msg.headers?.get(HDR_CHUNK));
     if (!Number.isInteger(index) || index < 0 || index >= chunks || chunks > 100_000) {
       this.held.delete(msg);
-      msg.term('bad chunk headers');
+      msg.term(); // bad chunk headers (no reason: see below)
       return;
     }
     let a = this.assemblies.get(id);
@@ -213,7 +213,9 @@ export class NatsHubLink implements JobQueue {
             // Robot not registered yet: it may be soon; try again later.
             for (const m of msgs) m.nak(5000);
           } else if (isTgError(err) && err.code === 'INPUT_INVALID') {
-            for (const m of msgs) m.term(err.message.slice(0, 200));
+            // No reason on the term: servers before 2.10.4 ignore a "+TERM <reason>" (the message then stays
+            // pending and is redelivered forever); onReject has the reason.
+            for (const m of msgs) m.term();
             this.opts.onReject?.(id, err.message);
           } else {
             // Unexpected (storage) failure: leave it for redelivery.
