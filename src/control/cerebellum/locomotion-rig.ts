@@ -5,8 +5,9 @@
  * - Sensors go through the sim's SensorPipeline (rate, noise, latency, dropout as configured), so the
  *   skill sees what a real robot would: joint positions/velocities/torques, the IMU and the sole
  *   force/torque sensors. Nothing of the simulator's true base state reaches the skill.
- * - Perception: the BaseEstimator (IMU + leg odometry) fills `state.base`; the sole wrenches become the
- *   `left_sole` / `right_sole` entries of `state.tactile` (load, centre of pressure, no slip rate).
+ * - Perception: the stack's LocomotionPerception (src/control/perception/locomotion-perception.ts): the
+ *   BaseEstimator (IMU + leg odometry) fills `state.base`; the sole wrenches become the `left_sole` /
+ *   `right_sole` entries of `state.tactile` (load, centre of pressure, no slip rate).
  * - The skill runs at `controlHz` (default 200 Hz = every 5 ms physics step); the spine checks every
  *   command against the embodiment's position and speed limits before it reaches `ctrl`.
  */
@@ -14,11 +15,12 @@ import type { Embodiment } from '../../embodiment/index.ts';
 import { TgError } from '../../errors/index.ts';
 import { locomotionScene } from '../../sim/scenes/locomotion.ts';
 import { SceneWorld } from '../../sim/scenes/scene-world.ts';
-import { type SensorChannel, type SensorConfig, SensorPipeline } from '../../sim/sensors/index.ts';
+import { type SensorConfig, SensorPipeline } from '../../sim/sensors/index.ts';
 import type { Task } from '../../sim/tasks/task.ts';
 import { seededRng } from '../../sim/world.ts';
-import type { Skill, SkillStatus, TactileFeatures, WorldState } from '../contracts.ts';
-import { BaseEstimator } from '../perception/base-estimator.ts';
+import type { Skill, SkillStatus, WorldState } from '../contracts.ts';
+import type { BaseEstimator } from '../perception/base-estimator.ts';
+import { LocomotionPerception } from '../perception/locomotion-perception.ts';
 import { Spine } from '../spine/index.ts';
 import { HumanoidModel } from './locomotion-model.ts';
 
@@ -61,21 +63,11 @@ export class LocomotionRig {
   readonly spine: Spine;
   readonly controlDtSec: number;
   private readonly pipeline: SensorPipeline;
+  private readonly perception: LocomotionPerception;
   private readonly stepsPerControl: number;
-  private readonly ch: {
-    pos: SensorChannel;
-    vel: SensorChannel;
-    torque: SensorChannel;
-    imu: SensorChannel;
-    touch: SensorChannel;
-    wrench: [SensorChannel, SensorChannel];
-  };
-  private readonly touchIndex: [number, number];
-  private readonly soles: [TactileFeatures, TactileFeatures];
   private readonly actuators: Int32Array;
   private readonly command: Float64Array;
   private readonly safe: Float64Array;
-  private readonly imu = { acc: new Float64Array(3), gyro: new Float64Array(3), quat: new Float64Array(4) };
   private tick = 0;
 
   private constructor(world: SceneWorld, embodiment: Embodiment, opts: LocomotionRigOptions) {
@@ -101,45 +93,13 @@ export class LocomotionRig {
       rng: seededRng(opts.seed ?? 0),
       config: sensors,
     });
-    const ch = (n: string) => this.pipeline.channel(n);
-    this.ch = {
-      pos: ch('joint_pos'),
-      vel: ch('joint_vel'),
-      torque: ch('joint_torque'),
-      imu: ch('imu'),
-      touch: ch('touch'),
-      wrench: [ch('wrench.left_sole'), ch('wrench.right_sole')],
-    };
-    const touches = embodiment.sensors.filter((s) => s.type === 'touch').map((s) => s.name);
-    this.touchIndex = [touches.indexOf('left_sole_touch'), touches.indexOf('right_sole_touch')];
-    if (this.touchIndex[0] < 0 || this.touchIndex[1] < 0) {
-      throw new TgError('MODEL_INVALID', `embodiment '${embodiment.name}' has no sole touch sensors`);
-    }
+    this.perception = new LocomotionPerception(this.model, embodiment, this.pipeline);
+    this.state = this.perception.state;
+    this.estimator = this.perception.estimator;
     const n = embodiment.actionNames.length;
     this.actuators = Int32Array.from(embodiment.actionNames, (a) => world.id('actuator', a));
     this.command = new Float64Array(n);
     this.safe = new Float64Array(n);
-    const sole = (): TactileFeatures => ({
-      contact: false,
-      forceN: 0,
-      centroid: new Float64Array(2),
-      slipRate: 0,
-    });
-    this.state = {
-      tSec: 0,
-      q: new Float64Array(n),
-      qd: new Float64Array(n),
-      tau: new Float64Array(n),
-      objects: new Map(),
-      tactile: new Map([
-        ['left_sole', sole()],
-        ['right_sole', sole()],
-      ]),
-      base: undefined,
-    };
-    this.soles = [this.state.tactile.get('left_sole')!, this.state.tactile.get('right_sole')!];
-    this.estimator = new BaseEstimator(this.model);
-    (this.state as { base?: WorldState['base'] }).base = this.estimator.base;
     this.spine = Spine.forEmbodiment(embodiment, dt);
   }
 
@@ -164,25 +124,17 @@ export class LocomotionRig {
     const pelvis = w.id('body', 'pelvis');
     const p = new Float64Array(3);
     w.bodyPos(pelvis, p);
-    this.estimator.reset(p);
+    this.perception.reset(p);
     this.tick = 0;
     // Sensors with latency publish nothing until their first sample arrives: the robot holds the pose the
     // task set (its actuators keep their targets) until every channel it reads is valid.
-    const channels = [
-      this.ch.pos,
-      this.ch.vel,
-      this.ch.torque,
-      this.ch.imu,
-      this.ch.touch,
-      ...this.ch.wrench,
-    ];
     const limitSec = w.simTimeSec + 1;
     this.sense();
-    while (!channels.every((c) => c.valid) && w.simTimeSec < limitSec) {
+    while (!this.perception.ready && w.simTimeSec < limitSec) {
       w.step();
       this.sense();
     }
-    if (!channels.every((c) => c.valid)) {
+    if (!this.perception.ready) {
       throw new TgError(
         'CONFIG_INVALID',
         'locomotion rig: sensors published nothing valid within 1 s of the start',
@@ -194,45 +146,9 @@ export class LocomotionRig {
 
   /** Reads the sensors into `state` and runs perception. */
   sense(): void {
-    const w = this.world;
-    const t = w.simTimeSec;
+    const t = this.world.simTimeSec;
     this.pipeline.update(t);
-    const s = this.state;
-    s.tSec = t;
-    const { pos, vel, torque, imu, touch, wrench } = this.ch;
-    s.q.set(pos.values);
-    s.qd.set(vel.values);
-    s.tau.set(torque.values);
-    const v = imu.values;
-    for (let k = 0; k < 3; k++) {
-      this.imu.acc[k] = v[k]!;
-      this.imu.gyro[k] = v[3 + k]!;
-    }
-    for (let k = 0; k < 4; k++) this.imu.quat[k] = v[6 + k]!;
-    const loadL = touch.values[this.touchIndex[0]]!;
-    const loadR = touch.values[this.touchIndex[1]]!;
-    this.estimator.update(t, this.imu, s.q, loadL, loadR);
-    const g = this.model.geometry;
-    for (let side = 0; side < 2; side++) {
-      const f = side === 0 ? this.soles[0] : this.soles[1];
-      const load = side === 0 ? loadL : loadR;
-      f.forceN = load;
-      f.contact = load > this.estimator.contactThresholdN;
-      // Centre of pressure from the sole wrench (site frame, `soleSiteHeightM` above the sole surface):
-      // the sensor reports what the foot transmits to the shank, i.e. minus the ground's wrench on it.
-      const wv = (side === 0 ? wrench[0] : wrench[1]).values;
-      const fz = -wv[2]!;
-      const h = g.soleSiteHeightM;
-      if (fz > 1) {
-        const px = (wv[4]! - h * -wv[0]!) / fz;
-        const py = (-wv[3]! - h * -wv[1]!) / fz;
-        f.centroid[0] = clamp01(0.5 + px / (2 * g.soleHalfLengthM));
-        f.centroid[1] = clamp01(0.5 + py / (2 * g.soleHalfWidthM));
-      } else {
-        f.centroid[0] = 0.5;
-        f.centroid[1] = 0.5;
-      }
-    }
+    this.perception.update(t);
   }
 
   /** Passes a command through the spine to the actuators. */
@@ -274,8 +190,4 @@ export class LocomotionRig {
     this.pipeline.dispose();
     this.world.dispose();
   }
-}
-
-function clamp01(x: number): number {
-  return x < 0 ? 0 : x > 1 ? 1 : x;
 }
