@@ -140,9 +140,15 @@ describe('tg run: unreachable LLM and bad input', () => {
       1,
     ],
     [
-      'a robot without an arm scene',
+      'a robot no scene can run',
+      ['--robot', 'service', '--task', 'put the cube in the bin'],
+      /robot 'service' is not a fixed-base arm.*\[CONFIG_INVALID\]$/,
+      1,
+    ],
+    [
+      'an arm task for a legged robot',
       ['--robot', 'humanoid', '--task', 'put the cube in the bin'],
-      /robot 'humanoid' is not a fixed-base arm.*\[CONFIG_INVALID\]$/,
+      /^tg: cannot plan "put the cube in the bin": no object matches "the cube" .*\(scene locomotion\/stand\) \[INPUT_INVALID\]$/,
       1,
     ],
     [

@@ -14,8 +14,8 @@
  * limit, with the measured values in `failure`.
  */
 import type { SkillStatus, WorldState } from '../contracts.ts';
+import type { HumanoidModel, Side } from '../humanoid-model.ts';
 import { norm2 } from '../rotation.ts';
-import type { HumanoidModel, Side } from './locomotion-model.ts';
 import { type Footstep, Walker, type WalkerOptions, wrapAngle } from './locomotion-walker.ts';
 import { type FallLimits, WalkerSkill } from './walker-skill.ts';
 

@@ -19,10 +19,10 @@ import { type SensorConfig, SensorPipeline } from '../../sim/sensors/index.ts';
 import type { Task } from '../../sim/tasks/task.ts';
 import { seededRng } from '../../sim/world.ts';
 import type { Skill, SkillStatus, WorldState } from '../contracts.ts';
+import { HumanoidModel } from '../humanoid-model.ts';
 import type { BaseEstimator } from '../perception/base-estimator.ts';
 import { LocomotionPerception } from '../perception/locomotion-perception.ts';
 import { Spine } from '../spine/index.ts';
-import { HumanoidModel } from './locomotion-model.ts';
 
 export interface LocomotionRigOptions {
   /** Sensor settings per channel (noise, latency, ...); default: ideal sensors. */

@@ -5,10 +5,10 @@
  */
 import { TgError } from '../../errors/index.ts';
 import type { Skill, SkillCall, WorldState } from '../contracts.ts';
+import type { HumanoidModel } from '../humanoid-model.ts';
 import { SKILL_ARGS, type SkillName } from '../vocabulary.ts';
 import { type BalanceOptions, BalanceSkill } from './balance.ts';
 import { type GaitOptions, GaitSkill } from './gait.ts';
-import type { HumanoidModel } from './locomotion-model.ts';
 
 /** Vocabulary skills a humanoid implements. */
 export const LOCOMOTION_SKILLS: readonly SkillName[] = ['stand', 'walk_to'];

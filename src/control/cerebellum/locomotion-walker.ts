@@ -34,8 +34,8 @@
  * Everything is preallocated: `update` allocates nothing.
  */
 import type { WorldState } from '../contracts.ts';
+import type { HumanoidModel, Side } from '../humanoid-model.ts';
 import { mulMat, mulTMat, mulTVec, mulVec, norm2, quatToMat, rotX, rotY, rotZ, yawOf } from '../rotation.ts';
-import type { HumanoidModel, Side } from './locomotion-model.ts';
 
 export type WalkerPhase = 'stand' | 'transfer' | 'swing';
 

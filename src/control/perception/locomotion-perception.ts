@@ -8,8 +8,8 @@
 import type { Embodiment } from '../../embodiment/index.ts';
 import { TgError } from '../../errors/index.ts';
 import type { SensorChannel, SensorPipeline } from '../../sim/sensors/index.ts';
-import type { HumanoidModel } from '../cerebellum/locomotion-model.ts';
 import type { TactileFeatures, WorldState } from '../contracts.ts';
+import type { HumanoidModel } from '../humanoid-model.ts';
 import { BaseEstimator } from './base-estimator.ts';
 
 export class LocomotionPerception {

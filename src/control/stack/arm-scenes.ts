@@ -22,17 +22,11 @@ import type { Task } from '../../sim/tasks/task.ts';
 import { TidyTask } from '../../sim/tasks/tidy.ts';
 import type { SceneDescription } from '../brain/world-summary.ts';
 import type { ObjectGeometry } from '../cerebellum/index.ts';
-import type { SimObjectNoise } from '../perception/index.ts';
+import type { SceneObjectSpec, SimObjectNoise } from '../perception/index.ts';
 
 /** A pose perception tracks: a body's or a site's frame, moved by `offsetM` in that frame. */
-export interface TrackedPose {
-  /** The name plans and skills use ('cube', 'hole_8mm'). */
-  name: string;
-  body?: string;
-  site?: string;
-  /** Offset in the body/site frame (m): e.g. a cup's centre above its bottom. */
-  offsetM?: readonly [number, number, number];
-}
+/** An object perception tracks: `name` is what plans and skills use ('cube', 'hole_8mm'). */
+export type TrackedPose = SceneObjectSpec;
 
 /**
  * A container several things are put into: `place` into it goes to whichever of its slots is free, so

@@ -32,4 +32,3 @@ export {
   type StackPerception,
 } from './robot-stack.ts';
 export { ArmSkillRunner } from './skill-runner.ts';
-export { trackedPoseSource } from './tracked-poses.ts';

@@ -41,10 +41,15 @@ import {
   type WorldSummary,
 } from '../brain/index.ts';
 import { ArmSkills, armProfile } from '../cerebellum/index.ts';
-import { HumanoidModel } from '../cerebellum/locomotion-model.ts';
 import { LocomotionSkills } from '../cerebellum/locomotion-skills.ts';
 import { LAYER_BUDGET_MS, type LayerName, type SafetyEvent, type WorldState } from '../contracts.ts';
-import { ArmPerception, type SimObjectNoise, SimObjectTracker } from '../perception/index.ts';
+import { HumanoidModel } from '../humanoid-model.ts';
+import {
+  ArmPerception,
+  type SimObjectNoise,
+  SimObjectTracker,
+  sceneObjectSource,
+} from '../perception/index.ts';
 import { LocomotionPerception } from '../perception/locomotion-perception.ts';
 import { LayerTelemetry, RateScheduler } from '../scheduler/index.ts';
 import {
@@ -61,7 +66,6 @@ import { LocomotionSkillRunner } from './locomotion-runner.ts';
 import { instructedSteps, type LocomotionScene } from './locomotion-scenes.ts';
 import { type EpisodeOutcome, type SafeStop, SafetyEventTally } from './outcome.ts';
 import { ArmSkillRunner } from './skill-runner.ts';
-import { trackedPoseSource } from './tracked-poses.ts';
 
 export interface BrainConfig {
   /** Default: the built-in planner. */
@@ -303,7 +307,7 @@ export class RobotStack {
           config: opts.sensors ?? {},
           updateHz: scene.cerebellumHz,
         });
-        const tracker = new SimObjectTracker(trackedPoseSource(w, scene.tracked), this.noiseRng, {
+        const tracker = new SimObjectTracker(sceneObjectSource(w, scene.tracked), this.noiseRng, {
           ...scene.objectNoise,
           ...opts.objectNoise,
           rateHz: scene.perceptionHz,

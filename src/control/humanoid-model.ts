@@ -11,10 +11,10 @@
  *
  * Rotations are 3x3 row-major arrays; vectors are (x, y, z). Sides: 0 = left, 1 = right.
  */
-import type { Embodiment } from '../../embodiment/index.ts';
-import { TgError } from '../../errors/index.ts';
-import type { MjModel, Mujoco } from '../../sim/mujoco.ts';
-import { mulMat, mulTVec, mulVec, norm2, norm3, rotX, rotY, rotZ } from '../rotation.ts';
+import type { Embodiment } from '../embodiment/index.ts';
+import { TgError } from '../errors/index.ts';
+import type { MjModel, Mujoco } from '../sim/mujoco.ts';
+import { mulMat, mulTVec, mulVec, norm2, norm3, rotX, rotY, rotZ } from './rotation.ts';
 
 export type Side = 0 | 1;
 export const SIDES = ['left', 'right'] as const;
