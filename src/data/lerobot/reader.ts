@@ -86,6 +86,11 @@ function bad(file: string, problem: string): TgError {
   return new TgError('INPUT_INVALID', `${file}: ${problem}`);
 }
 
+/** A cause's first line: DuckDB appends the offending SQL on further lines, which a one-line error drops. */
+function firstLine(cause: unknown): string {
+  return String((cause as Error)?.message ?? cause).split('\n')[0] as string;
+}
+
 function sqlString(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;
 }
@@ -106,7 +111,7 @@ async function readJson(dir: string, file: string): Promise<unknown> {
   try {
     text = await readFile(join(dir, file), 'utf8');
   } catch (cause) {
-    throw new TgError('INPUT_INVALID', `${file}: cannot read (${(cause as Error).message})`, { cause });
+    throw new TgError('INPUT_INVALID', `${file}: cannot read (${firstLine(cause)})`, { cause });
   }
   try {
     return JSON.parse(text);
@@ -156,7 +161,7 @@ export async function readLeRobotDataset(dir: string): Promise<LeRobotDataset> {
         .map((r) => ({ task: String(r.task), taskIndex: Number(r.ti) }));
     } catch (cause) {
       if (cause instanceof TgError) throw cause;
-      if (info.total_tasks > 0) throw bad(TASKS_PATH, `cannot read (${(cause as Error).message})`);
+      if (info.total_tasks > 0) throw bad(TASKS_PATH, `cannot read (${firstLine(cause)})`);
     }
     if (tasks.length !== info.total_tasks)
       throw bad(TASKS_PATH, `${tasks.length} tasks, info.json says ${info.total_tasks}`);
@@ -198,7 +203,7 @@ export async function readLeRobotDataset(dir: string): Promise<LeRobotDataset> {
           break;
         }
       }
-      throw bad(culprit, `cannot read episodes metadata (${(cause as Error).message})`);
+      throw bad(culprit, `cannot read episodes metadata (${firstLine(cause)})`);
     }
     if (episodes.length !== info.total_episodes) {
       throw bad(episodesLabel, `${episodes.length} episodes, info.json says ${info.total_episodes}`);
@@ -256,7 +261,7 @@ export async function readLeRobotDataset(dir: string): Promise<LeRobotDataset> {
           )
         ).getRowObjectsJS();
       } catch (cause) {
-        throw bad(rel, `cannot read (${(cause as Error).message})`);
+        throw bad(rel, `cannot read (${firstLine(cause)})`);
       }
       if (rows.length !== ep.length)
         throw bad(
