@@ -364,7 +364,11 @@ export class FieldAgent {
         await this.work(taken, new Set(saved.recorded), Math.min(saved.robots, this.robotIds.length));
       }
     }
+    // Leases this field took before a crash and never journaled go back to the queue now, not when they
+    // run out (the job resumed above is finished by now, so nothing is kept).
+    let released = !this.jobs.release;
     while (!signal.aborted) {
+      if (!released && this.registered) released = (await this.jobs.release?.(null)) ?? true;
       const asked = Date.now();
       const taken = this.registered ? await this.jobs.next(signal).catch(() => null) : null;
       if (!taken) {

@@ -37,6 +37,11 @@ export interface JobSource {
   next(signal?: AbortSignal): Promise<TakenJob | null>;
   /** A job this field took in an earlier run, from its journal. */
   resume(job: DrillJob, handle: JobHandle): TakenJob;
+  /**
+   * A restarted field's word that it holds no job but `keep`: leases it took and has no record of (it
+   * died between taking a job and journaling it) are freed at once. False when the source is unreachable.
+   */
+  release?(keep: string | null): Promise<boolean>;
 }
 
 /** How long a lease request waits at the hub for a job to be queued. */
@@ -84,6 +89,12 @@ export class HttpJobSource implements JobSource {
         throw new Error(`acknowledging job ${job.id}: hub answered ${res.status}`);
       },
     };
+  }
+
+  async release(keep: string | null): Promise<boolean> {
+    const res = await this.post('/release', { keep }).catch(() => null);
+    await res?.body?.cancel().catch(() => {});
+    return res?.status === 200;
   }
 
   private post(

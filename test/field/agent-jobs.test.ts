@@ -97,6 +97,25 @@ describe('field agent and drill jobs', () => {
     }
   });
 
+  it('a job a field leased but never journaled (it died in between) is freed when the field restarts', async () => {
+    const hub = await startNetworkHub({ home: tempDir(), host: '127.0.0.1', port: 0 });
+    const events: FieldEvent[] = [];
+    let agent: FieldAgent | null = null;
+    try {
+      const job = await submit(hub, { field: 'orphan', episodes: 1, seed: 5, maxSimSec: 0.5 });
+      // The field's earlier life: it took the job, then died before writing its journal.
+      const taken = await fetch(`${hub.url}/api/fields/orphan/jobs/lease`, { method: 'POST' });
+      assert.equal(taken.status, 200);
+      agent = await startAgent(hub, 'orphan', tempDir(), events);
+      // Well within the 60 s lease: released at the restart, not when the lease runs out.
+      await until('the job done', async () => (await jobState(hub, job)).state === 'done', 30_000);
+      assert.equal((await jobState(hub, job)).leases, 2);
+    } finally {
+      await agent?.stop();
+      await hub.close();
+    }
+  });
+
   it('a job cancelled while it is drilled is dropped (not acknowledged) and the field takes the next one', async () => {
     const hub = await startNetworkHub({ home: tempDir(), host: '127.0.0.1', port: 0 });
     const events: FieldEvent[] = [];

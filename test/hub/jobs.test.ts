@@ -121,6 +121,29 @@ for (const backend of backends) {
       }
     });
 
+    test("a restarted field's unrecorded leases go back to the queue, all but the one it keeps", async () => {
+      const catalog = await Catalog.open(await backend.place('release'));
+      try {
+        const board = new JobBoard(catalog);
+        const a = await board.submit({ field: 'f', episodes: 1 });
+        const b = await board.submit({ field: 'f', episodes: 1 });
+        const other = await board.submit({ field: 'g', episodes: 1 });
+        const leaseA = await board.lease('f');
+        const leaseB = await board.lease('f');
+        assert.ok(leaseA && leaseB);
+        assert.ok(await board.lease('g'));
+        assert.deepEqual(await board.release('f', a.id), [b.id]);
+        assert.ok(await board.renew(a.id, leaseA.token), 'the kept lease holds');
+        assert.equal(await board.renew(b.id, leaseB.token), null, 'the released one is gone');
+        assert.equal((await board.lease('f'))?.job.id, b.id, 'and handed out again');
+        assert.equal((await board.get(other.id))?.state, 'leased', "another field's lease is untouched");
+        assert.deepEqual(new Set(await board.release('f', null)), new Set([a.id, b.id]));
+        assert.equal((await board.list({ field: 'f', states: ['queued'] })).length, 2);
+      } finally {
+        await catalog.close();
+      }
+    });
+
     test('a cancelled job is not handed out and its lease is lost; cancelling twice is refused', async () => {
       const catalog = await Catalog.open(await backend.place('cancel'));
       try {

@@ -119,6 +119,24 @@ export class DrillJobTable {
     return rows.length === 1 ? 'done' : 'lease lost';
   }
 
+  /**
+   * Puts the jobs leased by `field` back in the queue, except `keep`: a field that restarts without a
+   * record of a lease it took (it died before saving it) frees the job at once instead of after the
+   * lease runs out. Returns the ids released.
+   */
+  async release(field: string, keep: string | null): Promise<string[]> {
+    const rows = await this.run(`releasing the leases of field ${field}`, () =>
+      this.db.query<{ id: string }>(
+        `UPDATE drill_jobs
+         SET state = 'queued', lease_token = NULL, lease_expires_at = NULL, updated_at = now()
+         WHERE field_id = $1 AND state = 'leased' AND ($2::text IS NULL OR id <> $2::text)
+         RETURNING id`,
+        [field, keep],
+      ),
+    );
+    return rows.map((r) => String(r.id));
+  }
+
   /** Withdraws a job that is not done; false when it is done, cancelled already, or unknown. */
   async cancel(id: string): Promise<boolean> {
     const rows = await this.run(`cancelling drill job ${id}`, () =>

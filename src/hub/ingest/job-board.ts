@@ -130,6 +130,13 @@ export class JobBoard implements JobQueue {
     return this.table.complete(id, token);
   }
 
+  /** A field restarted: its leases other than `keep` (the job it resumes) go back to the queue. */
+  async release(field: string, keep: string | null): Promise<string[]> {
+    const released = await this.table.release(field, keep);
+    if (released.length) for (const wake of this.waiting.get(field) ?? []) wake();
+    return released;
+  }
+
   /** Withdraws a job that is not done yet (false when there is no such open job). */
   cancel(id: string): Promise<boolean> {
     return this.table.cancel(id);

@@ -8,6 +8,7 @@
  *   POST /api/fields/:name/jobs/lease       the field's oldest open job with a lease (200), or 204
  *   POST /api/fields/:name/jobs/:id/renew   {token}: extend the lease while drilling (409: lease lost)
  *   POST /api/fields/:name/jobs/:id/ack     {token}: every episode is recorded, the job is done (409: lost)
+ *   POST /api/fields/:name/jobs/release     {keep}: a restarted field frees the leases it has no record of
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
@@ -53,6 +54,9 @@ const fieldStatusSchema = z.object({
   lastHeartbeatAt: z.string().nullable(),
   heartbeat: HeartbeatSchema.nullable(),
 });
+export const releaseBodySchema = z
+  .object({ keep: z.string().min(1).max(200).nullable().default(null) })
+  .strict();
 export const jobLeaseSchema = z.object({ job: DrillJobSchema, token: z.string(), expiresAt: z.string() });
 
 const LEASE_LOST = { description: 'the lease is lost: the job was taken again, finished or cancelled' };
@@ -132,6 +136,21 @@ export const FIELDS_ROUTE_DOCS: RouteDoc[] = [
       409: LEASE_LOST,
     },
   },
+  {
+    method: 'post',
+    path: '/api/fields/{name}/jobs/release',
+    summary:
+      'A restarted field frees the jobs it holds leases on but has no record of (all but keep, the job it resumes)',
+    tags: ['fields', 'jobs'],
+    params: fieldParamsSchema,
+    body: releaseBodySchema,
+    responses: {
+      200: {
+        description: 'the jobs put back in the queue',
+        schema: z.object({ released: z.array(z.string()) }),
+      },
+    },
+  },
 ];
 
 export const fieldsRoutes: FastifyPluginAsync<FieldsRoutesOptions> = async (app, { fields, board }) => {
@@ -169,6 +188,12 @@ export const fieldsRoutes: FastifyPluginAsync<FieldsRoutesOptions> = async (app,
     });
     if (!lease) return reply.status(204).send();
     return lease;
+  });
+
+  app.post('/api/fields/:name/jobs/release', async (request) => {
+    const { name } = parseInput(fieldParamsSchema, request.params, 'field name');
+    const { keep } = parseInput(releaseBodySchema, request.body ?? {}, 'request body');
+    return { released: await board.release(name, keep) };
   });
 
   app.post('/api/fields/:name/jobs/:id/renew', async (request, reply) => {
