@@ -64,6 +64,8 @@ export interface EpisodeFrames {
   length: number;
   /** Vector and scalar float features, frame-major (`length * dim`). */
   columns: Record<string, Float32Array>;
+  /** `image` features: each frame's encoded image (PNG for depth, see ./image.ts decodeDepthPng). */
+  images: Record<string, Uint8Array[]>;
   timestamp: Float32Array;
   frameIndex: number[];
   index: number[];
@@ -240,6 +242,7 @@ export async function readLeRobotDataset(dir: string): Promise<LeRobotDataset> {
     const floatFeatures = Object.entries(info.features).filter(
       ([name, spec]) => (spec.dtype === 'float32' || spec.dtype === 'float64') && name !== 'timestamp',
     );
+    const imageFeatures = Object.keys(info.features).filter((n) => info.features[n]?.dtype === 'image');
     const readEpisodeFrames = async (episodeIndex: number): Promise<EpisodeFrames> => {
       const ep = episodes[episodeIndex];
       if (!ep)
@@ -251,7 +254,11 @@ export async function readLeRobotDataset(dir: string): Promise<LeRobotDataset> {
         chunk_index: ep.dataChunkIndex,
         file_index: ep.dataFileIndex,
       });
-      const select = floatFeatures.map(([n]) => `"${n}"`).join(', ');
+      // an image column is a struct {bytes, path}: only its bytes are read
+      const select = [
+        ...floatFeatures.map(([n]) => `"${n}"`),
+        ...imageFeatures.map((n) => `"${n}".bytes AS "${n}"`),
+      ].join(', ');
       let rows: Record<string, unknown>[];
       try {
         rows = (
@@ -284,9 +291,18 @@ export async function readLeRobotDataset(dir: string): Promise<LeRobotDataset> {
         });
         columns[name] = out;
       }
+      const images: Record<string, Uint8Array[]> = {};
+      for (const name of imageFeatures) {
+        images[name] = rows.map((r, f) => {
+          const v = r[name];
+          if (!(v instanceof Uint8Array)) throw bad(rel, `${name} at frame ${f} holds no image bytes`);
+          return v;
+        });
+      }
       return {
         length: rows.length,
         columns,
+        images,
         timestamp: Float32Array.from(rows, (r) => Number(r.timestamp)),
         frameIndex: rows.map((r) => Number(r.frame_index)),
         index: rows.map((r) => Number(r.index)),
