@@ -54,6 +54,20 @@ export interface VectorFeatureSpec {
   names: string[];
 }
 
+/** An `image` feature (see ./image.ts depthFeatureSpec): one encoded image per frame, shape [h, w, c]. */
+export interface ImageFeatureSpec {
+  dtype: 'image';
+  shape: [number, number, number];
+  names: string[];
+  info?: Record<string, unknown>;
+}
+
+/** What a Training Ground writer accepts as a feature. */
+export type WriterFeatureSpec = VectorFeatureSpec | ImageFeatureSpec;
+
+/** HF `datasets` feature description of an image column (struct {bytes, path}). */
+export const HF_IMAGE_FEATURE = { _type: 'Image' } as const;
+
 /** Added to every dataset's features, after the caller's, exactly as LeRobot declares them. */
 export const DEFAULT_FEATURES = {
   timestamp: { dtype: 'float32', shape: [1], names: null },
@@ -120,6 +134,7 @@ export function isScalarFeature(spec: { shape: readonly number[] }): boolean {
 
 /** Hugging Face `datasets` feature description (what datasets >= 4 writes in the "huggingface" metadata). */
 export function hfFeature(spec: { dtype: string; shape: readonly number[] }): Record<string, unknown> {
+  if (spec.dtype === 'image') return { ...HF_IMAGE_FEATURE };
   const value = { dtype: spec.dtype, _type: 'Value' };
   if (isScalarFeature(spec)) return value;
   return { feature: value, length: spec.shape[0], _type: 'List' };

@@ -10,28 +10,40 @@
 import {
   ARRAY,
   BIGINT,
+  BLOB,
   type DuckDBConnection,
   type DuckDBDataChunk,
   DuckDBTableFunction,
   FLOAT,
+  STRUCT,
+  VARCHAR,
 } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
 
 /** DuckDB's STANDARD_VECTOR_SIZE: the most rows one data chunk holds. */
 export const CHUNK_FRAMES = 2048;
 
-/** A column as plain data (it crosses to worker threads): FLOAT (width 1) or FLOAT[width], or BIGINT. */
+const NO_PATH = new Uint8Array(0);
+
+/**
+ * A column as plain data (it crosses to worker threads): FLOAT (width 1) or FLOAT[width], BIGINT, or IMAGE
+ * (HF datasets.Image: STRUCT(bytes BLOB, path VARCHAR), the path empty: the image is embedded).
+ */
 export interface FrameColumn {
   name: string;
-  type: 'FLOAT' | 'BIGINT';
+  type: 'FLOAT' | 'BIGINT' | 'IMAGE';
   /** Values per row: 1 for a scalar column, n for an ARRAY(FLOAT, n) column. */
   width: number;
 }
 
-/** One episode's columns in the source's column order, each holding `length * width` values. */
+/**
+ * One episode's columns in the source's column order, each holding `length * width` values; an IMAGE
+ * column holds the frames' encoded images back to back, frame f at imageOffsets[c][f]..[f + 1].
+ */
 export interface FrameBlock {
   length: number;
   columns: ArrayBufferView[];
+  imageOffsets?: (Uint32Array | undefined)[];
 }
 
 interface Cursor {
@@ -57,9 +69,15 @@ export class FrameSource {
     private readonly columns: readonly FrameColumn[],
     private readonly alignBlocks = false,
   ) {
-    this.rowBytes = columns.map((c) => c.width * (c.type === 'FLOAT' ? 4 : 8));
+    this.rowBytes = columns.map((c) => (c.type === 'IMAGE' ? 0 : c.width * (c.type === 'FLOAT' ? 4 : 8)));
     const types = columns.map((c) =>
-      c.type === 'BIGINT' ? BIGINT : c.width > 1 ? ARRAY(FLOAT, c.width) : FLOAT,
+      c.type === 'IMAGE'
+        ? STRUCT({ bytes: BLOB, path: VARCHAR })
+        : c.type === 'BIGINT'
+          ? BIGINT
+          : c.width > 1
+            ? ARRAY(FLOAT, c.width)
+            : FLOAT,
     );
     db.registerTableFunction(
       DuckDBTableFunction.create({
@@ -86,7 +104,10 @@ export class FrameSource {
   load(blocks: readonly FrameBlock[]): Promise<void> {
     for (const b of blocks) {
       b.columns.forEach((col, c) => {
-        if (col.byteLength !== b.length * (this.rowBytes[c] as number))
+        if (this.columns[c]?.type === 'IMAGE') {
+          if (b.imageOffsets?.[c]?.length !== b.length + 1)
+            throw new Error(`${this.name}: column ${this.columns[c]?.name} lacks one offset per frame`);
+        } else if (col.byteLength !== b.length * (this.rowBytes[c] as number))
           throw new Error(`${this.name}: column ${this.columns[c]?.name} holds ${col.byteLength} bytes`);
       });
     }
@@ -122,6 +143,10 @@ export class FrameSource {
       return;
     }
     for (let c = 0; c < this.columns.length; c++) {
+      if ((this.columns[c] as FrameColumn).type === 'IMAGE') {
+        this.fillImages(duckdb.data_chunk_get_vector(out.chunk, c), c, pieces);
+        continue;
+      }
       let vector = duckdb.data_chunk_get_vector(out.chunk, c);
       if ((this.columns[c] as FrameColumn).width > 1) vector = duckdb.array_vector_get_child(vector);
       const rowBytes = this.rowBytes[c] as number;
@@ -136,6 +161,29 @@ export class FrameSource {
           take * rowBytes,
         );
         at += take;
+      }
+    }
+  }
+
+  /** One image per row into the struct's bytes; its path is empty (the image is embedded). */
+  private fillImages(
+    vector: duckdb.Vector,
+    c: number,
+    pieces: readonly [FrameBlock, number, number][],
+  ): void {
+    const bytes = duckdb.struct_vector_get_child(vector, 0);
+    const path = duckdb.struct_vector_get_child(vector, 1);
+    let at = 0;
+    for (const [block, from, take] of pieces) {
+      const data = block.columns[c] as Uint8Array;
+      const offsets = block.imageOffsets?.[c] as Uint32Array;
+      for (let f = from; f < from + take; f++, at++) {
+        duckdb.vector_assign_string_element_len(
+          bytes,
+          at,
+          data.subarray(offsets[f] as number, offsets[f + 1] as number),
+        );
+        duckdb.vector_assign_string_element_len(path, at, NO_PATH);
       }
     }
   }

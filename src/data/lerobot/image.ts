@@ -10,13 +10,13 @@
  */
 import { PNG } from 'pngjs';
 import { TgError } from '../../errors/index.ts';
-import type { FeatureSpec, FeatureStats } from './format.ts';
+import type { FeatureStats, ImageFeatureSpec } from './format.ts';
 import { computeFeatureStats } from './stats.ts';
 
 export const DEPTH_UNIT_MM = 'mm';
 
 /** info.json entry of a depth image feature (millimetres, one channel). */
-export function depthFeatureSpec(height: number, width: number): FeatureSpec {
+export function depthFeatureSpec(height: number, width: number): ImageFeatureSpec {
   if (!(Number.isInteger(height) && height > 0 && Number.isInteger(width) && width > 0))
     throw new TgError('INPUT_INVALID', `depth image: bad size ${width}x${height}`);
   return {
@@ -27,8 +27,7 @@ export function depthFeatureSpec(height: number, width: number): FeatureSpec {
   };
 }
 
-/** HF `datasets` feature description of an image column (the "huggingface" parquet metadata). */
-export const HF_IMAGE_FEATURE = { _type: 'Image' } as const;
+export { HF_IMAGE_FEATURE } from './format.ts';
 
 /** One depth frame (row-major, millimetres) as a 16-bit grayscale PNG. */
 export function encodeDepthPng(depthMm: Uint16Array, width: number, height: number): Buffer {
@@ -64,9 +63,23 @@ export function decodeDepthPng(
  * channel with shape [1, 1, 1] as LeRobot keeps image stats; count is the number of frames.
  */
 export function depthImageStats(depthMm: Uint16Array, length: number): Record<keyof FeatureStats, unknown> {
-  const flat = computeFeatureStats(Float32Array.from(depthMm), depthMm.length, 1);
+  return nestImageStats(flatDepthStats(depthMm, length));
+}
+
+/**
+ * Stats of an episode's depth frames kept flat (one channel) so they aggregate like any feature's; count is
+ * the number of frames (every frame has the same pixel count, so frame weights equal pixel weights).
+ */
+export function flatDepthStats(depthMm: Uint16Array, length: number): FeatureStats {
+  const flat = computeFeatureStats(depthMm, depthMm.length, 1);
+  flat.count = [length];
+  return flat;
+}
+
+/** Flat per-channel image stats nested as LeRobot keeps them: each channel's value as [[v]]. */
+export function nestImageStats(flat: FeatureStats): Record<keyof FeatureStats, unknown> {
   const out = {} as Record<keyof FeatureStats, unknown>;
   for (const [k, v] of Object.entries(flat) as [keyof FeatureStats, number[]][])
-    out[k] = k === 'count' ? [length] : v.map((c) => [[c]]);
+    out[k] = k === 'count' ? [...v] : v.map((c) => [[c]]);
   return out;
 }

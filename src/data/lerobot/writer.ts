@@ -37,21 +37,30 @@ import {
   TASKS_PATH,
   TG_EPISODES_PATH,
   type VectorFeatureSpec,
+  type WriterFeatureSpec,
 } from './format.ts';
 import { type FrameCopier, InlineCopier, WorkerCopier } from './frame-copier.ts';
 import { CHUNK_FRAMES, type FrameBlock, type FrameColumn } from './frame-source.ts';
+import { decodeDepthPng, encodeDepthPng, flatDepthStats, nestImageStats } from './image.ts';
 import { type ParsedParquet, parseParquet, readParquetFooter, rowGroupRows } from './parquet-concat.ts';
 import { aggregateStats, computeFeatureStats } from './stats.ts';
 
 export interface LeRobotWriterOptions {
   fps: number;
   robotType: string;
-  features: Record<string, VectorFeatureSpec>;
+  /** float32 vectors, and `image` features (depth: ./image.ts depthFeatureSpec) given per frame. */
+  features: Record<string, WriterFeatureSpec>;
   /** Files per chunk directory (default 1000, as LeRobot). */
   chunksSize?: number;
   /** Data file rollover size (default 100 MB, as LeRobot). */
   dataFilesSizeInMb?: number;
 }
+
+/**
+ * An episode's `image` features, each one entry per frame: depth in millimetres (row-major, height x width)
+ * or that depth already encoded as a 16-bit grayscale PNG.
+ */
+export type EpisodeImages = Record<string, ReadonlyArray<Uint16Array | Uint8Array>>;
 
 /** One row of meta/episodes/*.parquet. */
 export interface EpisodeRow {
@@ -93,13 +102,27 @@ function validateOptions(opts: LeRobotWriterOptions): void {
   const names = Object.keys(opts.features ?? {});
   if (names.length === 0) throw invalid('at least one feature is required');
   for (const name of names) {
-    const spec = opts.features[name] as VectorFeatureSpec;
+    const spec = opts.features[name] as WriterFeatureSpec;
     if (!FEATURE_NAME.test(name))
       throw invalid(`feature name ${JSON.stringify(name)} is not allowed ('/' and spaces are reserved)`);
     if (name in DEFAULT_FEATURES)
       throw invalid(`feature ${name} is reserved (LeRobot adds it to every dataset)`);
+    if (spec.dtype === 'image') {
+      const [h, w, c] = Array.isArray(spec.shape) ? spec.shape : [];
+      if (spec.shape.length !== 3 || !(Number.isInteger(h) && (h as number) > 0))
+        throw invalid(
+          `feature ${name}: image shape must be [height, width, 1], got ${JSON.stringify(spec.shape)}`,
+        );
+      if (!(Number.isInteger(w) && (w as number) > 0) || c !== 1)
+        throw invalid(
+          `feature ${name}: image shape must be [height, width, 1] (16-bit depth), got ${JSON.stringify(spec.shape)}`,
+        );
+      continue;
+    }
     if (spec.dtype !== 'float32')
-      throw invalid(`feature ${name}: dtype must be float32, got ${String(spec.dtype)}`);
+      throw invalid(
+        `feature ${name}: dtype must be float32, got ${String((spec as { dtype: unknown }).dtype)}`,
+      );
     const dim = spec.shape?.[0];
     if (
       !Array.isArray(spec.shape) ||
@@ -141,12 +164,12 @@ function fillInt64Sequence(out: BigInt64Array, start: number): BigInt64Array {
 }
 
 /** The data parquet's columns as the frame source declares them: the features, then LeRobot's defaults. */
-function frameColumns(features: Record<string, VectorFeatureSpec>): FrameColumn[] {
-  const columns: FrameColumn[] = Object.entries(features).map(([name, spec]) => ({
-    name,
-    type: 'FLOAT',
-    width: spec.shape[0],
-  }));
+function frameColumns(features: Record<string, WriterFeatureSpec>): FrameColumn[] {
+  const columns: FrameColumn[] = Object.entries(features).map(([name, spec]) =>
+    spec.dtype === 'image'
+      ? { name, type: 'IMAGE', width: 1 }
+      : { name, type: 'FLOAT', width: spec.shape[0] },
+  );
   columns.push({ name: 'timestamp', type: 'FLOAT', width: 1 });
   for (const name of ['frame_index', 'episode_index', 'index', 'task_index'])
     columns.push({ name, type: 'BIGINT', width: 1 });
@@ -163,7 +186,9 @@ async function exists(path: string): Promise<boolean> {
 }
 
 export class LeRobotWriter {
+  /** The float32 vector features (the image features are in imageNames). */
   private readonly featureNames: string[];
+  private readonly imageNames: string[];
   private readonly dims: number[];
   private readonly tasks = new Map<string, number>();
   private readonly episodes: EpisodeRow[] = [];
@@ -195,13 +220,20 @@ export class LeRobotWriter {
     private readonly instance: DuckDBInstance,
     private readonly db: DuckDBConnection,
   ) {
-    this.featureNames = Object.keys(opts.features);
+    const names = Object.keys(opts.features);
+    this.featureNames = names.filter((n) => opts.features[n]?.dtype !== 'image');
+    this.imageNames = names.filter((n) => opts.features[n]?.dtype === 'image');
     this.dims = this.featureNames.map((n) => (opts.features[n] as VectorFeatureSpec).shape[0]);
     this.columns = frameColumns(opts.features);
     this.inline = new InlineCopier(db, this.columns);
     this.fileNames = new DataFileNames(staging, opts.chunksSize);
-    // Raw bytes of one frame: the float32 features, the float32 timestamp and four int64 columns.
-    this.frameBytes = this.dims.reduce((n, d) => n + 4 * d, 0) + 4 + 4 * 8;
+    // Raw bytes of one frame: the float32 features, the float32 timestamp and four int64 columns, and the
+    // 16-bit pixels of each image (the measured bytes ratio accounts for PNG compression).
+    this.frameBytes =
+      this.dims.reduce((n, d) => n + 4 * d, 0) +
+      4 +
+      4 * 8 +
+      this.imageNames.reduce((n, name) => n + 2 * this.imagePixels(name), 0);
   }
 
   /** Starts a new dataset at `dir` (which must not exist yet). Nothing appears at `dir` before `close()`. */
@@ -237,6 +269,7 @@ export class LeRobotWriter {
     const out: Record<string, FeatureSpec> = {};
     for (const [name, spec] of Object.entries(this.opts.features)) {
       out[name] = { dtype: spec.dtype, shape: [...spec.shape], names: [...spec.names] };
+      if (spec.dtype === 'image' && spec.info) out[name].info = { ...spec.info };
     }
     for (const [name, spec] of Object.entries(DEFAULT_FEATURES)) {
       out[name] = { dtype: spec.dtype, shape: [...spec.shape], names: spec.names };
@@ -244,8 +277,13 @@ export class LeRobotWriter {
     return out;
   }
 
-  /** Appends one episode; returns its episode_index. */
-  async addEpisode(ep: RecordedEpisode): Promise<number> {
+  private imagePixels(name: string): number {
+    const [h, w] = (this.opts.features[name] as WriterFeatureSpec).shape as number[];
+    return (h as number) * (w as number);
+  }
+
+  /** Appends one episode (with one entry per frame for each image feature); returns its episode_index. */
+  async addEpisode(ep: RecordedEpisode, images?: EpisodeImages): Promise<number> {
     if (this.state !== 'open') throw invalid(`addEpisode after ${this.state}`);
     const length = ep.length;
     if (!Number.isInteger(length) || length < 1)
@@ -259,8 +297,11 @@ export class LeRobotWriter {
         throw invalid(`episode ${ep.meta.id}: feature ${name} has ${col.length} values, expected ${want}`);
     }
     for (const name of Object.keys(ep.columns)) {
-      if (!(name in this.opts.features)) throw invalid(`episode ${ep.meta.id}: undeclared feature ${name}`);
+      if (!this.featureNames.includes(name))
+        throw invalid(`episode ${ep.meta.id}: undeclared feature ${name}`);
     }
+    // Only datasets with image features pay for them (encoding, decoding, stats).
+    const encoded = this.imageNames.length > 0 || images ? this.encodeImages(ep, images) : undefined;
 
     // Rollover as LeRobot's _save_episode_data: a new file when this episode would take the current one to
     // the size limit, the sizes estimated from the bytes per frame of the files written so far. Each batch
@@ -302,6 +343,7 @@ export class LeRobotWriter {
       const name = this.featureNames[i] as string;
       stats[name] = computeFeatureStats(features[i] as Float32Array, length, this.dims[i] as number);
     }
+    if (encoded) for (const [name, image] of Object.entries(encoded)) stats[name] = image.stats;
     stats.timestamp = computeFeatureStats(timestamp, length, 1);
     // The integer columns' values, one after another in one reused scratch array.
     if (this.scratch.length < length) this.scratch = new Float64Array(length);
@@ -326,10 +368,24 @@ export class LeRobotWriter {
     this.tgEpisodes.push(JSON.stringify({ episode_index: episodeIndex, ...ep.meta }));
     this.totalFrames += length;
     this.pending.push(this.episodes[this.episodes.length - 1] as EpisodeRow);
-    this.pendingBlocks.push({
-      length,
-      columns: [...features, timestamp, frameIndex, episodeCol, index, taskCol],
-    });
+    if (!encoded) {
+      this.pendingBlocks.push({
+        length,
+        columns: [...features, timestamp, frameIndex, episodeCol, index, taskCol],
+      });
+    } else {
+      // Columns in info.json order: vectors and images interleaved as declared, then the defaults.
+      const columns: ArrayBufferView[] = [];
+      const imageOffsets: (Uint32Array | undefined)[] = [];
+      let vector = 0;
+      for (const name of Object.keys(this.opts.features)) {
+        const image = encoded[name];
+        columns.push(image ? image.bytes : (features[vector++] as Float32Array));
+        imageOffsets.push(image?.offsets);
+      }
+      columns.push(timestamp, frameIndex, episodeCol, index, taskCol);
+      this.pendingBlocks.push({ length, columns, imageOffsets });
+    }
     this.pendingFrames += length;
     this.pendingBytes += bytes;
     if (this.pending.length >= BATCH_EPISODES || this.pendingFrames >= BATCH_FRAMES)
@@ -338,6 +394,60 @@ export class LeRobotWriter {
     // DuckDB the next chunk, so it encodes while the caller records and checks the next episode.
     else if (this.inflight && !this.worker) await yieldToLoop();
     return episodeIndex;
+  }
+
+  /**
+   * Each image feature's frames as PNGs back to back (one fresh buffer, so it can move to the copier's
+   * worker) and their flat stats in millimetres; every frame is checked against the declared size.
+   */
+  private encodeImages(
+    ep: RecordedEpisode,
+    images: EpisodeImages | undefined,
+  ): Record<string, { bytes: Uint8Array; offsets: Uint32Array; stats: FeatureStats }> {
+    const where = `episode ${ep.meta.id}`;
+    for (const name of Object.keys(images ?? {})) {
+      if (!this.imageNames.includes(name)) throw invalid(`${where}: undeclared image feature ${name}`);
+    }
+    const out: Record<string, { bytes: Uint8Array; offsets: Uint32Array; stats: FeatureStats }> = {};
+    for (const name of this.imageNames) {
+      const frames = images?.[name];
+      if (!frames) throw invalid(`${where}: image feature ${name} missing`);
+      if (frames.length !== ep.length)
+        throw invalid(`${where}: image feature ${name} has ${frames.length} frames, expected ${ep.length}`);
+      const [h, w] = (this.opts.features[name] as WriterFeatureSpec).shape as number[];
+      const pixels = this.imagePixels(name);
+      const depth = new Uint16Array(pixels * ep.length);
+      const pngs: Uint8Array[] = [];
+      frames.forEach((frame, f) => {
+        let png: Uint8Array;
+        let mm: Uint16Array;
+        if (frame instanceof Uint16Array) {
+          if (frame.length !== pixels)
+            throw invalid(`${where}: ${name} frame ${f} has ${frame.length} pixels, expected ${w}x${h}`);
+          mm = frame;
+          png = encodeDepthPng(frame, w as number, h as number);
+        } else if (frame instanceof Uint8Array) {
+          const d = decodeDepthPng(frame, `${where}: ${name} frame ${f}`);
+          if (d.width !== w || d.height !== h)
+            throw invalid(`${where}: ${name} frame ${f} is ${d.width}x${d.height}, expected ${w}x${h}`);
+          mm = d.depthMm;
+          png = frame;
+        } else {
+          throw invalid(`${where}: ${name} frame ${f} is neither depth (Uint16Array) nor PNG bytes`);
+        }
+        depth.set(mm, f * pixels);
+        pngs.push(png);
+      });
+      const offsets = new Uint32Array(ep.length + 1);
+      for (let f = 0; f < pngs.length; f++)
+        offsets[f + 1] = (offsets[f] as number) + (pngs[f] as Uint8Array).byteLength;
+      const bytes = new Uint8Array(offsets[ep.length] as number);
+      pngs.forEach((png, f) => {
+        bytes.set(png, offsets[f]);
+      });
+      out[name] = { bytes, offsets, stats: flatDepthStats(depth, ep.length) };
+    }
+    return out;
   }
 
   /** Writes meta/, makes the dataset visible at `dir` (atomic rename), and releases DuckDB. */
@@ -353,7 +463,8 @@ export class LeRobotWriter {
       await this.stopWorker();
       await this.writeTasks();
       await this.writeEpisodes();
-      const stats = aggregateStats(this.episodes.map((e) => e.stats));
+      const stats: Record<string, unknown> = aggregateStats(this.episodes.map((e) => e.stats));
+      for (const name of this.imageNames) stats[name] = nestImageStats(stats[name] as FeatureStats);
       await writeFile(join(this.staging, STATS_PATH), `${JSON.stringify(stats, null, 4)}\n`);
       await writeFile(join(this.staging, INFO_PATH), `${JSON.stringify(this.info(), null, 4)}\n`);
       await writeFile(join(this.staging, TG_EPISODES_PATH), `${this.tgEpisodes.join('\n')}\n`);
@@ -567,7 +678,13 @@ export class LeRobotWriter {
   }
 
   private async writeEpisodes(): Promise<void> {
-    await writeEpisodesParquet(this.db, this.staging, Object.keys(this.features), this.episodes);
+    await writeEpisodesParquet(
+      this.db,
+      this.staging,
+      Object.keys(this.features),
+      this.episodes,
+      this.imageNames,
+    );
   }
 }
 
@@ -626,6 +743,8 @@ export async function writeEpisodesParquet(
   staging: string,
   statNames: readonly string[],
   episodes: readonly EpisodeRow[],
+  /** Features whose stats LeRobot nests per channel ([c][1][1]), as it keeps image stats. */
+  imageNames: readonly string[] = [],
 ): Promise<void> {
   const columns: [string, string][] = [
     ['episode_index', 'BIGINT'],
@@ -637,7 +756,9 @@ export async function writeEpisodesParquet(
     ['dataset_to_index', 'BIGINT'],
   ];
   for (const f of statNames) {
-    for (const s of STAT_NAMES) columns.push([`stats/${f}/${s}`, s === 'count' ? 'BIGINT[]' : 'DOUBLE[]']);
+    const nested = imageNames.includes(f) ? '[][]' : '';
+    for (const s of STAT_NAMES)
+      columns.push([`stats/${f}/${s}`, s === 'count' ? 'BIGINT[]' : `DOUBLE[]${nested}`]);
   }
   columns.push(['meta/episodes/chunk_index', 'BIGINT'], ['meta/episodes/file_index', 'BIGINT']);
   const work = join(staging, '.work', 'episodes.jsonl');
@@ -651,7 +772,11 @@ export async function writeEpisodesParquet(
       dataset_from_index: e.dataset_from_index,
       dataset_to_index: e.dataset_to_index,
     };
-    for (const f of statNames) for (const s of STAT_NAMES) row[`stats/${f}/${s}`] = e.stats[f]?.[s];
+    for (const f of statNames) {
+      const stats = e.stats[f];
+      const out = stats && imageNames.includes(f) ? nestImageStats(stats) : stats;
+      for (const s of STAT_NAMES) row[`stats/${f}/${s}`] = out?.[s];
+    }
     row['meta/episodes/chunk_index'] = 0;
     row['meta/episodes/file_index'] = 0;
     return JSON.stringify(row);
