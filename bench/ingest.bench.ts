@@ -56,6 +56,8 @@ export default defineBenchmark({
         .enum(['true', 'false'])
         .default('true')
         .transform((v) => v === 'true'),
+      /** The hub's verification threads. */
+      threads: z.coerce.number().int().min(0).max(16).default(1),
       baseline: z
         .enum(['true', 'false'])
         .default('true')
@@ -155,6 +157,7 @@ async function ingestRun(
     rate: number;
     batch: number;
     durable: boolean;
+    threads: number;
   },
   work: string,
   natsUrl: string | null,
@@ -168,6 +171,7 @@ async function ingestRun(
       natsUrl,
       layout,
       durable: opts.durable,
+      threads: opts.threads,
     });
     children.push(hub);
     const { url } = await hub.next('ready');

@@ -19,7 +19,7 @@ runChild(async () => {
     port: 0,
     natsUrl: cfg.natsUrl,
     nats: cfg.layout,
-    ingest: { durable: cfg.durable },
+    ingest: { durable: cfg.durable, threads: cfg.threads },
   });
   const stopped = new Promise<void>((resolve) => process.once('SIGTERM', resolve));
   report({ type: 'ready', url: hub.url });

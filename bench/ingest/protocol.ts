@@ -12,6 +12,7 @@ export interface HubChildConfig {
   natsUrl: string | null;
   layout: Partial<NatsLayout>;
   durable: boolean;
+  threads: number;
 }
 
 export interface FieldChildConfig {

@@ -117,6 +117,7 @@ export class EpisodeIngest {
 
   static async open(opts: EpisodeIngestOptions): Promise<EpisodeIngest> {
     const ingest = new EpisodeIngest(opts);
+    ingest.workers.warm();
     ingest.datasets = new Map(
       (await ingest.catalog.listDatasets()).map((d) => [d.name, { storage: d.storage, fps: d.fps }]),
     );
@@ -208,6 +209,8 @@ export class EpisodeIngest {
         const before = previous;
         previous = prepared.then(async (group) => {
           await before;
+          // The insert blocks this thread while it runs: let the requests waiting on it go first.
+          await new Promise((resolve) => setImmediate(resolve));
           if (group) await this.commit(group);
         });
         await prepared; // at most one group prepares ahead of the one committing
