@@ -96,6 +96,7 @@ describe('GET /api/docs covers every route', () => {
       checkCoverage(routes, await documentOf(app));
     } finally {
       await app.close();
+      await ingest.close();
     }
   });
 
