@@ -3,6 +3,7 @@ import { TgError } from '../../errors/index.ts';
 import { openPgliteDatabase, type SqlDatabase, type SqlExecutor } from './database.ts';
 import { MIGRATIONS, MIGRATIONS_LOCK_KEY, MIGRATIONS_TABLE_SQL, type Migration } from './migrations.ts';
 import { openPgDatabase } from './pg-database.ts';
+import { openPgliteThreadDatabase } from './pglite-thread.ts';
 import {
   type CatalogCounts,
   CURRICULUM_PHASES,
@@ -30,6 +31,8 @@ export type CatalogOpenOptions =
   | {
       /** PGlite data directory (created if missing), normally `<TG_HOME>/catalog`; `memory://` for a throwaway one. */
       dataDir: string;
+      /** Run PGlite on a thread of its own (./pglite-thread.ts), so statements never block the caller's. */
+      thread?: boolean;
     }
   | {
       /** postgres:// or postgresql:// connection string of a PostgreSQL server. */
@@ -153,7 +156,9 @@ export class Catalog {
       db =
         'databaseUrl' in opts
           ? await openPgDatabase(opts.databaseUrl)
-          : await openPgliteDatabase(opts.dataDir);
+          : opts.thread
+            ? await openPgliteThreadDatabase(opts.dataDir)
+            : await openPgliteDatabase(opts.dataDir);
     } catch (err) {
       throw new TgError('STORAGE_FAILED', `cannot open catalog at ${where}: ${messageOf(err)}`, {
         cause: err,

@@ -44,7 +44,8 @@ export interface NetworkHub {
 }
 
 export async function startNetworkHub(opts: NetworkHubOptions): Promise<NetworkHub> {
-  const catalog = opts.catalog ?? (await Catalog.open({ dataDir: path.join(opts.home, 'catalog') }));
+  const catalog =
+    opts.catalog ?? (await Catalog.open({ dataDir: path.join(opts.home, 'catalog'), thread: true }));
   const ownsCatalog = opts.catalog === undefined;
   let nats: NatsHubLink | null = null;
   try {

@@ -1,0 +1,82 @@
+/** The catalog's PGlite thread (see ./pglite-thread.ts): runs the statements the hub's thread sends. */
+import { mkdir } from 'node:fs/promises';
+import { parentPort } from 'node:worker_threads';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
+import type { ThreadReply, ThreadRequest } from './pglite-thread.ts';
+
+const port = parentPort;
+if (!port) throw new Error('pglite-thread-worker must run in a worker thread');
+let db: PGlite | null = null;
+/** Open transactions: each holds PGlite's lock until the hub's thread ends it. */
+const open = new Map<number, { tx: Transaction; end: (commit: boolean) => void; done: Promise<void> }>();
+let nextTx = 1;
+const reply = (r: ThreadReply) => port.postMessage(r);
+
+port.on('message', async (m: ThreadRequest) => {
+  try {
+    switch (m.type) {
+      case 'open':
+        if (!m.dataDir.startsWith('memory://')) await mkdir(m.dataDir, { recursive: true });
+        db = await PGlite.create(m.dataDir);
+        return reply({ id: m.id, ok: true });
+      case 'query': {
+        const target = m.tx ? open.get(m.tx)?.tx : db;
+        if (!target) throw new Error(`no transaction ${m.tx}`);
+        return reply({ id: m.id, ok: true, rows: (await target.query(m.sql, m.params)).rows });
+      }
+      case 'exec': {
+        const target = m.tx ? open.get(m.tx)?.tx : db;
+        if (!target) throw new Error(`no transaction ${m.tx}`);
+        await target.exec(m.sql);
+        return reply({ id: m.id, ok: true });
+      }
+      case 'begin': {
+        if (!db) throw new Error('catalog database is not open');
+        const id = nextTx++;
+        const rolledBack = new Error('rolled back');
+        let began: () => void = () => {};
+        const started = new Promise<void>((resolve) => {
+          began = resolve;
+        });
+        const done = db
+          .transaction(async (tx) => {
+            const commit = await new Promise<boolean>((resolve) => {
+              open.set(id, { tx, end: resolve, done });
+              began();
+            });
+            if (!commit) throw rolledBack;
+          })
+          .catch((err: unknown) => {
+            if (err !== rolledBack) throw err;
+          })
+          .finally(() => open.delete(id));
+        // A failure to begin (nothing opened) is reported on `begin`; a failed commit on `end`.
+        await Promise.race([started, done]);
+        if (!open.has(id)) throw new Error('could not begin a transaction');
+        return reply({ id: m.id, ok: true, tx: id });
+      }
+      case 'end': {
+        const t = open.get(m.tx);
+        if (!t) throw new Error(`no transaction ${m.tx}`);
+        t.end(m.commit);
+        await t.done;
+        return reply({ id: m.id, ok: true });
+      }
+      case 'close':
+        await db?.close();
+        db = null;
+        return reply({ id: m.id, ok: true });
+    }
+  } catch (err) {
+    const e = err as { message?: string; code?: unknown; detail?: unknown };
+    reply({
+      id: m.id,
+      ok: false,
+      error: {
+        message: e.message ?? String(err),
+        ...(typeof e.code === 'string' ? { code: e.code } : {}),
+        ...(typeof e.detail === 'string' ? { detail: e.detail } : {}),
+      },
+    });
+  }
+});
