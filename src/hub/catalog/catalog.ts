@@ -265,20 +265,23 @@ export class Catalog {
     const names = [...new Set(parsed.map((g) => g.dataset))];
     const inserted = await this.#run(`inserting ${total} episodes into dataset ${names.join(', ')}`, (db) =>
       db.transaction(async (tx) => {
-        for (const dataset of names) {
-          const known = await tx.query('SELECT 1 FROM datasets WHERE name = $1', [dataset]);
-          if (known.length === 0) {
-            throw new TgError(
-              'NOT_FOUND',
-              `dataset ${dataset} is not registered (register it before adding episodes)`,
-            );
-          }
+        const known = await tx.query<{ name: string }>(
+          'SELECT name FROM datasets WHERE name = ANY($1::text[])',
+          [names],
+        );
+        const missing = names.find((n) => !known.some((k) => k.name === n));
+        if (missing !== undefined) {
+          throw new TgError(
+            'NOT_FOUND',
+            `dataset ${missing} is not registered (register it before adding episodes)`,
+          );
         }
+        // Every dataset's rows in one statement per chunk: each statement is a round trip when the
+        // database runs on another thread (pglite-thread.ts) or server, and this transaction holds it.
+        const rows = parsed.flatMap(({ dataset, rows }) => rows.map((row) => ({ dataset, row })));
         let count = 0;
-        for (const { dataset, rows } of parsed) {
-          for (let start = 0; start < rows.length; start += EPISODE_INSERT_CHUNK) {
-            count += await insertEpisodeChunk(tx, dataset, rows.slice(start, start + EPISODE_INSERT_CHUNK));
-          }
+        for (let start = 0; start < rows.length; start += EPISODE_INSERT_CHUNK) {
+          count += await insertEpisodeChunk(tx, rows.slice(start, start + EPISODE_INSERT_CHUNK));
         }
         return count;
       }),
@@ -601,23 +604,26 @@ type ParsedEpisode = z.output<typeof episodeSchema>;
  * One INSERT per chunk with one array parameter per column (unnest): a few parameters however many rows,
  * which PGlite and PostgreSQL parse and bind about twice as fast as a VALUES list of rows x columns.
  */
-async function insertEpisodeChunk(tx: SqlExecutor, dataset: string, rows: ParsedEpisode[]): Promise<number> {
-  const column = <T>(pick: (e: ParsedEpisode) => T) => rows.map(pick);
+async function insertEpisodeChunk(
+  tx: SqlExecutor,
+  rows: ReadonlyArray<{ dataset: string; row: ParsedEpisode }>,
+): Promise<number> {
+  const column = <T>(pick: (e: ParsedEpisode) => T) => rows.map(({ row }) => pick(row));
   const inserted = await tx.query<{ id: string }>(
     `INSERT INTO episodes (id, dataset_name, robot_id, episode_index, task, instruction, source, phase, success,
                            seed, length, duration_sec, recorded_at, blob_sha256, blob_bytes)
-     SELECT id, $1, robot_id, episode_index, task, instruction, source, phase, success,
+     SELECT id, dataset_name, robot_id, episode_index, task, instruction, source, phase, success,
             seed, length, duration_sec, recorded_at, blob_sha256, blob_bytes
-     FROM unnest($2::text[], $3::text[], $4::integer[], $5::text[], $6::text[], $7::text[], $8::text[],
-                 $9::boolean[], $10::bigint[], $11::integer[], $12::double precision[], $13::timestamptz[],
-                 $14::text[], $15::bigint[])
-       AS r(id, robot_id, episode_index, task, instruction, source, phase, success,
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::text[], $7::text[],
+                 $8::text[], $9::boolean[], $10::bigint[], $11::integer[], $12::double precision[],
+                 $13::timestamptz[], $14::text[], $15::bigint[])
+       AS r(id, dataset_name, robot_id, episode_index, task, instruction, source, phase, success,
             seed, length, duration_sec, recorded_at, blob_sha256, blob_bytes)
      ON CONFLICT (id) DO NOTHING
      RETURNING id`,
     [
-      dataset,
       column((e) => e.id),
+      rows.map((r) => r.dataset),
       column((e) => e.robotId),
       column((e) => e.episodeIndex),
       column((e) => e.task),

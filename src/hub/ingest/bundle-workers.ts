@@ -89,8 +89,15 @@ export class BundleWorkers {
     for (let i = 0; i < this.threads.length; i++) this.thread(i);
   }
 
-  /** Verifies every upload of a unit; rejects with `UploadRefused` naming the first bad one. */
-  async verify(uploads: readonly BundleUpload[]): Promise<{ ticket: number; verified: VerifiedUpload[] }> {
+  /**
+   * Verifies every upload of a unit; rejects with `UploadRefused` naming the first bad one. With
+   * `handOver`, the caller gives up the memory the bundles are in (it never reads them again): when they
+   * all lie in one ArrayBuffer, that buffer moves to the thread instead of being copied.
+   */
+  async verify(
+    uploads: readonly BundleUpload[],
+    handOver = false,
+  ): Promise<{ ticket: number; verified: VerifiedUpload[] }> {
     const ticket = this.nextTicket++;
     for (const [index, u] of uploads.entries()) {
       // Checked here too, so an oversized upload is not copied first.
@@ -118,16 +125,35 @@ export class BundleWorkers {
       );
       return { ticket, verified };
     }
-    const size = uploads.reduce((n, u) => n + u.bundle.byteLength, 0);
-    const buffer = new ArrayBuffer(size);
-    const bytes = new Uint8Array(buffer);
-    let at = 0;
-    const entries = uploads.map((u) => {
-      bytes.set(u.bundle, at);
-      const entry = { offset: at, length: u.bundle.byteLength, sha256: u.sha256, id: u.id };
-      at += u.bundle.byteLength;
-      return entry;
-    });
+    const shared = uploads[0]?.bundle.buffer;
+    const movable =
+      handOver && shared instanceof ArrayBuffer && uploads.every((u) => u.bundle.buffer === shared);
+    let buffer: ArrayBuffer;
+    let entries: Array<{
+      offset: number;
+      length: number;
+      sha256?: string | undefined;
+      id?: string | undefined;
+    }>;
+    if (movable) {
+      buffer = shared;
+      entries = uploads.map((u) => ({
+        offset: u.bundle.byteOffset,
+        length: u.bundle.byteLength,
+        sha256: u.sha256,
+        id: u.id,
+      }));
+    } else {
+      buffer = new ArrayBuffer(uploads.reduce((n, u) => n + u.bundle.byteLength, 0));
+      const bytes = new Uint8Array(buffer);
+      let at = 0;
+      entries = uploads.map((u) => {
+        bytes.set(u.bundle, at);
+        const entry = { offset: at, length: u.bundle.byteLength, sha256: u.sha256, id: u.id };
+        at += u.bundle.byteLength;
+        return entry;
+      });
+    }
     const thread = this.pick();
     this.owner.set(ticket, thread);
     const reply = await this.request(thread, { type: 'verify', ticket, buffer, entries }, [buffer]);

@@ -41,6 +41,11 @@ export interface EpisodeIngestOptions {
   threads?: number;
 }
 
+/** `handOver`: the caller never reads the bundles' bytes again, so they may be moved, not copied. */
+export interface HandOver {
+  handOver?: boolean;
+}
+
 /** An episode the hub has. `sha256`/`file` name its bundle; null for an episode not stored as a blob. */
 export interface StoredEpisode {
   id: string;
@@ -137,8 +142,12 @@ export class EpisodeIngest {
    * a bundle that lies or is malformed and `NOT_FOUND` for an episode of a robot the catalog does not
    * know; nothing is stored in either case.
    */
-  async ingest(bundle: Uint8Array, expected: { sha256?: string; id?: string } = {}): Promise<IngestResult> {
-    const [result] = await this.enqueue([{ bundle, ...expected }], () => '');
+  async ingest(
+    bundle: Uint8Array,
+    expected: { sha256?: string; id?: string } = {},
+    opts: HandOver = {},
+  ): Promise<IngestResult> {
+    const [result] = await this.enqueue([{ bundle, ...expected }], () => '', opts);
     return result as IngestResult;
   }
 
@@ -146,9 +155,9 @@ export class EpisodeIngest {
    * Verifies and stores a batch, in order. All or nothing: when any upload is bad (or its robot unknown)
    * the whole batch is refused, naming the upload, and nothing of it is stored.
    */
-  ingestBatch(uploads: readonly (BundleUpload | BatchEntry)[]): Promise<IngestResult[]> {
+  ingestBatch(uploads: readonly (BundleUpload | BatchEntry)[], opts: HandOver = {}): Promise<IngestResult[]> {
     const n = uploads.length;
-    return this.enqueue(uploads, (i) => (n === 1 ? '' : `episode ${i + 1} of ${n}: `));
+    return this.enqueue(uploads, (i) => (n === 1 ? '' : `episode ${i + 1} of ${n}: `), opts);
   }
 
   /** Forgets cached robots (after a field (re)registers them). */
@@ -168,10 +177,14 @@ export class EpisodeIngest {
   }
 
   /** Queues a unit in arrival order; its verification starts now, on a worker thread. */
-  private enqueue(uploads: readonly BundleUpload[], label: (i: number) => string): Promise<IngestResult[]> {
+  private enqueue(
+    uploads: readonly BundleUpload[],
+    label: (i: number) => string,
+    opts: HandOver,
+  ): Promise<IngestResult[]> {
     if (uploads.length === 0) return Promise.reject(new TgError('INPUT_INVALID', 'no episodes to ingest'));
     return new Promise((resolve, reject) => {
-      const verification = this.workers.verify(uploads);
+      const verification = this.workers.verify(uploads, opts.handOver === true);
       verification.catch(() => {}); // awaited by the committer, in turn
       this.queue.push({
         size: uploads.length,

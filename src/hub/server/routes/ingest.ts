@@ -157,7 +157,7 @@ export const ingestRoutes: FastifyPluginAsync<IngestRoutesOptions> = async (app,
       throw new TgError('INPUT_INVALID', 'Content-SHA256 header (hex sha256 of the body) is required');
     }
     const body = bodyOf(request.body, request.headers['content-length'], BUNDLE_MEDIA_TYPE);
-    const result = await ingest.ingest(body, { sha256, id });
+    const result = await ingest.ingest(body, { sha256, id }, { handOver: ownsMemory(body) });
     reply.status(result.status === 'stored' ? 201 : 200);
     return response(result);
   });
@@ -165,7 +165,7 @@ export const ingestRoutes: FastifyPluginAsync<IngestRoutesOptions> = async (app,
   app.post('/api/episodes/bundles', async (request): Promise<BatchIngestResponse> => {
     const body = bodyOf(request.body, request.headers['content-length'], BATCH_MEDIA_TYPE);
     const entries = decodeBatch(body, { maxBundleBytes: ingest.maxBundleBytes });
-    const results = await ingest.ingestBatch(entries);
+    const results = await ingest.ingestBatch(entries, { handOver: ownsMemory(body) });
     return { results: results.map(response) };
   });
 };
@@ -183,6 +183,14 @@ function bodyOf(body: unknown, contentLength: string | undefined, mediaType: str
     throw new TgError('INPUT_INVALID', `body has ${body.length} bytes, Content-Length says ${declared}`);
   }
   return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+}
+
+/**
+ * Whether the body is the only view of its memory (Fastify concatenates a multi-chunk body into a buffer of
+ * its own; a small or single-chunk body may share a pooled one), so the ingest may move it, not copy it.
+ */
+function ownsMemory(body: Uint8Array): boolean {
+  return body.byteOffset === 0 && body.buffer.byteLength === body.byteLength;
 }
 
 function parseParams(params: unknown): { id: string } {
