@@ -26,55 +26,10 @@ async function withCatalog<T>(home: string, fn: (c: Catalog) => Promise<T>): Pro
 }
 
 describe('tg up --fields N', () => {
-  it('runs the hub and N fields, each with its own robots and spool; the drill is split across them', async () => {
-    const home = tempDir();
-    const run = await runTg(
-      ['up', '--fields', '2', '--robots', '2', '--episodes', '5', '--exit', '--json', '--port', '0'],
-      { env: { TG_HOME: home } },
-    );
-    assert.equal(run.code, 0, run.stderr);
-    const summary = JSON.parse(run.stdout) as Summary;
-    assert.equal(summary.interrupted, false);
-    assert.equal(summary.episodes, 5);
-    assert.deepEqual(
-      summary.fields.map((f) => [f.name, f.planned, f.stored, f.spooled, f.robots.length]),
-      [
-        ['field-1', 3, 3, 0, 2],
-        ['field-2', 2, 2, 0, 2],
-      ],
-    );
-    for (const f of ['field-1', 'field-2']) {
-      assert.ok(existsSync(path.join(home, 'fields', f, 'spool')), `${f} has its own spool`);
-    }
-    await withCatalog(home, async (catalog) => {
-      const rows = await catalog.selectEpisodes();
-      const seeds = (field: string) =>
-        rows
-          .filter((r) => r.field === field)
-          .map((r) => r.seed)
-          .sort((a, b) => a - b);
-      assert.deepEqual(seeds('field-1'), [0, 1, 2]);
-      assert.deepEqual(seeds('field-2'), [3, 4]);
-      assert.deepEqual([...new Set(rows.map((r) => r.robotId))].sort(), [
-        'field-1-arm7-0',
-        'field-1-arm7-1',
-        'field-2-arm7-0',
-        'field-2-arm7-1',
-      ]);
-      const jobs = await new JobBoard(catalog).list();
-      assert.deepEqual(
-        jobs.map((j) => [j.field, j.state]),
-        [
-          ['field-1', 'done'],
-          ['field-2', 'done'],
-        ],
-      );
-    });
-    assert.ok(!existsSync(path.join(home, 'tg.lock')), 'the home lock is released');
-  });
+  // Both tests use one home: the second is the next run after the interrupted first one.
+  const home = tempDir();
 
   it('Ctrl-C cancels the open jobs and shuts down cleanly; the catalog holds what the summary says', async () => {
-    const home = tempDir();
     const child = spawn(process.execPath, [TG, 'up', '--fields', '2', '--episodes', '400', '--port', '0'], {
       env: { ...process.env, TG_HOME: home },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -125,21 +80,68 @@ describe('tg up --fields N', () => {
     });
     assert.ok(!existsSync(path.join(home, 'tg.lock')), 'the home lock is released');
     assert.deepEqual(readdirSync(path.join(home, 'fields')).sort(), ['field-1', 'field-2']);
+  });
 
-    // The next run in the same home: the cancelled jobs stay cancelled, the new drill completes.
-    const again = await runTg(
-      ['up', '--fields', '2', '--episodes', '2', '--seed', '1000', '--exit', '--json', '--port', '0'],
+  it('the next tg up in the same home runs the hub and N fields, each with its own robots and spool, the drill split across them', async () => {
+    const run = await runTg(
+      [
+        'up',
+        '--fields',
+        '2',
+        '--robots',
+        '2',
+        '--episodes',
+        '5',
+        '--seed',
+        '1000',
+        '--exit',
+        '--json',
+        '--port',
+        '0',
+      ],
       { env: { TG_HOME: home } },
     );
-    assert.equal(again.code, 0, again.stderr);
-    const second = JSON.parse(again.stdout) as Summary;
-    assert.equal(second.episodes, 2);
+    assert.equal(run.code, 0, run.stderr);
+    const summary = JSON.parse(run.stdout) as Summary;
+    assert.equal(summary.interrupted, false);
+    assert.equal(summary.episodes, 5);
     assert.deepEqual(
-      second.fields.map((f) => [f.stored, f.spooled]),
+      summary.fields.map((f) => [f.name, f.planned, f.stored, f.spooled, f.robots.length]),
       [
-        [1, 0],
-        [1, 0],
+        ['field-1', 3, 3, 0, 2],
+        ['field-2', 2, 2, 0, 2],
       ],
     );
+    for (const f of ['field-1', 'field-2']) {
+      assert.ok(existsSync(path.join(home, 'fields', f, 'spool')), `${f} has its own spool`);
+    }
+    await withCatalog(home, async (catalog) => {
+      const rows = (await catalog.selectEpisodes()).filter((r) => r.seed >= 1000);
+      const seeds = (field: string) =>
+        rows
+          .filter((r) => r.field === field)
+          .map((r) => r.seed)
+          .sort((a, b) => a - b);
+      assert.deepEqual(seeds('field-1'), [1000, 1001, 1002]);
+      assert.deepEqual(seeds('field-2'), [1003, 1004]);
+      assert.deepEqual([...new Set(rows.map((r) => r.robotId))].sort(), [
+        'field-1-arm7-0',
+        'field-1-arm7-1',
+        'field-2-arm7-0',
+        'field-2-arm7-1',
+      ]);
+      const jobs = await new JobBoard(catalog).list();
+      assert.deepEqual(
+        jobs.map((j) => [j.field, j.state]),
+        [
+          ['field-1', 'cancelled'],
+          ['field-2', 'cancelled'],
+          ['field-1', 'done'],
+          ['field-2', 'done'],
+        ],
+        'the interrupted run left its jobs cancelled',
+      );
+    });
+    assert.ok(!existsSync(path.join(home, 'tg.lock')), 'the home lock is released');
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { FieldAgent, type FieldEvent } from '../../src/field/agent.ts';
 import { type NetworkHub, startNetworkHub } from '../../src/hub/ingest/network-hub.ts';
 import { tempDir } from './fixtures.ts';
@@ -48,8 +48,14 @@ async function jobState(hub: NetworkHub, id: string): Promise<{ state: string; l
 }
 
 describe('field agent and drill jobs', () => {
+  // One hub for every test (each its own field).
+  let hub: NetworkHub;
+  before(async () => {
+    hub = await startNetworkHub({ home: tempDir(), host: '127.0.0.1', port: 0 });
+  });
+  after(() => hub.close());
+
   it('a field stopped mid-job resumes it on restart with its lease, skipping what it spooled: every seed once', async () => {
-    const hub = await startNetworkHub({ home: tempDir(), host: '127.0.0.1', port: 0 });
     const home = tempDir();
     const events: FieldEvent[] = [];
     let agent = await startAgent(hub, 'resume', home, events);
@@ -79,7 +85,7 @@ describe('field agent and drill jobs', () => {
       assert.equal((await jobState(hub, job)).leases, 1, 'resumed with its lease, not taken again');
 
       await until('the spool drained', () => agent.stats.spoolEntries === 0);
-      const rows = await hub.catalog.listEpisodes({ limit: 100, offset: 0 });
+      const rows = await hub.catalog.selectEpisodes({ field: 'resume' });
       assert.deepEqual(
         rows.map((r) => r.seed).sort((a, b) => a - b),
         [30, 31, 32, 33, 34, 35],
@@ -93,12 +99,10 @@ describe('field agent and drill jobs', () => {
       assert.equal(JSON.parse(readFileSync(path.join(home, 'field-job.json'), 'utf8')).current, null);
     } finally {
       await agent.stop();
-      await hub.close();
     }
   });
 
   it('a job a field leased but never journaled (it died in between) is freed when the field restarts', async () => {
-    const hub = await startNetworkHub({ home: tempDir(), host: '127.0.0.1', port: 0 });
     const events: FieldEvent[] = [];
     let agent: FieldAgent | null = null;
     try {
@@ -112,12 +116,10 @@ describe('field agent and drill jobs', () => {
       assert.equal((await jobState(hub, job)).leases, 2);
     } finally {
       await agent?.stop();
-      await hub.close();
     }
   });
 
   it('a job cancelled while it is drilled is dropped (not acknowledged) and the field takes the next one', async () => {
-    const hub = await startNetworkHub({ home: tempDir(), host: '127.0.0.1', port: 0 });
     const events: FieldEvent[] = [];
     const agent = await startAgent(hub, 'cancel', tempDir(), events);
     try {
@@ -134,7 +136,6 @@ describe('field agent and drill jobs', () => {
       assert.ok(agent.stats.recorded < 500);
     } finally {
       await agent.stop();
-      await hub.close();
     }
   });
 });

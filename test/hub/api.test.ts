@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { TgError } from '../../src/errors/index.ts';
@@ -141,6 +141,21 @@ describe('startHub', () => {
       assert.deepEqual(await res.json(), { ok: true });
     } finally {
       await hub.close();
+    }
+  });
+
+  test('closing does not wait for a connection that never sent a request', async () => {
+    // Regression (tg up --fields took ~70 s to exit): a field's aborted long poll left a connection
+    // open that had sent nothing, and close() waited for the server's header timeout.
+    const hub = await startHub({ catalog, host: '127.0.0.1', port: 0, consoleDir: null });
+    const silent = connect(Number(new URL(hub.url).port), '127.0.0.1');
+    await new Promise<void>((resolve, reject) => silent.once('connect', resolve).once('error', reject));
+    try {
+      const closed = hub.close().then(() => 'closed');
+      const stuck = new Promise((r) => setTimeout(r, 20_000, 'still open after 20 s')).then(String);
+      assert.equal(await Promise.race([closed, stuck]), 'closed');
+    } finally {
+      silent.destroy();
     }
   });
 });

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
@@ -45,6 +46,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
 export async function buildHubApp(opts: HubAppOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: opts.logger ?? false });
   trackRoutes(app);
+  closePromptly(app);
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (isTgError(err)) return sendError(reply, STATUS_BY_CODE[err.code], err.code, err.message);
@@ -112,6 +114,22 @@ export async function buildHubApp(opts: HubAppOptions): Promise<FastifyInstance>
   });
 
   return app;
+}
+
+/**
+ * On close, drops the connections that never sent a byte (a client that gave up while connecting, e.g. an
+ * aborted long poll): Node counts them neither idle nor busy, so they held `close()` open until the
+ * server's header timeout, about 70 s. Requests in flight still finish.
+ */
+function closePromptly(app: FastifyInstance): void {
+  const sockets = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  app.addHook('preClose', async () => {
+    for (const socket of sockets) if (socket.bytesRead === 0) socket.destroy();
+  });
 }
 
 function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
