@@ -106,7 +106,11 @@ describe('drill jobs over HTTP', () => {
       assert.equal(lease.job.id, a);
       const idle = call(hub, 'POST', '/api/fields/idle/jobs/lease?waitMs=30000');
       await new Promise((r) => setTimeout(r, 200));
-      await hub.close();
+      // Regression: the connection of a long poll answered by the close stayed open (keep-alive) and
+      // held close() for ~70 s, long enough for the lease taken above to run out.
+      const closed = hub.close().then(() => 'closed');
+      const stuck = new Promise((r) => setTimeout(r, 20_000, 'still open after 20 s').unref());
+      assert.equal(await Promise.race([closed, stuck]), 'closed');
       assert.equal((await idle).status, 204, 'the wait ended with the hub');
       hub = await startNetworkHub({ home: dir, host: '127.0.0.1', port: 0 });
       const next = await call(hub, 'POST', '/api/fields/f/jobs/lease');

@@ -152,7 +152,7 @@ describe('startHub', () => {
     await new Promise<void>((resolve, reject) => silent.once('connect', resolve).once('error', reject));
     try {
       const closed = hub.close().then(() => 'closed');
-      const stuck = new Promise((r) => setTimeout(r, 20_000, 'still open after 20 s')).then(String);
+      const stuck = new Promise((r) => setTimeout(r, 20_000, 'still open after 20 s').unref());
       assert.equal(await Promise.race([closed, stuck]), 'closed');
     } finally {
       silent.destroy();

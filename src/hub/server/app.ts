@@ -117,18 +117,26 @@ export async function buildHubApp(opts: HubAppOptions): Promise<FastifyInstance>
 }
 
 /**
- * On close, drops the connections that never sent a byte (a client that gave up while connecting, e.g. an
- * aborted long poll): Node counts them neither idle nor busy, so they held `close()` open until the
- * server's header timeout, about 70 s. Requests in flight still finish.
+ * Lets `close()` finish as soon as the requests in flight are answered. Node closes the idle keep-alive
+ * connections when the server closes, but not two other kinds, which held `close()` open for about 70 s
+ * (the header timeout, Fastify's keep-alive timeout): connections that never sent a byte (a client that
+ * gave up while connecting, e.g. an aborted long poll), and connections whose request is answered after
+ * the close began (a long poll ended by the close), which stay open for their next request. The first
+ * are dropped; the answers to the second say `Connection: close`.
  */
 function closePromptly(app: FastifyInstance): void {
   const sockets = new Set<Socket>();
+  let closing = false;
   app.server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
   app.addHook('preClose', async () => {
+    closing = true;
     for (const socket of sockets) if (socket.bytesRead === 0) socket.destroy();
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
   });
 }
 
