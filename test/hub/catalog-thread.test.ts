@@ -100,4 +100,14 @@ describe('catalog with PGlite on its own thread', () => {
     );
     assert.equal(await catalog.countEpisodes(), 4 + 12);
   });
+
+  test('closing waits for statements still running, so their writes are kept', async () => {
+    const writing = catalog.database.query(`INSERT INTO fields (id, name) VALUES ('late', 'late')`);
+    await catalog.close();
+    await writing;
+    catalog = await open();
+    assert.deepEqual(await catalog.database.query(`SELECT id FROM fields WHERE id = 'late'`), [
+      { id: 'late' },
+    ]);
+  });
 });

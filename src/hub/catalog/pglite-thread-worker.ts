@@ -10,9 +10,18 @@ let db: PGlite | null = null;
 /** Open transactions: each holds PGlite's lock until the hub's thread ends it. */
 const open = new Map<number, { tx: Transaction; end: (commit: boolean) => void; done: Promise<void> }>();
 let nextTx = 1;
+/** Statements still running: `close` waits for them (closing under a running statement loses writes). */
+const running = new Set<Promise<void>>();
 const reply = (r: ThreadReply) => port.postMessage(r);
 
-port.on('message', async (m: ThreadRequest) => {
+port.on('message', (m: ThreadRequest) => {
+  const op = handle(m);
+  if (m.type === 'close') return;
+  running.add(op);
+  void op.finally(() => running.delete(op));
+});
+
+async function handle(m: ThreadRequest): Promise<void> {
   try {
     switch (m.type) {
       case 'open':
@@ -63,6 +72,10 @@ port.on('message', async (m: ThreadRequest) => {
         return reply({ id: m.id, ok: true });
       }
       case 'close':
+        await Promise.race([Promise.allSettled(running), new Promise((r) => setTimeout(r, 2000))]);
+        // A transaction nobody ends would hold the database forever: roll it back.
+        for (const t of open.values()) t.end(false);
+        await Promise.allSettled([...running, ...[...open.values()].map((t) => t.done)]);
         await db?.close();
         db = null;
         return reply({ id: m.id, ok: true });
@@ -79,4 +92,4 @@ port.on('message', async (m: ThreadRequest) => {
       },
     });
   }
-});
+}
