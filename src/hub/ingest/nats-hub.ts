@@ -6,7 +6,9 @@
  *
  * Messages are handed to the ingest as they arrive, without waiting for each commit: the ingest queues
  * them in arrival order and commits them in groups, and each message is acked when its group committed.
- * At most `MAX_IN_FLIGHT` bundles wait for their commit at a time.
+ * Bundles that arrive together go to the ingest as one batch (one verification round trip instead of
+ * one each); a batch the ingest refuses (it is all or nothing) is handed over again one bundle at a
+ * time, so only the bad ones are refused. At most `MAX_IN_FLIGHT` bundles wait for their commit.
  */
 import {
   AckPolicy,
@@ -48,6 +50,10 @@ export interface NatsHubOptions {
 
 /** Bundles handed to the ingest and not yet committed, at most. */
 const MAX_IN_FLIGHT = 512;
+/** Messages taken from the consumer between two turns of the event loop. */
+const YIELD_EVERY_MESSAGES = 32;
+/** Most bundles handed to the ingest as one batch. */
+const BATCH_MESSAGES = 64;
 
 /**
  * How long a delivered bundle may go unacknowledged before JetStream hands it out again. It bounds how
@@ -70,6 +76,9 @@ export class NatsHubLink implements JobQueue {
   private readonly inFlight = new Set<Promise<void>>();
   /** Messages taken and not yet acked, nak'ed or terminated (chunks waiting for the rest included). */
   private readonly held = new Set<JsMsg>();
+  /** Single-message bundles not yet handed to the ingest (see `flush`). */
+  private pending: Array<{ id: string; bundle: Uint8Array; sha256: string | undefined; msg: JsMsg }> = [];
+  private flushing = false;
   private keepAlive: ReturnType<typeof setInterval> | null = null;
 
   private constructor(
@@ -160,10 +169,15 @@ export class NatsHubLink implements JobQueue {
       for (const m of this.held) m.working();
     }, INGEST_ACK_WAIT_MS / 3);
     this.loop = (async () => {
+      let handled = 0;
       for await (const msg of messages) {
         this.handle(msg);
-        while (this.inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.inFlight);
+        if (this.held.size >= MAX_IN_FLIGHT) this.flush();
+        while (this.held.size >= MAX_IN_FLIGHT && this.inFlight.size > 0) await Promise.race(this.inFlight);
+        // Buffered messages come back to back as microtasks: let HTTP requests in between now and then.
+        if (++handled % YIELD_EVERY_MESSAGES === 0) await new Promise((resolve) => setImmediate(resolve));
       }
+      this.flush();
       await Promise.all(this.inFlight);
     })();
   }
@@ -174,7 +188,12 @@ export class NatsHubLink implements JobQueue {
     const sha256 = msg.headers?.get(HDR_SHA256) || undefined;
     const chunks = Number(msg.headers?.get(HDR_CHUNKS) || '1');
     if (chunks <= 1) {
-      this.ingest(id, msg.data, sha256, [msg]);
+      this.pending.push({ id, bundle: msg.data, sha256, msg });
+      if (this.pending.length >= BATCH_MESSAGES) this.flush();
+      else if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(() => this.flush());
+      }
       return;
     }
     const index = Number(msg.headers?.get(HDR_CHUNK));
@@ -195,6 +214,35 @@ export class NatsHubLink implements JobQueue {
     this.assemblies.delete(id);
     const bundle = Buffer.concat(a.parts as Uint8Array[]);
     this.ingest(id, new Uint8Array(bundle.buffer, bundle.byteOffset, bundle.byteLength), sha256, a.msgs);
+  }
+
+  /** Hands the pending single-message bundles to the ingest, as one batch. */
+  private flush(): void {
+    this.flushing = false;
+    const items = this.pending.splice(0);
+    if (items.length === 0) return;
+    const [only] = items;
+    if (items.length === 1 && only) {
+      this.ingest(only.id, only.bundle, only.sha256, [only.msg]);
+      return;
+    }
+    const done = this.opts.ingest
+      .ingestBatch(items.map((i) => ({ bundle: i.bundle, sha256: i.sha256, id: i.id || undefined })))
+      .then(
+        (results) => {
+          for (const [k, i] of items.entries()) {
+            i.msg.ack(); // after the catalog commit, never before
+            this.held.delete(i.msg);
+            this.opts.onIngest?.(results[k] as IngestResult);
+          }
+        },
+        () => {
+          // Refused as a whole: one at a time, so only the bad ones are refused (nothing was stored).
+          for (const i of items) this.ingest(i.id, i.bundle, i.sha256, [i.msg]);
+        },
+      );
+    this.inFlight.add(done);
+    void done.finally(() => this.inFlight.delete(done));
   }
 
   /** Hands a bundle to the ingest now (so it keeps its place in line) and acks its messages on commit. */
