@@ -146,6 +146,16 @@ for (const backend of await catalogBackends()) {
       assert.equal(next.episodeIndex, 28, 'a restarted hub continues the dataset');
     });
 
+    test('a robot registered again with another embodiment is checked against the new one at once', async () => {
+      const ep = episode(400);
+      await catalog.upsertRobot({ ...ROBOT, name: ROBOT.id, field: FIELD, embodimentHash: 'retrofitted' });
+      ingest.robotsChanged(); // what the hub's field registry does after a registration
+      await assert.rejects(ingest.ingest(upload(ep).bundle), /registered with retrofitted/);
+      await catalog.upsertRobot({ ...ROBOT, name: ROBOT.id, field: FIELD });
+      ingest.robotsChanged();
+      assert.equal((await ingest.ingest(upload(ep).bundle)).status, 'stored');
+    });
+
     test('a lie, a malformed bundle or an unknown robot is refused and leaves no trace', async () => {
       const before = await snapshot(ingest.blobs.root, catalog);
       const good = upload(episode(300));

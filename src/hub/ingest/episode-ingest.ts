@@ -451,7 +451,9 @@ export class EpisodeIngest {
   private async robot(id: string): Promise<RobotRow | undefined> {
     let robot = this.robots.get(id);
     const now = Date.now();
-    if (!robot && (this.robotsStale || now - this.robotsLoadedAt > ROBOT_RELOAD_MS)) {
+    // A registration marks the cache stale (a robot may have moved or changed embodiment); an unknown robot
+    // reloads it at most every ROBOT_RELOAD_MS (a field registering through another hub process).
+    if (this.robotsStale || (!robot && now - this.robotsLoadedAt > ROBOT_RELOAD_MS)) {
       this.robotsStale = false;
       this.robotsLoadedAt = now;
       this.robots = new Map((await this.catalog.listRobots()).map((r) => [r.id, r]));
