@@ -35,6 +35,33 @@ describe('FleetSimulator', () => {
     assert.notDeepEqual(runs[0]?.[0], runs[0]?.[2], 'seeds 7 and 9 start apart');
   });
 
+  test('one call of step(n) reproduces n calls of step(1) bit for bit', async () => {
+    const runs: string[][][] = [];
+    for (const oneCall of [true, false]) {
+      const fleet = await FleetSimulator.start({ model: 'humanoid', robots: 2, workers: 2, seed: 3 });
+      try {
+        fleet.ctrl(0)[1] = (fleet.ctrl(0)[1] ?? 0) - 0.15;
+        if (oneCall) await fleet.step(12);
+        else for (let b = 0; b < 12; b++) await fleet.step(1);
+        assert.equal(fleet.stats().batches, 12);
+        runs.push(snapshot(fleet));
+      } finally {
+        await fleet.stop();
+      }
+    }
+    assert.deepEqual(runs[0], runs[1]);
+    await assert.rejects(
+      FleetSimulator.start({ model: 'arm7', robots: 1, workers: 1 }).then(async (f) => {
+        try {
+          await f.step(0);
+        } finally {
+          await f.stop();
+        }
+      }),
+      /positive integer/,
+    );
+  });
+
   test('sensordata of every step of a batch lands in shared memory', async () => {
     const fleet = await FleetSimulator.start({ model: 'arm7', robots: 2, workers: 1 });
     try {

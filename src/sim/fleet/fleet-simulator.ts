@@ -122,15 +122,21 @@ export class FleetSimulator {
     return this.slots.length;
   }
 
-  /** Advances every robot by `batches` lock-step batches (`batchSec` of simulated time each). */
+  /**
+   * Advances every robot by `batches` lock-step batches (`batchSec` of simulated time each). Commands are
+   * only written between calls, so each worker runs all the batches back to back: one message and one
+   * barrier per call, not per batch (with 10 ms batches the per-batch barrier cost the pool ~10%).
+   */
   async step(batches = 1): Promise<Divergence[]> {
+    if (!Number.isInteger(batches) || batches < 1)
+      throw new TgError('USAGE', 'batches must be a positive integer');
+    const replies = await Promise.all(
+      this.slots.map((_, w) => this.request(w, { type: 'step', batches }, true)),
+    );
+    this.batches += batches;
+    this.robotSteps += this.layout.robots * this.layout.stepsPerBatch * batches;
     const found: Divergence[] = [];
-    for (let b = 0; b < batches; b++) {
-      const replies = await Promise.all(this.slots.map((_, w) => this.request(w, { type: 'step' }, true)));
-      this.batches++;
-      this.robotSteps += this.layout.robots * this.layout.stepsPerBatch;
-      for (const r of replies) if (r.divergences?.length) found.push(...r.divergences);
-    }
+    for (const r of replies) if (r.divergences?.length) found.push(...r.divergences);
     this.divergences.push(...found);
     return found;
   }

@@ -22,9 +22,12 @@ const post = (reply: FleetReply) => port.postMessage(reply);
 port.on('message', (req: FleetRequest) => {
   try {
     switch (req.type) {
-      case 'step':
-        post({ type: 'done', id: req.id, divergences: group.stepBatch() });
+      case 'step': {
+        const divergences = [];
+        for (let b = 0; b < req.batches; b++) divergences.push(...group.stepBatch());
+        post({ type: 'done', id: req.id, divergences });
         return;
+      }
       case 'reset':
         group.reset(req.robot, req.seed);
         break;

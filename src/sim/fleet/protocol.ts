@@ -16,7 +16,8 @@ export interface FleetWorkerData {
 
 /** coordinator -> worker; every request carries an id its reply echoes. */
 export type FleetRequest =
-  | { type: 'step'; id: number }
+  /** `batches` lock-step batches back to back (commands cannot change in between, so no barrier is needed). */
+  | { type: 'step'; id: number; batches: number }
   | { type: 'reset'; id: number; robot: number; seed?: number }
   | { type: 'getState'; id: number; robot: number }
   | { type: 'setState'; id: number; robot: number; state: Float64Array }
