@@ -254,6 +254,13 @@ const HUMANOID: RobotTable = {
   floatingBase: true,
 };
 
+/** The service robot's arms: the humanoid's joints and ranges, at its own speed (3 rad/s) and torque limits. */
+const serviceArm = (side: 'left' | 'right'): JointRow[] =>
+  HUMANOID_ARM(side).map((r): JointRow => {
+    const torque = r[0].endsWith('wrist_roll') ? 8 : r[0].endsWith('elbow') ? 25 : 40;
+    return [r[0], r[1], r[2], r[3], 3, torque];
+  });
+
 const SERVICE_JOINTS: JointRow[] = [
   ['base_x', 'slide', -10, 10, 1.2, 400],
   ['base_y', 'slide', -10, 10, 1.2, 400],
@@ -261,26 +268,8 @@ const SERVICE_JOINTS: JointRow[] = [
   ['torso_lift', 'slide', 0, 0.3, 0.15, 600],
   ['head_pan', 'hinge', -1.5, 1.5, 3, 8],
   ['head_tilt', 'hinge', -0.5, 1.0, 3, 8],
-  ...HUMANOID_ARM('left').map(
-    (r): JointRow => [
-      r[0],
-      r[1],
-      r[2],
-      r[3],
-      3,
-      r[0].endsWith('wrist_roll') ? 8 : r[0].endsWith('elbow') ? 25 : 40,
-    ],
-  ),
-  ...HUMANOID_ARM('right').map(
-    (r): JointRow => [
-      r[0],
-      r[1],
-      r[2],
-      r[3],
-      3,
-      r[0].endsWith('wrist_roll') ? 8 : r[0].endsWith('elbow') ? 25 : 40,
-    ],
-  ),
+  ...serviceArm('left'),
+  ...serviceArm('right'),
 ];
 // service: must match src/embodiment/robots/service.xml (and its `home` keyframe's ctrl).
 const SERVICE: RobotTable = {

@@ -44,46 +44,83 @@ export function registerUpCommand(program: Command): void {
       }
 
       const facility = await Facility.start(ctx.config);
-      let interrupts = 0;
-      let drilling = true;
-      let release: () => void = () => {};
-      const onSigint = () => {
-        interrupts++;
-        if (interrupts > 1) process.exit(130);
-        log('\nstopping: finishing the dataset and catalog (Ctrl-C again to force)');
-        if (drilling) void facility.interrupt();
-        else release();
-      };
-      process.on('SIGINT', onSigint);
-      process.on('SIGTERM', onSigint);
-      try {
-        log(`Training Ground hub and console at ${facility.url}`);
-        log(`data in ${ctx.config.home}`);
-        const bar = createProgress({ total: ctx.config.up.episodes, label: 'episodes', json: ctx.json });
-        let summary: UpSummary;
-        try {
-          summary = await facility.runDrill({
-            onEpisode: (s) =>
-              bar.update(s.episodesDone, {
-                detail: `success ${Math.round((100 * s.successes) / s.episodesDone)}%`,
-              }),
-          });
-        } finally {
-          bar.stop();
-          drilling = false;
-        }
-        printResult(ctx, summary, () => humanSummary(summary));
-        if (flags.exit || interrupts > 0) return;
-        log(`console: ${facility.url} (Ctrl-C to stop)`);
-        await new Promise<void>((resolve) => {
-          release = resolve;
-        });
-      } finally {
-        process.off('SIGINT', onSigint);
-        process.off('SIGTERM', onSigint);
-        await facility.close();
-      }
+      await drillThenServe(ctx, flags.exit === true, log, {
+        intro: `Training Ground hub and console at ${facility.url}`,
+        url: facility.url,
+        stopping: 'finishing the dataset and catalog',
+        interrupt: () => facility.interrupt(),
+        run: (onProgress) => facility.runDrill({ onEpisode: onProgress }),
+        human: humanSummary,
+        close: () => facility.close(),
+      });
     });
+}
+
+interface DrillProgress {
+  episodesDone: number;
+  successes: number;
+}
+
+/** One drilling facility, single or 1+N, as `tg up` runs it. */
+interface DrillSession<S> {
+  intro: string;
+  url: string;
+  /** What the first Ctrl-C does, in words. */
+  stopping: string;
+  interrupt(): Promise<unknown>;
+  run(onProgress: (s: DrillProgress) => void): Promise<S>;
+  human(summary: S): string;
+  close(): Promise<void>;
+}
+
+/**
+ * Drills with a progress bar, prints the summary, then serves the console until Ctrl-C (unless `exit`).
+ * The first Ctrl-C while drilling interrupts it (whole episodes are kept); a second one forces the exit.
+ */
+async function drillThenServe<S>(
+  ctx: ReturnType<typeof commandContext>,
+  exit: boolean,
+  log: (line: string) => void,
+  session: DrillSession<S>,
+): Promise<void> {
+  let interrupts = 0;
+  let drilling = true;
+  let release: () => void = () => {};
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    log(`\nstopping: ${session.stopping} (Ctrl-C again to force)`);
+    if (drilling) void session.interrupt();
+    else release();
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  try {
+    log(session.intro);
+    log(`data in ${ctx.config.home}`);
+    const bar = createProgress({ total: ctx.config.up.episodes, label: 'episodes', json: ctx.json });
+    let summary: S;
+    try {
+      summary = await session.run((s) =>
+        bar.update(s.episodesDone, {
+          detail: s.episodesDone ? `success ${Math.round((100 * s.successes) / s.episodesDone)}%` : '',
+        }),
+      );
+    } finally {
+      bar.stop();
+      drilling = false;
+    }
+    printResult(ctx, summary, () => session.human(summary));
+    if (exit || interrupts > 0) return;
+    log(`console: ${session.url} (Ctrl-C to stop)`);
+    await new Promise<void>((resolve) => {
+      release = resolve;
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+    await session.close();
+  }
 }
 
 function humanSummary(s: UpSummary): string {
@@ -107,44 +144,15 @@ async function upNetwork(
   log: (line: string) => void,
 ): Promise<void> {
   const facility = await FacilityNetwork.start(ctx.config, { fields });
-  let interrupts = 0;
-  let drilling = true;
-  let release: () => void = () => {};
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130);
-    log('\nstopping: cancelling the jobs, delivering what the fields recorded (Ctrl-C again to force)');
-    if (drilling) void facility.interrupt();
-    else release();
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
-  try {
-    log(`Training Ground hub and console at ${facility.url}, ${fields} field(s)`);
-    log(`data in ${ctx.config.home}`);
-    const bar = createProgress({ total: ctx.config.up.episodes, label: 'episodes', json: ctx.json });
-    let summary: NetworkUpSummary;
-    try {
-      summary = await facility.run((s) =>
-        bar.update(s.episodesDone, {
-          detail: s.episodesDone ? `success ${Math.round((100 * s.successes) / s.episodesDone)}%` : '',
-        }),
-      );
-    } finally {
-      bar.stop();
-      drilling = false;
-    }
-    printResult(ctx, summary, () => humanNetworkSummary(summary));
-    if (exit || interrupts > 0) return;
-    log(`console: ${facility.url} (Ctrl-C to stop)`);
-    await new Promise<void>((resolve) => {
-      release = resolve;
-    });
-  } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
-    await facility.close();
-  }
+  await drillThenServe<NetworkUpSummary>(ctx, exit, log, {
+    intro: `Training Ground hub and console at ${facility.url}, ${fields} field(s)`,
+    url: facility.url,
+    stopping: 'cancelling the jobs, delivering what the fields recorded',
+    interrupt: () => facility.interrupt(),
+    run: (onProgress) => facility.run(onProgress),
+    human: humanNetworkSummary,
+    close: () => facility.close(),
+  });
 }
 
 function humanNetworkSummary(s: NetworkUpSummary): string {

@@ -166,6 +166,18 @@ export function fromVendor(profile: VendorProfile, state: VendorState): Canonica
   };
 }
 
+/** Torque actions map through the PD law, which needs where the joints are. */
+function requireState(
+  profile: VendorProfile,
+  state: CanonicalState | undefined,
+): asserts state is CanonicalState {
+  if (!state)
+    throw new TgError(
+      'INPUT_INVALID',
+      `vendor profile ${profile.name}: torque actions need the current state`,
+    );
+}
+
 /**
  * A canonical action (position targets, canonical order) -> the vendor's action. Position vendors get the
  * targets in their units and order; torque vendors get PD torques (N m, N; sign-mapped, vendor order), which
@@ -178,11 +190,7 @@ export function toVendorAction(
 ): number[] {
   if (profile.actionKind === 'position') return toVendorPosition(profile, target);
   checkLength(profile, target, 'canonical action');
-  if (!state)
-    throw new TgError(
-      'INPUT_INVALID',
-      `vendor profile ${profile.name}: torque actions need the current state`,
-    );
+  requireState(profile, state);
   const index = channelIndex(profile);
   const { kp, kd } = profile.pd!;
   return profile.channels.map((c, k) => {
@@ -199,11 +207,7 @@ export function fromVendorAction(
 ): number[] {
   if (profile.actionKind === 'position') return fromVendorPosition(profile, action);
   checkLength(profile, action, 'vendor action');
-  if (!state)
-    throw new TgError(
-      'INPUT_INVALID',
-      `vendor profile ${profile.name}: torque actions need the current state`,
-    );
+  requireState(profile, state);
   const index = channelIndex(profile);
   const { kp, kd } = profile.pd!;
   const out = new Array<number>(profile.channels.length);
