@@ -10,6 +10,7 @@ import type { ApiErrorBody } from './api-types.ts';
 import { ANALYTICS_ROUTE_DOCS, analyticsRoutes } from './routes/analytics.ts';
 import { DATASETS_ROUTE_DOCS, datasetsRoutes } from './routes/datasets.ts';
 import { docsRoutes, type RouteDoc, trackRoutes } from './routes/docs.ts';
+import { EPISODE_FRAMES_ROUTE_DOCS, episodeFramesRoutes } from './routes/episode-frames.ts';
 import { EPISODES_ROUTE_DOCS, episodesRoutes } from './routes/episodes.ts';
 import { FIELDS_ROUTE_DOCS, fieldsRoutes } from './routes/fields.ts';
 import { INGEST_ROUTE_DOCS, ingestRoutes } from './routes/ingest.ts';
@@ -60,6 +61,7 @@ export async function buildHubApp(opts: HubAppOptions): Promise<FastifyInstance>
 
   await app.register(robotsRoutes, { catalog: opts.catalog });
   await app.register(episodesRoutes, { catalog: opts.catalog });
+  await app.register(episodeFramesRoutes, { catalog: opts.catalog });
   await app.register(
     statusRoutes,
     opts.status ? { catalog: opts.catalog, status: opts.status } : { catalog: opts.catalog },
@@ -69,6 +71,7 @@ export async function buildHubApp(opts: HubAppOptions): Promise<FastifyInstance>
   const docs: RouteDoc[] = [
     ...ROBOTS_ROUTE_DOCS,
     ...EPISODES_ROUTE_DOCS,
+    ...EPISODE_FRAMES_ROUTE_DOCS,
     ...STATUS_ROUTE_DOCS,
     ...DATASETS_ROUTE_DOCS,
     ...ANALYTICS_ROUTE_DOCS,
