@@ -7,9 +7,18 @@ export interface EpisodesTableProps {
   robotFilter: string | null;
   onClearFilter(): void;
   onPage(offset: number): void;
+  /** Opens an episode's detail view. */
+  onOpen(id: string): void;
 }
 
-export function EpisodesTable({ page, robotNames, robotFilter, onClearFilter, onPage }: EpisodesTableProps) {
+export function EpisodesTable({
+  page,
+  robotNames,
+  robotFilter,
+  onClearFilter,
+  onPage,
+  onOpen,
+}: EpisodesTableProps) {
   const first = page && page.total > 0 ? page.offset + 1 : 0;
   const last = page ? page.offset + page.episodes.length : 0;
   return (
@@ -45,7 +54,16 @@ export function EpisodesTable({ page, robotNames, robotFilter, onClearFilter, on
               </tr>
             ) : null}
             {page?.episodes.map((e) => (
-              <tr key={e.id}>
+              <tr
+                key={e.id}
+                className="selectable"
+                title="Show this episode's frames and quality checks"
+                tabIndex={0}
+                onClick={() => onOpen(e.id)}
+                onKeyDown={(ev) => {
+                  if (ev.key === 'Enter') onOpen(e.id);
+                }}
+              >
                 <td className="mono" title={e.id}>
                   {shortId(e.id)}
                 </td>

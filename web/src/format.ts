@@ -38,3 +38,26 @@ export function clockTime(d: Date): string {
 export function integer(n: number): string {
   return n.toLocaleString();
 }
+
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+/** "just now", "12 s ago", "5 min ago", "3 h ago", else the date. */
+export function timeAgo(atMs: number, nowMs: number): string {
+  if (!Number.isFinite(atMs)) return '—';
+  const s = Math.max(0, Math.round((nowMs - atMs) / 1000));
+  if (s < 2) return 'just now';
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;
+  return timestamp(new Date(atMs).toISOString());
+}
