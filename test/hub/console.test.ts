@@ -116,9 +116,9 @@ async function openPage(): Promise<{ page: Page; errors: string[] }> {
   return { page, errors };
 }
 
-async function screenshot(page: Page, name: string): Promise<void> {
+async function screenshot(page: Page, name: string, fullPage = true): Promise<void> {
   const file = path.join(shots, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  await page.screenshot({ path: file, fullPage });
   console.log(`console screenshot: ${file}`);
 }
 
@@ -223,7 +223,7 @@ test('charts: success and yield per hour and per robot, task and phase', { timeo
   await field.first().waitFor();
   assert.match(
     await text(field.first()),
-    /field-beijing[\s\S]*Drilling[\s\S]*2[\s\S]*3 episodes[\s\S]*5\.0 MiB/,
+    /field-beijing[\s\S]*Drilling[\s\S]*heartbeat (just now|\d+ s ago)[\s\S]*2[\s\S]*3 episodes[\s\S]*5\.0 MiB/,
   );
   const dataset = page.locator('[data-testid=datasets-table] tbody tr');
   await dataset.first().waitFor();
@@ -258,7 +258,9 @@ test('clicking an episode opens its metadata, checks and state/action plot', {
     ['b', 60],
     ['g', 60],
   ]);
-  await screenshot(page, 'episode');
+  // The dialog scrolls inside a fixed overlay: a tall viewport shows all of it.
+  await page.setViewportSize({ width: 1280, height: 1500 });
+  await screenshot(page, 'episode', false);
 
   await detail.getByRole('button', { name: 'Close' }).click();
   await detail.waitFor({ state: 'detached' });
@@ -278,7 +280,7 @@ test('an episode that cannot be shown is an error in the dialog, not a blank one
   const error = page.getByTestId('episode-error');
   await error.waitFor();
   assert.match(await text(error), /no episode 0{64} in the catalog/);
-  await screenshot(page, 'episode-unknown');
+  await screenshot(page, 'episode-unknown', false);
 
   await page.goto(`${url}/episodes/not-an-id`);
   await page.getByTestId('episode-error').waitFor();

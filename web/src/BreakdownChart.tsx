@@ -4,13 +4,14 @@ import { integer } from './format.ts';
 import { linearScale } from './scale.ts';
 import { ChartMessage, Legend } from './TimelineChart.tsx';
 import { usePolling } from './usePolling.ts';
+import { useWidth } from './useWidth.ts';
 
 const POLL_MS = 5000;
 /** Groups drawn; the rest (the smallest, rows come largest first) are counted under the chart. */
 const MAX_ROWS = 12;
-const W = 600;
-const ROW_H = 36;
-const M = { left: 150, right: 120, top: 8, bottom: 26 };
+const ROW_H = 42;
+const BAR_H = 12;
+const M = { left: 130, right: 130, top: 8, bottom: 26 };
 
 const DIMENSION_LABEL: Record<AnalyticsDimension, string> = {
   robot: 'Robot',
@@ -26,6 +27,7 @@ export function BreakdownCard() {
   const [by, setBy] = useState<AnalyticsDimension>('robot');
   const breakdown = usePolling((signal) => fetchBreakdown(by, signal), POLL_MS, [by]);
   const rows = breakdown.data?.by === by ? breakdown.data.rows : null;
+  const [ref, width] = useWidth<HTMLDivElement>(540);
   return (
     <section className="card" aria-labelledby="breakdown-title">
       <div className="card-head">
@@ -38,7 +40,7 @@ export function BreakdownCard() {
           ))}
         </fieldset>
       </div>
-      <div className="chart-body">
+      <div className="chart-body" ref={ref}>
         <Legend
           items={[
             { label: 'Success rate', className: 'key-success' },
@@ -52,7 +54,7 @@ export function BreakdownCard() {
             No episodes yet. Start a run with <code>tg up</code>.
           </ChartMessage>
         ) : (
-          <BreakdownSvg rows={rows} by={by} />
+          <BreakdownSvg rows={rows} by={by} width={width} />
         )}
       </div>
     </section>
@@ -61,17 +63,26 @@ export function BreakdownCard() {
 
 const pctText = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(0)}%`);
 
-function BreakdownSvg({ rows, by }: { rows: AnalyticsRow[]; by: AnalyticsDimension }) {
+function BreakdownSvg({
+  rows,
+  by,
+  width: W,
+}: {
+  rows: AnalyticsRow[];
+  by: AnalyticsDimension;
+  width: number;
+}) {
   const shown = rows.slice(0, MAX_ROWS);
   const hidden = rows.length - shown.length;
   const h = M.top + shown.length * ROW_H + M.bottom;
   const x = linearScale(0, 1, M.left, W - M.right, 4);
-  const barH = 10;
+  const barH = BAR_H;
   return (
     <>
       <svg
         className="chart"
         viewBox={`0 0 ${W} ${h}`}
+        height={h}
         role="img"
         aria-label={`Success rate and data yield by ${by}`}
         data-testid="breakdown-chart"
@@ -86,8 +97,8 @@ function BreakdownSvg({ rows, by }: { rows: AnalyticsRow[]; by: AnalyticsDimensi
           </g>
         ))}
         {shown.map((r, i) => {
-          const y = M.top + i * ROW_H + (ROW_H - 2 * barH - 3) / 2;
-          const label = r.key.length > 22 ? `${r.key.slice(0, 21)}…` : r.key;
+          const y = M.top + i * ROW_H + (ROW_H - 2 * barH - 4) / 2;
+          const label = r.key.length > 18 ? `${r.key.slice(0, 17)}…` : r.key;
           return (
             <g key={r.key} className="group" data-key={r.key}>
               <title>{`${r.key}: ${integer(r.episodes)} episodes, ${integer(r.successes)} succeeded; yield ${pctText(r.yield)} of ${integer(r.checkedFrames)} checked frames`}</title>
@@ -112,7 +123,7 @@ function BreakdownSvg({ rows, by }: { rows: AnalyticsRow[]; by: AnalyticsDimensi
               <rect
                 className="bar-track"
                 x={x(0)}
-                y={y + barH + 3}
+                y={y + barH + 4}
                 width={x(1) - x(0)}
                 height={barH}
                 rx={2}
@@ -121,7 +132,7 @@ function BreakdownSvg({ rows, by }: { rows: AnalyticsRow[]; by: AnalyticsDimensi
                 <rect
                   className="bar bar-yield"
                   x={x(0)}
-                  y={y + barH + 3}
+                  y={y + barH + 4}
                   width={x(r.yield) - x(0)}
                   height={barH}
                   rx={2}
@@ -130,12 +141,12 @@ function BreakdownSvg({ rows, by }: { rows: AnalyticsRow[]; by: AnalyticsDimensi
               <text x={x(1) + 8} y={y + barH / 2} className="value-label" dominantBaseline="middle">
                 {pctText(r.successRate)}
               </text>
-              <text x={x(1) + 8} y={y + barH * 1.5 + 3} className="value-label" dominantBaseline="middle">
+              <text x={x(1) + 8} y={y + barH * 1.5 + 4} className="value-label" dominantBaseline="middle">
                 {r.yield === null ? 'not checked' : pctText(r.yield)}
               </text>
               <text
                 x={W - 4}
-                y={y + barH + 1.5}
+                y={y + barH + 2}
                 className="axis-label"
                 textAnchor="end"
                 dominantBaseline="middle"

@@ -28,6 +28,15 @@ export function EpisodeDetail({ id, onClose }: { id: string; onClose(): void }) 
   }, [id]);
 
   useEffect(() => {
+    // The page behind the dialog does not scroll while it is open.
+    const before = document.body.style.overflow;
+    document.body.style.overflow = 'hidden';
+    return () => {
+      document.body.style.overflow = before;
+    };
+  }, []);
+
+  useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (e.key === 'Escape') onClose();
     };
@@ -141,6 +150,13 @@ function EpisodeMeta({ frames }: { frames: EpisodeFramesResponse }) {
 const VERDICT_LABEL = { pass: 'Pass', warn: 'Warn', fail: 'Fail' } as const;
 const VERDICT_CLASS = { pass: 'badge-ok', warn: 'badge-warn', fail: 'badge-fail' } as const;
 
+/** A check's measured value: three significant digits, tiny ones in exponent form. */
+function measured(v: number | null): string {
+  if (v === null) return '—';
+  if (v !== 0 && Math.abs(v) < 1e-3) return v.toExponential(1);
+  return String(Number(v.toPrecision(3)));
+}
+
 function threshold(t: EpisodeFramesResponse['quality']['checks'][number]['threshold']): string {
   if (t === null) return '—';
   return Array.isArray(t) ? `${t[0]} – ${t[1]}` : String(t);
@@ -162,7 +178,7 @@ function Quality({ quality }: { quality: EpisodeFramesResponse['quality'] }) {
             <span className="sr-only">{c.verdict}</span>
             <span className="check-name">{c.check}</span>
             <span className="check-value mono">
-              {c.value === null ? '—' : Number(c.value.toPrecision(3))}
+              {measured(c.value)}
               <span className="secondary"> / {threshold(c.threshold)}</span>
             </span>
           </div>

@@ -21,20 +21,19 @@ export function FieldsPanel({ fields, now }: { fields: FieldStatus[] | null | un
               <th>Field</th>
               <th>State</th>
               <th className="num">Robots</th>
-              <th>Last heartbeat</th>
               <th className="num">Spool</th>
             </tr>
           </thead>
           <tbody>
             {fields === null ? (
               <tr>
-                <td colSpan={5} className="empty">
+                <td colSpan={4} className="empty">
                   This hub runs without a field network. Start one with <code>tg up --fields 2</code>.
                 </td>
               </tr>
             ) : fields?.length === 0 ? (
               <tr>
-                <td colSpan={5} className="empty">
+                <td colSpan={4} className="empty">
                   No fields yet. They appear here when one registers (<code>tg up --fields 2</code>).
                 </td>
               </tr>
@@ -45,11 +44,11 @@ export function FieldsPanel({ fields, now }: { fields: FieldStatus[] | null | un
               const state = f.heartbeat?.state;
               return (
                 <tr key={f.name}>
-                  <td>
+                  <td className="nowrap-cell">
                     <div className="primary">{f.name}</div>
                     <div className="secondary">registered {timeAgo(Date.parse(f.registeredAt), now)}</div>
                   </td>
-                  <td>
+                  <td className="nowrap-cell">
                     {silent ? (
                       <span className="badge badge-warn">Silent</span>
                     ) : (
@@ -57,12 +56,14 @@ export function FieldsPanel({ fields, now }: { fields: FieldStatus[] | null | un
                         {state ? STATE_LABEL[state] : 'Unknown'}
                       </span>
                     )}
+                    <div className="secondary">
+                      heartbeat {beatAt === null ? 'never' : timeAgo(beatAt, now)}
+                    </div>
                   </td>
                   <td className="num" title={f.robots.join(', ')}>
                     {integer(f.robots.length)}
                   </td>
-                  <td className="nowrap">{beatAt === null ? 'never' : timeAgo(beatAt, now)}</td>
-                  <td className="num">
+                  <td className="num nowrap-cell">
                     {f.heartbeat ? (
                       <>
                         <div>{integer(f.heartbeat.spoolEntries)} episodes</div>

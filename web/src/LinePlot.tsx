@@ -1,7 +1,7 @@
 import { linearScale, PALETTE, tickLabel } from './scale.ts';
+import { useWidth } from './useWidth.ts';
 
-const W = 640;
-const H = 190;
+const H = 200;
 const M = { left: 48, right: 12, top: 10, bottom: 28 };
 
 export interface LinePlotProps {
@@ -15,6 +15,7 @@ export interface LinePlotProps {
 
 /** Channels over time as lines on shared axes, with a legend of channel names. */
 export function LinePlot({ x, channels, label, testId }: LinePlotProps) {
+  const [ref, W] = useWidth<HTMLElement>(800);
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
   for (const c of channels) {
@@ -46,8 +47,15 @@ export function LinePlot({ x, channels, label, testId }: LinePlotProps) {
     return d;
   };
   return (
-    <figure className="plot">
-      <svg className="chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={label} data-testid={testId}>
+    <figure className="plot" ref={ref}>
+      <svg
+        className="chart"
+        viewBox={`0 0 ${W} ${H}`}
+        height={H}
+        role="img"
+        aria-label={label}
+        data-testid={testId}
+      >
         {sy.ticks.map((t) => (
           <g key={t} className="grid">
             <line x1={M.left} x2={W - M.right} y1={sy(t)} y2={sy(t)} />

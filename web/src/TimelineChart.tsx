@@ -3,9 +3,9 @@ import { fetchTimeline, type TimelineBucket, type TimelineRow } from './api.ts';
 import { integer } from './format.ts';
 import { linearScale, tickLabel } from './scale.ts';
 import { usePolling } from './usePolling.ts';
+import { useWidth } from './useWidth.ts';
 
 const POLL_MS = 5000;
-const W = 600;
 const H = 240;
 const M = { left: 44, right: 44, top: 14, bottom: 34 };
 
@@ -24,6 +24,7 @@ export function TimelineCard() {
   const [bucket, setBucket] = useState<TimelineBucket>('hour');
   const timeline = usePolling((signal) => fetchTimeline(bucket, signal), POLL_MS, [bucket]);
   const rows = timeline.data?.bucket === bucket ? timeline.data.rows : null;
+  const [ref, width] = useWidth<HTMLDivElement>(540);
   return (
     <section className="card" aria-labelledby="timeline-title">
       <div className="card-head">
@@ -36,7 +37,7 @@ export function TimelineCard() {
           ))}
         </fieldset>
       </div>
-      <div className="chart-body">
+      <div className="chart-body" ref={ref}>
         <Legend
           items={[
             { label: 'Success rate', className: 'key-success' },
@@ -51,7 +52,7 @@ export function TimelineCard() {
             No episodes yet. Start a run with <code>tg up</code>.
           </ChartMessage>
         ) : (
-          <TimelineSvg rows={rows} bucket={bucket} />
+          <TimelineSvg rows={rows} bucket={bucket} width={width} />
         )}
       </div>
     </section>
@@ -73,10 +74,22 @@ export function Legend({ items }: { items: { label: string; className: string }[
 
 /** Stands in for a chart at the chart's own size, so the card does not jump when data arrives. */
 export function ChartMessage({ children }: { children: React.ReactNode }) {
-  return <div className="chart-message">{children}</div>;
+  return (
+    <div className="chart-message">
+      <p>{children}</p>
+    </div>
+  );
 }
 
-function TimelineSvg({ rows, bucket }: { rows: TimelineRow[]; bucket: TimelineBucket }) {
+function TimelineSvg({
+  rows,
+  bucket,
+  width: W,
+}: {
+  rows: TimelineRow[];
+  bucket: TimelineBucket;
+  width: number;
+}) {
   const n = rows.length;
   const slot = (W - M.left - M.right) / n;
   const cx = (i: number) => M.left + slot * (i + 0.5);
@@ -84,7 +97,8 @@ function TimelineSvg({ rows, bucket }: { rows: TimelineRow[]; bucket: TimelineBu
   const maxEpisodes = Math.max(...rows.map((r) => r.episodes));
   const count = linearScale(0, maxEpisodes, H - M.bottom, M.top, 4);
   const barW = Math.max(2, Math.min(36, slot * 0.6));
-  const labelEvery = Math.max(1, Math.ceil(n / 6));
+  // About 110 px per time label.
+  const labelEvery = Math.max(1, Math.ceil(n / Math.max(1, Math.floor((W - M.left - M.right) / 110))));
   const line = (value: (r: TimelineRow) => number | null) => {
     // A bucket without a value (yield with nothing checked) breaks the line rather than bridging it.
     let d = '';
@@ -117,6 +131,7 @@ function TimelineSvg({ rows, bucket }: { rows: TimelineRow[]; bucket: TimelineBu
     <svg
       className="chart"
       viewBox={`0 0 ${W} ${H}`}
+      height={H}
       role="img"
       aria-label={`Success rate and data yield per ${bucket}, ${n} ${bucket}s`}
       data-testid="timeline-chart"
