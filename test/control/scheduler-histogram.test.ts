@@ -28,6 +28,39 @@ describe('LatencyHistogram', () => {
     assert.equal(h.maxMs, 60_000);
   });
 
+  test('bucket edges hold on both sides of 2^32 ns (integer and floating-point indexing)', () => {
+    // Values in and below each bucket's upper edge land there: a single sample's p100 is its bucket's edge,
+    // clipped to the sample; the sample just above an edge lands in the next bucket.
+    for (const ns of [
+      128,
+      129,
+      255,
+      256,
+      1e6 + 7,
+      2 ** 31 - 1,
+      2 ** 31,
+      2 ** 32 - 1,
+      2 ** 32,
+      2 ** 32 + 1,
+      3e12,
+    ]) {
+      const h = new LatencyHistogram();
+      h.recordNs(ns);
+      h.recordNs(ns);
+      const one = new LatencyHistogram();
+      one.recordNs(ns);
+      one.recordNs(1e15);
+      // p50 of {ns, huge} is ns's bucket edge: >= ns and within the 1/64 precision.
+      const edgeNs = one.percentileMs(50) * 1e6;
+      assert.ok(edgeNs >= ns && edgeNs <= ns * (1 + 1 / 64), `${ns}: edge ${edgeNs}`);
+      const next = new LatencyHistogram();
+      next.recordNs(Math.round(edgeNs) + 1);
+      next.recordNs(1e15);
+      assert.ok(next.percentileMs(50) * 1e6 > edgeNs, `${ns}: ${edgeNs + 1} fell into the same bucket`);
+      assert.equal(h.maxMs, Math.floor(ns) / 1e6);
+    }
+  });
+
   test('one slow sample in a hundred moves p99 but not p50', () => {
     const h = new LatencyHistogram();
     for (let i = 0; i < 99; i++) h.recordMs(0.01);

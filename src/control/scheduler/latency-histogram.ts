@@ -122,8 +122,13 @@ export class LatencyHistogram {
 
   private index(v: number): number {
     if (v < this.sub) return v;
-    // Exponent of the highest set bit; clz32 covers values below 2^32 ns (4.3 s).
-    const e = v < 4294967296 ? 31 - Math.clz32(v) : Math.floor(Math.log2(v));
+    if (v < 4294967296) {
+      // Integer ops below 2^32 ns (4.3 s): the exponent of the highest set bit, and a shift for the
+      // mantissa (v >>> shift is floor(v / 2^shift) there). This runs for every layer tick.
+      const shift = 31 - Math.clz32(v) - this.subBits + 1;
+      return this.sub + (shift - 1) * this.half + ((v >>> shift) - this.half);
+    }
+    const e = Math.floor(Math.log2(v));
     const shift = e - this.subBits + 1;
     const mantissa = Math.floor(v / 2 ** shift);
     return this.sub + (shift - 1) * this.half + (mantissa - this.half);

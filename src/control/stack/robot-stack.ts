@@ -237,6 +237,12 @@ export class RobotStack {
   /** Spine interventions before this episode (the spine's stats count over its whole life). */
   private interventionsBefore = 0;
   private result: EpisodeOutcome | null = null;
+  /** The robot's embodiment hash, once per stack (it reads and normalizes the MJCF file). */
+  private hash: string | null = null;
+  private get embodimentHash(): string {
+    this.hash ??= embodimentHash(this.robot);
+    return this.hash;
+  }
 
   private constructor(mj: Mujoco, opts: RobotStackOptions) {
     const { robot, scene } = opts;
@@ -655,7 +661,7 @@ export class RobotStack {
     else if (!success) reason = 'the plan finished but the task is not done';
     this.result = {
       robot: this.robot.name,
-      embodimentHash: embodimentHash(this.robot),
+      embodimentHash: this.embodimentHash,
       scene: this.stackScene.id,
       task: this.task.name,
       instruction: this.instruction,

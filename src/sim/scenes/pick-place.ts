@@ -46,6 +46,10 @@ export function pickPlaceXml(robotFile: string, layout: PickPlaceLayout = PICK_P
   const h = layout.cubeSizeM / 2;
   return `<mujoco model="pick-place">
   <include file="${robotFile}"/>
+  <!-- No island discovery: one arm and one cube make at most three tiny constraint islands, whose discovery
+       and per-island solve cost more than solving them as one system (measured: ~4% of mj_step). The
+       solution is the same to solver tolerance (trajectories agree to ~1e-7 m over an episode). -->
+  <option><flag island="disable"/></option>
   <visual><global offwidth="640" offheight="480"/></visual>
   <worldbody>
     <light name="key" pos="0.3 0 2" dir="0 0 -1" directional="true"/>

@@ -27,11 +27,20 @@ export class SceneWorld {
   private readonly armDofs: Int32Array;
   private readonly fingerQpos: number[];
   private readonly siteId: number;
+  /**
+   * Per arm joint: 1 hinge, 2 slide (the Jacobian column from the joint's world axis and anchor, computed
+   * here), 0 not an ancestor of the grip site (a zero column), -1 any other type (mj_jacSite then).
+   */
+  private readonly armJointKind: Int8Array;
+  /** Arm joint ids (xanchor / xaxis rows). */
+  private readonly armJoints: Int32Array;
+  private readonly jacobianInJs: boolean;
   /** mj_jacSite output buffers (3 x nv each), reused every control tick. */
   readonly jacp: DoubleBuffer;
   readonly jacr: DoubleBuffer;
   private steps = 0;
   private kinematicsAt = -1;
+  private comPosAt = -1;
   /** Sim time at step 0 of the current run: `diverged` expects time = origin + steps * timestep. */
   private clockOrigin = 0;
   // Cached live views (a getter call costs ~0.5 us; the loops touch qpos and ctrl every physics step).
@@ -44,12 +53,16 @@ export class SceneWorld {
   private readonly siteViews: {
     siteXpos: Float64Array;
     siteXmat: Float64Array;
+    xanchor: Float64Array;
+    xaxis: Float64Array;
     jacp: Float64Array;
     jacr: Float64Array;
     nv: number;
   } = {
     siteXpos: new Float64Array(0),
     siteXmat: new Float64Array(0),
+    xanchor: new Float64Array(0),
+    xaxis: new Float64Array(0),
     jacp: new Float64Array(0),
     jacr: new Float64Array(0),
     nv: 0,
@@ -75,6 +88,9 @@ export class SceneWorld {
         this.armDofs = Int32Array.from(joints, (j) => jntDofAdr[j]!);
         this.fingerQpos = ['finger_left', 'finger_right'].map((n) => jntQposAdr[this.id('joint', n)]!);
         this.siteId = this.id('site', 'grip_site');
+        this.armJoints = Int32Array.from(joints);
+        this.armJointKind = jacobianKinds(mj, m, joints, this.siteId);
+        this.jacobianInJs = this.armJointKind.indexOf(-1) < 0;
         this.stateDim = arm.stateNames.length;
         this.actionDim = arm.actionNames.length;
       } else {
@@ -83,6 +99,9 @@ export class SceneWorld {
         this.armDofs = new Int32Array(0);
         this.fingerQpos = [];
         this.siteId = -1;
+        this.armJoints = new Int32Array(0);
+        this.armJointKind = new Int8Array(0);
+        this.jacobianInJs = false;
         this.stateDim = 0;
         this.actionDim = 0;
       }
@@ -172,6 +191,7 @@ export class SceneWorld {
     this.mj.mj_resetData(this.model, this.data);
     this.steps = 0;
     this.kinematicsAt = -1;
+    this.comPosAt = -1;
     this.clockOrigin = 0;
   }
 
@@ -182,6 +202,7 @@ export class SceneWorld {
   forward(): void {
     this.mj.mj_forward(this.model, this.data);
     this.kinematicsAt = this.steps;
+    this.comPosAt = this.steps;
     this.clockOrigin = this.data.time - this.steps * this.timestepSec;
   }
 
@@ -270,26 +291,75 @@ export class SceneWorld {
     for (let i = 0; i < this.actionDim; i++) ctrl[i] = action[i]!;
   }
 
-  /** Grip-site pose and Jacobian, as `ArmSite.gripSite` (src/control/ik.ts) describes. */
+  /**
+   * Grip-site pose and Jacobian, as `ArmSite.gripSite` (src/control/ik.ts) describes. The arm's hinge and
+   * slide columns are computed here from the joints' world axes and anchors (mj_kinematics output): hinge
+   * [axis x (site - anchor); axis], slide [axis; 0], which is what mj_jac computes through cdof (they agree
+   * to rounding, ~1e-16). That spares mj_comPos and the mj_jacSite call, whose embind argument unpacking
+   * cost more than the kinematics themselves and allocated ~1.8 kB per call.
+   */
   gripSite(pos: Float64Array, mat: Float64Array, jac?: Float64Array): void {
     this.requireArm();
     const { mj, model: m, data: d } = this;
     if (this.kinematicsAt !== this.steps) {
       // mj_step leaves derived quantities at the start of the step; refresh them for the new positions.
       mj.mj_kinematics(m, d);
-      mj.mj_comPos(m, d);
       this.kinematicsAt = this.steps;
+      this.comPosAt = -1;
     }
     const v = this.siteViews;
-    if (v.siteXmat.length === 0 || v.jacr.length === 0) {
+    if (v.siteXmat.length === 0 || v.xaxis.length === 0 || v.jacr.length === 0) {
       v.siteXpos = d.site_xpos as Float64Array;
       v.siteXmat = d.site_xmat as Float64Array;
+      v.xanchor = d.xanchor as Float64Array;
+      v.xaxis = d.xaxis as Float64Array;
       v.jacp = this.jacp.GetView() as Float64Array;
       v.jacr = this.jacr.GetView() as Float64Array;
       v.nv = m.nv;
     }
     readSitePose(v, this.siteId, pos, mat);
-    if (jac) readSiteJacobian(mj, m, d, this.siteId, this.armDofs, this, jac, v);
+    if (!jac) return;
+    if (!this.jacobianInJs) {
+      if (this.comPosAt !== this.steps) {
+        mj.mj_comPos(m, d);
+        this.comPosAt = this.steps;
+      }
+      readSiteJacobian(mj, m, d, this.siteId, this.armDofs, this, jac, v);
+      return;
+    }
+    const n = this.armDof;
+    const kinds = this.armJointKind;
+    const joints = this.armJoints;
+    const anchor = v.xanchor;
+    const axis = v.xaxis;
+    const sx = pos[0]!;
+    const sy = pos[1]!;
+    const sz = pos[2]!;
+    for (let j = 0; j < n; j++) {
+      const kind = kinds[j]!;
+      const a = 3 * joints[j]!;
+      const ax = kind === 0 ? 0 : axis[a]!;
+      const ay = kind === 0 ? 0 : axis[a + 1]!;
+      const az = kind === 0 ? 0 : axis[a + 2]!;
+      if (kind === 2) {
+        jac[j] = ax;
+        jac[n + j] = ay;
+        jac[2 * n + j] = az;
+        jac[3 * n + j] = 0;
+        jac[4 * n + j] = 0;
+        jac[5 * n + j] = 0;
+        continue;
+      }
+      const dx = sx - anchor[a]!;
+      const dy = sy - anchor[a + 1]!;
+      const dz = sz - anchor[a + 2]!;
+      jac[j] = ay * dz - az * dy;
+      jac[n + j] = az * dx - ax * dz;
+      jac[2 * n + j] = ax * dy - ay * dx;
+      jac[3 * n + j] = ax;
+      jac[4 * n + j] = ay;
+      jac[5 * n + j] = az;
+    }
   }
 
   /**
@@ -333,4 +403,25 @@ export class SceneWorld {
         return o.mjOBJ_EQUALITY.value;
     }
   }
+}
+
+/**
+ * How `gripSite` gets each arm joint's Jacobian column (see `armJointKind`): hinge and slide joints on the
+ * grip site's body chain in JS, joints off the chain as zero columns (mj_jac's too), anything else through
+ * mj_jacSite.
+ */
+function jacobianKinds(mj: Mujoco, m: MjModel, joints: number[], site: number): Int8Array {
+  const jntType = m.jnt_type as Int32Array;
+  const jntBody = m.jnt_bodyid as Int32Array;
+  const parent = m.body_parentid as Int32Array;
+  const chain = new Set<number>();
+  for (let b = (m.site_bodyid as Int32Array)[site]!; b > 0; b = parent[b]!) chain.add(b);
+  const hinge = mj.mjtJoint.mjJNT_HINGE.value;
+  const slide = mj.mjtJoint.mjJNT_SLIDE.value;
+  return Int8Array.from(joints, (j) => {
+    const type = jntType[j]!;
+    if (type !== hinge && type !== slide) return -1;
+    if (!chain.has(jntBody[j]!)) return 0;
+    return type === hinge ? 1 : 2;
+  });
 }
