@@ -120,7 +120,7 @@ function TimelineSvg({
       {rows.map((r, i) => {
         const v = value(r);
         return v === null ? null : (
-          <circle key={r.bucketStart} cx={cx(i)} cy={pct(v)} r={3.5}>
+          <circle key={r.bucketStart} cx={cx(i)} cy={pct(v)} r={series === 'yield' ? 5 : 3.5}>
             <title>{`${bucketLabel[bucket].format(new Date(r.bucketStart))}: ${(v * 100).toFixed(1)}%`}</title>
           </circle>
         );
