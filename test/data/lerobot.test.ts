@@ -381,6 +381,58 @@ describe('LeRobot v3.0 writer: rollover and failures', () => {
     }
   });
 
+  test('episodes streamed to the worker: files roll over mid-stream, a long episode between streams keeps file order', async () => {
+    const dir = join(root, 'streamed');
+    const lengths = Array.from({ length: 60 }, (_, i) => (i === 30 ? 3000 : 50 + ((i * 17) % 40)));
+    const w = await LeRobotWriter.create(dir, {
+      fps: FPS,
+      robotType: 'r',
+      features: FEATURES,
+      dataFilesSizeInMb: 0.02,
+    });
+    for (let i = 0; i < lengths.length; i++) {
+      await w.addEpisode(makeEpisode(i, lengths[i] as number));
+      // Past 8 pending episodes the worker starts; give it time to come up, so the rest is streamed.
+      if (i === 9) await new Promise((r) => setTimeout(r, 1500));
+    }
+    await w.close();
+    const instance = await DuckDBInstance.create(':memory:');
+    const db = await instance.connect();
+    const ds = await readLeRobotDataset(dir);
+    try {
+      const files = ds.episodes.map((e) => e.dataChunkIndex * 1000 + e.dataFileIndex);
+      assert.ok(new Set(files).size > 5, `a 0.02 MB limit must roll over often, got ${files}`);
+      assert.deepEqual(
+        files,
+        [...files].sort((a, b) => a - b),
+        'data files follow episode order',
+      );
+      const groups: number[] = [];
+      for (const f of [...new Set(files)]) {
+        const path = join(dir, `data/chunk-000/file-${String(f).padStart(3, '0')}.parquet`);
+        const rg = await rows(
+          db,
+          `SELECT row_group_num_rows AS n FROM parquet_metadata('${path}') WHERE column_id = 0 ORDER BY row_group_id`,
+        );
+        groups.push(...rg.map((r) => Number(r.n)));
+      }
+      assert.deepEqual(groups, lengths, 'one row group per episode, in order');
+      for (let i = 0; i < lengths.length; i++) {
+        const frames = await ds.readEpisodeFrames(i);
+        assert.equal(frames.length, lengths[i]);
+        assert.equal(frames.columns['observation.state']?.[0], Math.fround(Math.sin(i)));
+      }
+      assert.equal(
+        ds.info.total_frames,
+        lengths.reduce((a, b) => a + b, 0),
+      );
+    } finally {
+      ds.close();
+      db.closeSync();
+      instance.closeSync();
+    }
+  });
+
   test('bad features are refused with INPUT_INVALID', async () => {
     const bads = [
       { x: { dtype: 'float64', shape: [2], names: ['a', 'b'] } },

@@ -1,24 +1,79 @@
-/** Worker side of ./frame-copier.ts WorkerCopier: an InlineCopier fed by messages, one COPY at a time. */
-import { parentPort, workerData } from 'node:worker_threads';
-import { type CopyReply, type CopyRequest, InlineCopier } from './frame-copier.ts';
-import type { FrameColumn } from './frame-source.ts';
+/**
+ * Worker side of ./frame-copier.ts WorkerCopier: an InlineCopier fed by requests on one port, one COPY at a
+ * time. While a stream's COPY waits for its next block this thread sleeps on the shared signal (it has
+ * nothing else to do), taking requests off the port synchronously.
+ */
+import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import {
+  blockKib,
+  CONSUMED,
+  type CopyReply,
+  type CopyRequest,
+  InlineCopier,
+  SIGNAL,
+} from './frame-copier.ts';
+import type { FrameBlock, FrameColumn } from './frame-source.ts';
 
-const port = parentPort;
-if (!port) throw new Error('frame-copier-worker must run as a worker thread');
-const reply = (m: CopyReply) => port.postMessage(m);
+const parent = parentPort;
+if (!parent) throw new Error('frame-copier-worker must run as a worker thread');
+const reply = (m: CopyReply) => parent.postMessage(m);
+const errorText = (err: unknown) => (err as Error)?.message ?? String(err);
+
+const { port, shared } = await new Promise<{ port: MessagePort; shared: Int32Array }>((resolve) => {
+  parent.once('message', resolve);
+});
 
 try {
   const copier = await InlineCopier.create((workerData as { columns: FrameColumn[] }).columns);
-  let queue = Promise.resolve();
-  port.on('message', (req: CopyRequest) => {
-    queue = queue.then(() =>
-      copier.copy(req.blocks, req.target, req.options).then(
-        () => reply({ id: req.id }),
-        (err: unknown) => reply({ id: req.id, error: (err as Error)?.message ?? String(err) }),
-      ),
-    );
+  // Requests the port delivered as events while this thread was busy, oldest first.
+  const queue: CopyRequest[] = [];
+  const take = (): CopyRequest | undefined =>
+    queue.shift() ?? (receiveMessageOnPort(port)?.message as CopyRequest | undefined);
+  const takeWaiting = (): CopyRequest => {
+    for (;;) {
+      const seen = Atomics.load(shared, SIGNAL);
+      const request = take();
+      if (request) return request;
+      Atomics.wait(shared, SIGNAL, seen);
+    }
+  };
+  /** The stream's next block, or undefined at its end (DuckDB calls this from the COPY). */
+  const nextBlock = (): FrameBlock | undefined => {
+    const request = takeWaiting();
+    if (request.kind === 'end') return undefined;
+    if (request.kind !== 'block') throw new Error(`frame copier: ${request.kind} inside a stream`);
+    Atomics.add(shared, CONSUMED, blockKib(request.block));
+    return request.block;
+  };
+  let busy = false;
+  const pump = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      for (let request = take(); request; request = take()) {
+        if (request.kind === 'copy' || request.kind === 'begin') {
+          const { id, target, options } = request;
+          try {
+            if (request.kind === 'copy') await copier.copy(request.blocks, target, options);
+            else await copier.copyStream(nextBlock, target, options);
+            reply({ id });
+          } catch (err) {
+            reply({ id, error: errorText(err) });
+          }
+        }
+        // A block or end outside a stream is what is left of a stream that failed: dropped (and counted
+        // as taken, so the caller's room() does not wait for it).
+        else if (request.kind === 'block') Atomics.add(shared, CONSUMED, blockKib(request.block));
+      }
+    } finally {
+      busy = false;
+    }
+  };
+  port.on('message', (request: CopyRequest) => {
+    queue.push(request);
+    void pump();
   });
   reply({ ready: true });
 } catch (err) {
-  reply({ failed: (err as Error)?.message ?? String(err) });
+  reply({ failed: errorText(err) });
 }

@@ -8,7 +8,7 @@
  * worker whose event loop is otherwise idle, every chunk is served at once and DuckDB encodes in parallel
  * with the caller. The batch's buffers are transferred to the worker, not copied.
  */
-import type { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { spawnWorker } from '../../threads/index.ts';
 import { type FrameBlock, type FrameColumn, FrameSource } from './frame-source.ts';
@@ -62,6 +62,20 @@ export class InlineCopier implements FrameCopier {
     }
   }
 
+  /**
+   * One COPY over the blocks `next()` returns until it returns undefined. DuckDB calls `next` on this
+   * thread, which it may block until the next block arrives: only a worker with nothing else to do can
+   * stream (WorkerCopier).
+   */
+  async copyStream(next: () => FrameBlock | undefined, target: string, options: string): Promise<void> {
+    void this.source.loadStream(next);
+    try {
+      await this.db.run(`COPY (SELECT * FROM ${SOURCE}()) TO ${quoteString(target)} (${options})`);
+    } finally {
+      this.source.unload();
+    }
+  }
+
   async close(): Promise<void> {
     if (!this.owned) return;
     this.db.closeSync();
@@ -69,22 +83,72 @@ export class InlineCopier implements FrameCopier {
   }
 }
 
-/** Messages to ./frame-copier-worker.ts and its replies. */
-export interface CopyRequest {
-  id: number;
-  blocks: FrameBlock[];
-  target: string;
-  options: string;
-}
+/**
+ * Messages to ./frame-copier-worker.ts, in order on one port: a whole batch (`copy`), or a stream (`begin`,
+ * then its `block`s, then `end`). Replies come back on the worker's parent port, one per copy or stream.
+ */
+export type CopyRequest =
+  | { kind: 'copy'; id: number; blocks: FrameBlock[]; target: string; options: string }
+  | { kind: 'begin'; id: number; target: string; options: string }
+  | { kind: 'block'; block: FrameBlock }
+  | { kind: 'end' };
 export type CopyReply = { id: number; error?: string } | { ready: true } | { failed: string };
 
-/** A copier on a worker thread; requests run one after another in the order given. */
+/**
+ * Shared between the two threads (Int32 slots): SIGNAL counts the requests posted (the worker sleeps on it
+ * while a stream waits for its next block), CONSUMED the KiB of stream blocks the worker has taken.
+ */
+export const SIGNAL = 0;
+export const CONSUMED = 1;
+
+/** KiB of a block's buffers (rounded up), the unit of the CONSUMED counter. */
+export function blockKib(block: FrameBlock): number {
+  let bytes = 0;
+  for (const c of block.columns) bytes += c.byteLength;
+  return Math.ceil(bytes / 1024);
+}
+
+/** Atomics.waitAsync (Node >= 16; not in this TypeScript lib). */
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(
+      a: Int32Array,
+      index: number,
+      value: number,
+      timeoutMs: number,
+    ): { async: false; value: string } | { async: true; value: Promise<string> };
+  }
+).waitAsync;
+
+/** Stream blocks posted but not yet taken by DuckDB, at most (beyond it `room()` waits). */
+const STREAM_AHEAD_KIB = 64 * 1024;
+
+/** An open stream: one COPY on the worker fed block by block. */
+export interface FrameStream {
+  /** Hands one block to the COPY; its buffers move to the worker (detached here). */
+  push(block: FrameBlock): void;
+  /** Ends the stream; resolves once the COPY has finished writing. */
+  end(): Promise<void>;
+}
+
+/**
+ * A copier on a worker thread; requests run one after another in the order given. Besides whole batches it
+ * streams: a COPY that starts before its frames exist and takes each block as it is pushed, so DuckDB
+ * encodes episode k while the caller records episode k + 1 (no batch to fill first, none to drain last).
+ */
 export class WorkerCopier implements FrameCopier {
   private nextId = 0;
   private readonly waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   private dead: Error | undefined;
+  /** KiB of stream blocks posted so far (wraps like the shared counter). */
+  private posted = 0;
+  private streaming = false;
 
-  private constructor(private readonly worker: Worker) {
+  private constructor(
+    private readonly worker: Worker,
+    private readonly port: MessagePort,
+    private readonly shared: Int32Array,
+  ) {
     // An idle worker does not keep the process alive; one with a COPY under way does.
     worker.unref();
     worker.on('message', (m: CopyReply) => {
@@ -107,14 +171,18 @@ export class WorkerCopier implements FrameCopier {
   /** Starts the worker; resolves once its DuckDB is open. */
   static start(columns: readonly FrameColumn[]): Promise<WorkerCopier> {
     const worker = spawnWorker(new URL('./frame-copier-worker.ts', import.meta.url), { columns });
+    const shared = new Int32Array(new SharedArrayBuffer(8));
+    const { port1, port2 } = new MessageChannel();
+    worker.postMessage({ port: port2, shared }, [port2]);
     return new Promise((resolve, reject) => {
       const onMessage = (m: CopyReply) => {
         if ('ready' in m) {
           worker.off('message', onMessage);
           worker.off('error', reject);
-          resolve(new WorkerCopier(worker));
+          resolve(new WorkerCopier(worker, port1, shared));
         } else if ('failed' in m) {
           void worker.terminate();
+          port1.close();
           reject(new Error(m.failed));
         }
       };
@@ -123,21 +191,75 @@ export class WorkerCopier implements FrameCopier {
     });
   }
 
-  /** The blocks' buffers move to the worker (no copy): they are detached here once this is called. */
-  copy(blocks: FrameBlock[], target: string, options: string): Promise<void> {
+  private post(request: CopyRequest, transfer: ArrayBuffer[]): void {
+    this.port.postMessage(request, transfer);
+    Atomics.add(this.shared, SIGNAL, 1);
+    Atomics.notify(this.shared, SIGNAL);
+  }
+
+  private request(make: (id: number) => [CopyRequest, ArrayBuffer[]]): Promise<void> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
-    const buffers = new Set<ArrayBuffer>();
-    for (const b of blocks) for (const c of b.columns) buffers.add(c.buffer as ArrayBuffer);
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       this.worker.ref();
-      this.worker.postMessage({ id, blocks, target, options } satisfies CopyRequest, [...buffers]);
+      this.post(...make(id));
     });
+  }
+
+  /** The blocks' buffers move to the worker (no copy): they are detached here once this is called. */
+  copy(blocks: FrameBlock[], target: string, options: string): Promise<void> {
+    if (this.streaming) return Promise.reject(new Error('frame copier: copy while a stream is open'));
+    return this.request((id) => [{ kind: 'copy', id, blocks, target, options }, transferables(blocks)]);
+  }
+
+  /** Opens a stream to `target`; the COPY starts once the requests before it are done. */
+  stream(target: string, options: string): FrameStream {
+    if (this.streaming) throw new Error('frame copier: a stream is already open');
+    this.streaming = true;
+    let done: Promise<void> | undefined;
+    const finished = this.request((id) => [{ kind: 'begin', id, target, options }, []]);
+    // Rejections surface through end(); until then they must not count as unhandled.
+    finished.catch(() => {});
+    return {
+      push: (block) => {
+        if (done) throw new Error('frame copier: push after end');
+        if (this.dead) throw this.dead;
+        this.posted = (this.posted + blockKib(block)) | 0;
+        this.post({ kind: 'block', block }, transferables([block]));
+      },
+      end: () => {
+        if (!done) {
+          this.streaming = false;
+          if (!this.dead) this.post({ kind: 'end' }, []);
+          done = finished;
+        }
+        return done;
+      },
+    };
+  }
+
+  /** Waits while the stream blocks not yet taken by DuckDB exceed STREAM_AHEAD_KIB (bounded memory). */
+  async room(): Promise<void> {
+    for (;;) {
+      if (this.dead) throw this.dead;
+      const consumed = Atomics.load(this.shared, CONSUMED);
+      if (((this.posted - consumed) | 0) <= STREAM_AHEAD_KIB) return;
+      const wait = waitAsync(this.shared, CONSUMED, consumed, 100);
+      if (wait.async) await wait.value;
+    }
   }
 
   async close(): Promise<void> {
     this.worker.removeAllListeners('exit');
+    this.port.close();
     await this.worker.terminate();
   }
+}
+
+/** The distinct buffers of the blocks' columns (moved, not copied, to the worker). */
+function transferables(blocks: readonly FrameBlock[]): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>();
+  for (const b of blocks) for (const c of b.columns) buffers.add(c.buffer as ArrayBuffer);
+  return [...buffers];
 }

@@ -52,6 +52,8 @@ interface Cursor {
   block: number;
   frame: number;
   drained: () => void;
+  /** A stream's source of further blocks once `blocks` are read (undefined: the stream has ended). */
+  next?: () => FrameBlock | undefined;
 }
 
 export class FrameSource {
@@ -90,8 +92,16 @@ export class FrameSource {
         },
         initFunction: (init) => init.setMaxThreads(1),
         mainFunction: (info, out) => {
-          if (this.cursor) this.fill(this.cursor, out);
-          else info.setError(`${name}: no frames to read`);
+          if (!this.cursor) {
+            info.setError(`${name}: no frames to read`);
+            return;
+          }
+          try {
+            this.fill(this.cursor, out);
+          } catch (err) {
+            out.rowCount = 0;
+            info.setError(`${name}: ${(err as Error)?.message ?? String(err)}`);
+          }
         },
       }),
     );
@@ -102,18 +112,36 @@ export class FrameSource {
    * once DuckDB has pulled every frame (the rest of a COPY runs on DuckDB's threads without JS).
    */
   load(blocks: readonly FrameBlock[]): Promise<void> {
-    for (const b of blocks) {
-      b.columns.forEach((col, c) => {
-        if (this.columns[c]?.type === 'IMAGE') {
-          if (b.imageOffsets?.[c]?.length !== b.length + 1)
-            throw new Error(`${this.name}: column ${this.columns[c]?.name} lacks one offset per frame`);
-        } else if (col.byteLength !== b.length * (this.rowBytes[c] as number))
-          throw new Error(`${this.name}: column ${this.columns[c]?.name} holds ${col.byteLength} bytes`);
-      });
-    }
+    for (const b of blocks) this.check(b);
     return new Promise((resolve) => {
       const frames = blocks.reduce((n, b) => n + b.length, 0);
       this.cursor = { blocks, frames, block: 0, frame: 0, drained: resolve };
+    });
+  }
+
+  /**
+   * Makes a stream the batch the next `SELECT * FROM name()` reads: whenever the blocks read so far are
+   * used up, `next()` gives the next block (it may block this thread until one arrives) or undefined when
+   * the stream ends. `frames` is only an estimate for DuckDB's planner.
+   */
+  loadStream(next: () => FrameBlock | undefined, frames = 0): Promise<void> {
+    return new Promise((resolve) => {
+      this.cursor = { blocks: [], frames, block: 0, frame: 0, drained: resolve, next };
+    });
+  }
+
+  /** Throws unless every column of `b` holds exactly `b.length` rows. */
+  check(b: FrameBlock): void {
+    if (b.columns.length !== this.columns.length)
+      throw new Error(
+        `${this.name}: a block has ${b.columns.length} columns, expected ${this.columns.length}`,
+      );
+    b.columns.forEach((col, c) => {
+      if (this.columns[c]?.type === 'IMAGE') {
+        if (b.imageOffsets?.[c]?.length !== b.length + 1)
+          throw new Error(`${this.name}: column ${this.columns[c]?.name} lacks one offset per frame`);
+      } else if (col.byteLength !== b.length * (this.rowBytes[c] as number))
+        throw new Error(`${this.name}: column ${this.columns[c]?.name} holds ${col.byteLength} bytes`);
     });
   }
 
@@ -126,6 +154,17 @@ export class FrameSource {
     // Plan the pieces first: the chunk's row count is set before its vectors are written.
     const pieces: [FrameBlock, number, number][] = [];
     let rows = 0;
+    while (cursor.block === cursor.blocks.length && cursor.next) {
+      // A stream keeps only the block being read, so those already written can be collected.
+      const block = cursor.next();
+      if (block === undefined) cursor.next = undefined;
+      else if (block.length > 0) {
+        this.check(block);
+        cursor.blocks = [block];
+        cursor.block = 0;
+        cursor.frame = 0;
+      }
+    }
     while (rows < CHUNK_FRAMES && cursor.block < cursor.blocks.length && !(this.alignBlocks && rows > 0)) {
       const block = cursor.blocks[cursor.block] as FrameBlock;
       const take = Math.min(CHUNK_FRAMES - rows, block.length - cursor.frame);

@@ -4,10 +4,12 @@
  * Everything goes into a hidden sibling directory first; `close()` writes the metadata and renames it into
  * place, so the target path holds either nothing or a complete dataset LeRobot can open.
  *
- * Frames reach DuckDB as raw memory through a table function (./frame-source.ts). Each batch of episodes is
- * one COPY straight into its data file, one row group per episode (writeBatch). The first batch is written
- * on this thread; from the second on, a worker thread runs the COPYs (./frame-copier.ts), so DuckDB encodes
- * while the caller records and checks the next episodes. A small dataset never starts the worker.
+ * Frames reach DuckDB as raw memory through a table function (./frame-source.ts), one COPY straight into
+ * each data file, one row group per episode. A small dataset is one batch, written on this thread at
+ * close (writeBatch). Past a few episodes a worker thread starts (./frame-copier.ts); once it is up, each
+ * data file is one COPY on the worker that streams: every episode goes to DuckDB as soon as it is added, so
+ * DuckDB encodes episode k while the caller records and checks episode k + 1, and close() waits only for
+ * the last episode. Episodes longer than one DuckDB chunk go in batches (writeSpliced).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -16,7 +18,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { TgError } from '../../errors/index.ts';
 import type { RecordedEpisode } from '../episode.ts';
-import { DataFileNames, DataFiles } from './data-files.ts';
+import { type DataFile, DataFileNames, DataFiles } from './data-files.ts';
 import {
   CODEBASE_VERSION,
   type DatasetInfo,
@@ -39,7 +41,7 @@ import {
   type VectorFeatureSpec,
   type WriterFeatureSpec,
 } from './format.ts';
-import { type FrameCopier, InlineCopier, WorkerCopier } from './frame-copier.ts';
+import { type FrameCopier, type FrameStream, InlineCopier, WorkerCopier } from './frame-copier.ts';
 import { CHUNK_FRAMES, type FrameBlock, type FrameColumn } from './frame-source.ts';
 import { decodeDepthPng, encodeDepthPng, flatDepthStats, nestImageStats } from './image.ts';
 import { type ParsedParquet, parseParquet, readParquetFooter, rowGroupRows } from './parquet-concat.ts';
@@ -81,6 +83,9 @@ const FEATURE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
  */
 const BATCH_EPISODES = 128;
 const BATCH_FRAMES = 262_144;
+/** Episodes (or frames) pending before the worker starts: a dataset smaller than this never starts it. */
+const WORKER_EPISODES = 8;
+const WORKER_FRAMES = 16_384;
 
 function invalid(message: string): TgError {
   return new TgError('INPUT_INVALID', `lerobot writer: ${message}`);
@@ -200,9 +205,16 @@ export class LeRobotWriter {
   private readonly frameBytes: number;
   private pendingBytes = 0;
   private state: 'open' | 'closed' | 'aborted' = 'open';
-  /** The previous batch's COPY + splice, running while the next batch fills; at most one at a time. */
+  /**
+   * The data files being written (the previous batch's COPY + splice, streams that ended but whose COPY is
+   * still finishing); resolves when all are done, never rejects (the first failure is inflightError).
+   */
   private inflight: Promise<void> | undefined;
   private inflightError: unknown;
+  /** A spliced batch in flight: it names its data files as it writes them, so a stream waits for it. */
+  private splicing: Promise<void> | undefined;
+  /** The open stream: one data file being written by the worker, episode by episode. */
+  private stream: { at: DataFile; rows: EpisodeRow[]; bytes: number; handle: FrameStream } | undefined;
   private readonly columns: FrameColumn[];
   private readonly inline: InlineCopier;
   /** Started with the first batch that is not the last; undefined until it is up (or if it cannot start). */
@@ -285,6 +297,11 @@ export class LeRobotWriter {
   /** Appends one episode (with one entry per frame for each image feature); returns its episode_index. */
   async addEpisode(ep: RecordedEpisode, images?: EpisodeImages): Promise<number> {
     if (this.state !== 'open') throw invalid(`addEpisode after ${this.state}`);
+    // A data file that failed to write fails the next episode (the stream's COPY is gone).
+    if (this.inflightError !== undefined) {
+      this.endStream();
+      await this.settle();
+    }
     const length = ep.length;
     if (!Number.isInteger(length) || length < 1)
       throw invalid(`episode ${ep.meta?.id}: length must be >= 1, got ${length}`);
@@ -305,10 +322,33 @@ export class LeRobotWriter {
 
     // Rollover as LeRobot's _save_episode_data: a new file when this episode would take the current one to
     // the size limit, the sizes estimated from the bytes per frame of the files written so far. Each batch
-    // is one file, so the file ends with the pending batch.
+    // and each stream is one file, so the file ends with the pending batch (or the stream, streamEpisode).
     const bytes = length * this.frameBytes * this.bytesRatio;
-    if (this.pending.length > 0 && (this.pendingBytes + bytes) / MIB >= this.opts.dataFilesSizeInMb)
-      await this.flushBatch(false);
+    const streamed = this.worker !== undefined && length <= CHUNK_FRAMES;
+    if (!streamed) {
+      this.endStream();
+      if (this.pending.length > 0 && (this.pendingBytes + bytes) / MIB >= this.opts.dataFilesSizeInMb)
+        await this.flushBatch(false);
+    } else if (this.pending.length > 0) {
+      // The worker came up with episodes pending: they go first, into the stream if they fit it.
+      if (this.pendingBlocks.some((b) => b.length > CHUNK_FRAMES)) await this.flushBatch(false);
+      else {
+        const rows = this.pending;
+        const blocks = this.pendingBlocks;
+        this.pending = [];
+        this.pendingBlocks = [];
+        this.pendingFrames = 0;
+        this.pendingBytes = 0;
+        for (let k = 0; k < rows.length; k++) {
+          const row = rows[k] as EpisodeRow;
+          await this.streamEpisode(
+            row,
+            blocks[k] as FrameBlock,
+            row.length * this.frameBytes * this.bytesRatio,
+          );
+        }
+      }
+    }
 
     const episodeIndex = this.episodes.length;
     const task = ep.meta.instruction.length > 0 ? ep.meta.instruction : ep.meta.task;
@@ -367,12 +407,13 @@ export class LeRobotWriter {
     });
     this.tgEpisodes.push(JSON.stringify({ episode_index: episodeIndex, ...ep.meta }));
     this.totalFrames += length;
-    this.pending.push(this.episodes[this.episodes.length - 1] as EpisodeRow);
+    const row = this.episodes[this.episodes.length - 1] as EpisodeRow;
+    let block: FrameBlock;
     if (!encoded) {
-      this.pendingBlocks.push({
+      block = {
         length,
         columns: [...features, timestamp, frameIndex, episodeCol, index, taskCol],
-      });
+      };
     } else {
       // Columns in info.json order: vectors and images interleaved as declared, then the defaults.
       const columns: ArrayBufferView[] = [];
@@ -384,16 +425,106 @@ export class LeRobotWriter {
         imageOffsets.push(image?.offsets);
       }
       columns.push(timestamp, frameIndex, episodeCol, index, taskCol);
-      this.pendingBlocks.push({ length, columns, imageOffsets });
+      block = { length, columns, imageOffsets };
     }
+    if (streamed) {
+      await this.streamEpisode(row, block, bytes);
+      // Bounded memory: waits only while DuckDB is far behind.
+      await (this.worker as WorkerCopier).room();
+      return episodeIndex;
+    }
+    this.pending.push(row);
+    this.pendingBlocks.push(block);
     this.pendingFrames += length;
     this.pendingBytes += bytes;
+    if (
+      !this.workerStarting &&
+      (this.pending.length >= WORKER_EPISODES || this.pendingFrames >= WORKER_FRAMES)
+    )
+      this.startWorker();
     if (this.pending.length >= BATCH_EPISODES || this.pendingFrames >= BATCH_FRAMES)
       await this.flushBatch(false);
     // A batch in flight on this thread is pulled through its event loop: one turn per episode hands
     // DuckDB the next chunk, so it encodes while the caller records and checks the next episode.
     else if (this.inflight && !this.worker) await yieldToLoop();
     return episodeIndex;
+  }
+
+  /**
+   * Hands one episode (at most one DuckDB chunk long) to the open stream, first ending the stream's data
+   * file if the episode would take it to the size limit, and opening a stream if none is open.
+   */
+  private async streamEpisode(row: EpisodeRow, block: FrameBlock, bytes: number): Promise<void> {
+    if (this.stream && (this.stream.bytes + bytes) / MIB >= this.opts.dataFilesSizeInMb) this.endStream();
+    if (!this.stream) {
+      // Data files are numbered in episode order: a spliced batch names its files as it writes them.
+      if (this.splicing) {
+        await this.splicing;
+        this.splicing = undefined;
+      }
+      const at = await this.fileNames.allocate();
+      const handle = (this.worker as WorkerCopier).stream(at.path, this.copyOptions('ROW_GROUP_SIZE 1'));
+      this.stream = { at, rows: [], bytes: 0, handle };
+    }
+    const stream = this.stream;
+    row['data/chunk_index'] = stream.at.chunk;
+    row['data/file_index'] = stream.at.file;
+    stream.rows.push(row);
+    stream.bytes += bytes;
+    stream.handle.push(block);
+  }
+
+  /** Ends the open stream (if any); its COPY finishes in the background and is checked like a batch's. */
+  private endStream(): void {
+    const stream = this.stream;
+    if (!stream) return;
+    this.stream = undefined;
+    this.track(
+      stream.handle.end().then(async () => {
+        await this.checkRowGroups(stream.at.path, stream.rows);
+        await this.learnBytesRatio(stream.at.path, stream.rows);
+      }),
+    );
+  }
+
+  /** Adds a data file being written to `inflight`. */
+  private track(write: Promise<void>): void {
+    const done = write.then(
+      () => undefined,
+      (cause: unknown) => {
+        this.inflightError ??= cause;
+      },
+    );
+    const before = this.inflight;
+    this.inflight = before ? Promise.all([before, done]).then(() => undefined) : done;
+  }
+
+  /** Throws unless the data file holds one row group per episode, of the episodes' lengths. */
+  private async checkRowGroups(path: string, episodes: readonly EpisodeRow[]): Promise<void> {
+    const { rows } = await readParquetFooter(path);
+    if (rows.length !== episodes.length || episodes.some((r, k) => rows[k] !== r.length))
+      throw new Error(
+        `DuckDB cut ${rows.length} row groups for episodes ${episodes[0]?.episode_index}..${episodes.at(-1)?.episode_index}`,
+      );
+  }
+
+  private async learnBytesRatio(path: string, episodes: readonly EpisodeRow[]): Promise<void> {
+    const encoded = (await stat(path)).size;
+    this.bytesRatio = encoded / (episodes.reduce((n, r) => n + r.length, 0) * this.frameBytes);
+  }
+
+  /** Starts the worker in the background; episodes stay on this thread until it is up. */
+  private startWorker(): void {
+    if (this.workerStarting) return;
+    this.workerStarting = WorkerCopier.start(this.columns).then(
+      (w) => {
+        if (this.state === 'open') this.worker = w;
+        else void w.close();
+      },
+      () => {
+        // No worker (e.g. no threads in this environment): every batch stays on this thread.
+      },
+    );
   }
 
   /**
@@ -458,6 +589,7 @@ export class LeRobotWriter {
       throw invalid('no episodes were added; LeRobot cannot open an empty dataset');
     }
     try {
+      this.endStream();
       await this.flushBatch(true);
       await this.settle();
       await this.stopWorker();
@@ -484,6 +616,7 @@ export class LeRobotWriter {
   async abort(): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'aborted';
+    this.endStream();
     await this.inflight;
     this.inflight = undefined;
     await this.stopWorker();
@@ -537,17 +670,8 @@ export class LeRobotWriter {
   private async flushBatch(last: boolean): Promise<void> {
     if (this.pending.length === 0) return;
     // More batches will follow: start the worker (in the background; batches go inline until it is up).
-    if (!last && !this.workerStarting) {
-      this.workerStarting = WorkerCopier.start(this.columns).then(
-        (w) => {
-          if (this.state === 'open') this.worker = w;
-          else void w.close();
-        },
-        () => {
-          // No worker (e.g. no threads in this environment): every batch stays on this thread.
-        },
-      );
-    }
+    if (!last) this.startWorker();
+    this.endStream();
     await this.settle();
     const batch = this.pending;
     const blocks = this.pendingBlocks;
@@ -555,12 +679,9 @@ export class LeRobotWriter {
     this.pendingBlocks = [];
     this.pendingFrames = 0;
     this.pendingBytes = 0;
-    this.inflight = this.writeBatch(batch, blocks).then(
-      () => undefined,
-      (cause: unknown) => {
-        this.inflightError = cause;
-      },
-    );
+    const write = this.writeBatch(batch, blocks);
+    this.track(write);
+    if (blocks.some((b) => b.length > CHUNK_FRAMES)) this.splicing = write.catch(() => {});
     await yieldToLoop();
   }
 
@@ -590,17 +711,12 @@ export class LeRobotWriter {
     }
     const at = await this.fileNames.allocate();
     await this.copyFrames(blocks, at.path, 'ROW_GROUP_SIZE 1');
-    const { rows } = await readParquetFooter(at.path);
-    if (rows.length !== batch.length || batch.some((r, k) => rows[k] !== r.length))
-      throw new Error(
-        `DuckDB cut ${rows.length} row groups for episodes ${batch[0]?.episode_index}..${batch.at(-1)?.episode_index}`,
-      );
+    await this.checkRowGroups(at.path, batch);
     for (const row of batch) {
       row['data/chunk_index'] = at.chunk;
       row['data/file_index'] = at.file;
     }
-    const encoded = (await stat(at.path)).size;
-    this.bytesRatio = encoded / (batch.reduce((n, r) => n + r.length, 0) * this.frameBytes);
+    await this.learnBytesRatio(at.path, batch);
   }
 
   /**
@@ -666,11 +782,12 @@ export class LeRobotWriter {
   /** One COPY of `blocks` to `target` with snappy, the HF metadata and `options`, on the worker if it is up. */
   private async copyFrames(blocks: FrameBlock[], target: string, options: string): Promise<void> {
     const copier: FrameCopier = this.worker ?? this.inline;
-    await copier.copy(
-      blocks,
-      target,
-      `FORMAT parquet, COMPRESSION snappy, KV_METADATA {huggingface: ${quoteString(this.hfMetadata())}}, ${options}`,
-    );
+    await copier.copy(blocks, target, this.copyOptions(options));
+  }
+
+  /** The COPY options of a data file: snappy, the HF metadata, then `options`. */
+  private copyOptions(options: string): string {
+    return `FORMAT parquet, COMPRESSION snappy, KV_METADATA {huggingface: ${quoteString(this.hfMetadata())}}, ${options}`;
   }
 
   private async writeTasks(): Promise<void> {
