@@ -157,7 +157,10 @@ export class SceneSpinePort implements ActuatorPort {
 
   private readContacts(out: Float64Array): void {
     const w = this.world;
-    if (this.needsRnePost) w.mj.mj_rnePostConstraint(w.model, w.data);
+    // cfrc_ext from the last step's contacts: MuJoCo fills it only for acceleration-stage sensors, and not
+    // on a step that skipped the sensors. Recomputed after the step it is the same (it depends on the
+    // contacts, their forces and the step's com positions, none of which the integrator changes).
+    if (this.needsRnePost || w.sensorsSkipped) w.mj.mj_rnePostConstraint(w.model, w.data);
     out.fill(0);
     if (this.envRegion >= 0) {
       // Everything the robot touches: the largest external force on any of its bodies (cfrc_ext, force
@@ -172,12 +175,13 @@ export class SceneSpinePort implements ActuatorPort {
       }
       out[this.envRegion] = max;
     }
-    const sd = w.sensordata;
     const adr = this.sensorAdr;
     const dim = this.sensorDim;
     for (let r = 0; r < this.regionSensor.length; r++) {
       const s = this.regionSensor[r]!;
       if (s < 0) continue;
+      // Region sensors are read every tick: a scene with them must not skip sensors (this throws then).
+      const sd = w.sensordata;
       let max = 0;
       for (let k = adr[s]!; k + 2 < adr[s]! + dim[s]!; k += 3) {
         const f = norm3(sd[k]!, sd[k + 1]!, sd[k + 2]!);

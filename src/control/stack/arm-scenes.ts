@@ -66,6 +66,11 @@ export interface ArmScene {
   readonly tareWrench?: boolean;
   /** Sim time the plan may take before the episode is cut off (s). */
   readonly maxSimSec: number;
+  /**
+   * The task reads MuJoCo sensors as it updates (every physics step): the stack then computes sensors on
+   * every step. Otherwise it skips them on steps after which no cerebellum tick reads them.
+   */
+  readonly taskReadsSensors?: boolean;
 }
 
 const mm = (m: number) => Math.round(m * 10000) / 10;
@@ -134,6 +139,8 @@ function pegBoard(): ArmScene {
     heldAtStart: { name: pegName, siteAboveCentreM: pegInHandZ - 0.085 },
     tareWrench: true,
     maxSimSec: 40,
+    // PegInsertionTask.update reads the peg's contact sensor.
+    taskReadsSensors: true,
   };
 }
 

@@ -441,13 +441,22 @@ export class RobotStack {
     const task = this.task;
     const port = this.port;
     const spine = this.spine;
+    // Ticks per cerebellum tick when the steps in between may skip sensors (0: never). Locomotion reads
+    // its IMU through the spine port every tick; a task that reads sensors needs them every step.
+    const skipSensorsEvery =
+      scene.kind === 'locomotion' || scene.taskReadsSensors
+        ? 0
+        : Math.round(1 / (scene.cerebellumHz * w.timestepSec));
     scheduler = new RateScheduler<void>({
       spine,
       plant: {
         sense: (t) => port.sense(spine.feedback, t),
         advance: () => {
           const t0 = performance.now();
-          w.step();
+          // Sensors are read at cerebellum ticks only (the pipeline's update): a step after which no
+          // cerebellum tick comes skips them (the spine's contact forces are recomputed by its port).
+          if (skipSensorsEvery > 0 && (scheduler!.ticks + 1) % skipSensorsEvery !== 0) w.stepWithoutSensors();
+          else w.step();
           this.physicsMs += performance.now() - t0;
           task.update(w);
         },
