@@ -109,6 +109,39 @@ describe('feature stats (LeRobot compute_stats.py semantics)', () => {
     }
   });
 
+  test('values on and next to bin edges are binned as numpy does', () => {
+    // Range [0, 1]: k / 5000 sits within ~1e-10 of edge k, where the scaled position alone cannot decide.
+    const column: number[] = [0, 1];
+    for (let k = 1; k < HISTOGRAM_BINS; k += 37) column.push(Math.fround(k / HISTOGRAM_BINS));
+    for (let k = 3; k < HISTOGRAM_BINS; k += 101)
+      column.push(k / HISTOGRAM_BINS, (k + 1e-7) / HISTOGRAM_BINS);
+    const got = computeFeatureStats(Float64Array.from(column), column.length, 1);
+    const want = referenceQuantiles(column);
+    QUANTILE_KEYS.forEach((key, i) => {
+      assert.equal(got[key][0], want[i], key);
+    });
+  });
+
+  test('dimensions gathered four at a time give the stats of each dimension alone, NaN included', () => {
+    for (const dim of [1, 3, 4, 6, 9]) {
+      const frames = 301;
+      const data = sample(frames, dim, dim);
+      data[5 * dim + (dim - 1)] = Number.NaN;
+      const all = computeFeatureStats(data, frames, dim);
+      for (let d = 0; d < dim; d++) {
+        const column = Float32Array.from({ length: frames }, (_, f) => data[f * dim + d] as number);
+        const one = computeFeatureStats(column, frames, 1);
+        for (const key of ['min', 'max', 'mean', 'std', ...QUANTILE_KEYS] as const) {
+          assert.ok(Object.is(all[key][d], one[key][0]), `${key} of dim ${d} of ${dim}`);
+        }
+      }
+      // The NaN is left out of min, max and the histogram (counted over the other frames) and makes the
+      // mean NaN, as numpy's nan-unaware mean does.
+      assert.ok(Number.isNaN(all.mean[dim - 1] as number));
+      assert.ok(Number.isFinite(all.min[dim - 1] as number));
+    }
+  });
+
   test('integer columns (frame_index) and a repeated call give the same answer (scratch is reset)', () => {
     const frames = Float64Array.from({ length: 500 }, (_, i) => i);
     const a = computeFeatureStats(frames, 500, 1);
