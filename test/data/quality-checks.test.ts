@@ -269,6 +269,62 @@ describe('motion checks', () => {
     assert.match(over.detail ?? '', /channel 0 at frame 14[89]/);
   });
 
+  test('finite: one NaN, Inf or -Inf anywhere (every position of short and odd-length columns) is counted', () => {
+    for (let n = 1; n <= 9; n++) {
+      for (let at = 0; at < n; at++) {
+        for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+          for (const values of [new Float32Array(n).fill(0.5), new Float64Array(n).fill(0.5)]) {
+            values[at] = bad;
+            const r = checkFinite({ x: values }, T.finite);
+            assert.equal(r.value, 1, `${bad} at ${at} of ${n}`);
+            assert.equal(r.verdict, 'fail');
+          }
+        }
+      }
+    }
+  });
+
+  test('collision spikes equal the literal per-frame definition on a channel subset (NaN included)', () => {
+    const rnd = lcg(11);
+    const dim = 5;
+    const n = 200;
+    const state = col(
+      n,
+      dim,
+      (f, c) => Math.sin(f * 0.05 * (c + 1)) + rnd() * 0.01 + (f === 120 && c === 3 ? 0.4 : 0),
+    );
+    state.values[77 * dim + 1] = Number.NaN;
+    for (const channels of [[3, 1], [0, 2, 4], [1]]) {
+      // |q[t+1] - 2 q[t] + q[t-1]| * fps^2 per channel, its median by sorting (NaN last), the worst ratio.
+      let worst = 0;
+      let where = '';
+      for (const c of channels) {
+        const a: number[] = [];
+        let peak = 0;
+        let peakFrame = -1;
+        for (let f = 1; f < n - 1; f++) {
+          const v = (i: number) => state.values[i * dim + c] as number;
+          const x = Math.abs(v(f + 1) - 2 * v(f) + v(f - 1)) * FPS * FPS;
+          if (x > peak) {
+            peak = x;
+            peakFrame = f;
+          }
+          a.push(Number.isNaN(x) ? Number.POSITIVE_INFINITY : x);
+        }
+        a.sort((p, q) => p - q);
+        const median = (a[(a.length - 1) >> 1]! + a[a.length >> 1]!) / 2;
+        const ratio = peak / Math.max(median, T.collisionSpikes.minMedianAccel, Number.MIN_VALUE);
+        if (ratio > worst) {
+          worst = ratio;
+          where = `channel ${c} at frame ${peakFrame}`;
+        }
+      }
+      const r = checkCollisionSpikes(state, channels, FPS, T.collisionSpikes);
+      assert.equal(r.value, worst, `channels ${channels}`);
+      if (r.verdict === 'fail') assert.equal(r.detail, where);
+    }
+  });
+
   test('tracking error: next state within 0.05 of the target passes, 0.06 warns', () => {
     const state = col(50, 2, (f) => f * 0.01);
     const lagged = (err: number) => col(50, 2, (f) => (f + 1) * 0.01 + err);

@@ -156,16 +156,39 @@ export function checkTimestampsGaps(ts: Timestamps, fps: number, p: T['timestamp
 
 // One loop per array type keeps each loop's element access monomorphic (this runs over every value). The
 // first loop only asks whether any value is non-finite (x * 0 is 0 for finite x, NaN for NaN and
-// +-Infinity) without a branch; the count runs only then.
+// +-Infinity) without a branch, in four independent sums (one sum is a chain of dependent additions);
+// the count runs only then.
 function nonFinite32(values: Float32Array): number {
-  let probe = 0;
-  for (let i = 0; i < values.length; i++) probe += values[i]! * 0;
-  return probe === 0 ? 0 : nonFinite(values);
+  let p0 = 0;
+  let p1 = 0;
+  let p2 = 0;
+  let p3 = 0;
+  const n = values.length;
+  const whole = n & ~3;
+  for (let i = 0; i < whole; i += 4) {
+    p0 += values[i]! * 0;
+    p1 += values[i + 1]! * 0;
+    p2 += values[i + 2]! * 0;
+    p3 += values[i + 3]! * 0;
+  }
+  for (let i = whole; i < n; i++) p0 += values[i]! * 0;
+  return p0 + p1 + p2 + p3 === 0 ? 0 : nonFinite(values);
 }
 function nonFinite64(values: Float64Array): number {
-  let probe = 0;
-  for (let i = 0; i < values.length; i++) probe += values[i]! * 0;
-  return probe === 0 ? 0 : nonFinite(values);
+  let p0 = 0;
+  let p1 = 0;
+  let p2 = 0;
+  let p3 = 0;
+  const n = values.length;
+  const whole = n & ~3;
+  for (let i = 0; i < whole; i += 4) {
+    p0 += values[i]! * 0;
+    p1 += values[i + 1]! * 0;
+    p2 += values[i + 2]! * 0;
+    p3 += values[i + 3]! * 0;
+  }
+  for (let i = whole; i < n; i++) p0 += values[i]! * 0;
+  return p0 + p1 + p2 + p3 === 0 ? 0 : nonFinite(values);
 }
 function nonFinite(values: ArrayLike<number>): number {
   let bad = 0;
@@ -475,27 +498,34 @@ export function checkCollisionSpikes(
     return skipped('collision-spikes', p.accelFactor, 'fewer than 3 frames');
   const m = n - 2;
   const nc = channels.length;
-  // One frame-major pass fills a channel-major table (contiguous reads), then one selection per channel.
+  // One pass per channel down its frames fills a channel-major table (contiguous writes; the last two
+  // values and the peak stay in registers), then one selection per channel.
   // Kept between calls up to 1M values (8 MB); a longer episode gets its own array.
   if (accelScratch.length < nc * m && nc * m <= 1 << 20) accelScratch = new Float64Array(nc * m);
   const accel = accelScratch.length >= nc * m ? accelScratch : new Float64Array(nc * m);
   const peaks = new Float64Array(nc);
   const peakFrames = new Int32Array(nc).fill(-1);
   const fps2 = fps * fps;
-  for (let f = 1; f < n - 1; f++) {
-    const prev = (f - 1) * dim;
-    const cur = f * dim;
-    const next = (f + 1) * dim;
-    for (let k = 0, at = f - 1; k < nc; k++, at += m) {
-      const c = channels[k]!;
-      const a = Math.abs(values[next + c]! - 2 * values[cur + c]! + values[prev + c]!) * fps2;
-      if (a > peaks[k]!) {
-        peaks[k] = a;
-        peakFrames[k] = f;
+  for (let k = 0; k < nc; k++) {
+    const c = channels[k]!;
+    let peak = 0;
+    let peakFrame = -1;
+    let prev = values[c]!;
+    let cur = values[dim + c]!;
+    for (let f = 1, at = k * m, i = 2 * dim + c; f < n - 1; f++, at++, i += dim) {
+      const next = values[i]!;
+      const a = Math.abs(next - 2 * cur + prev) * fps2;
+      if (a > peak) {
+        peak = a;
+        peakFrame = f;
       }
       // NaN orders last, as a sort would place it.
       accel[at] = Number.isNaN(a) ? Number.POSITIVE_INFINITY : a;
+      prev = cur;
+      cur = next;
     }
+    peaks[k] = peak;
+    peakFrames[k] = peakFrame;
   }
   let worst = 0;
   let worstChannel = -1;
