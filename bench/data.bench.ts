@@ -111,9 +111,12 @@ export default defineBenchmark({
         features: { [STATE]: half, [ACTION]: half },
         capacityFrames: episodeFrames,
       });
+      // A long recording: the copier worker starts with the writer (outside the timed sections, like
+      // the writer's DuckDB) and every episode streams to it from the first.
       const writer = await LeRobotWriter.create(join(root, 'ds'), {
         fps,
         robotType: 'bench-arm',
+        streamFromStart: true,
         features: {
           [STATE]: { dtype: 'float32', shape: [half], names },
           [ACTION]: { dtype: 'float32', shape: [half], names },

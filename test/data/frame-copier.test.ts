@@ -53,6 +53,11 @@ describe('frame copier worker: streams', () => {
       first += 3;
       await stream.end();
       assert.equal((pushed[0]?.columns[0] as Float32Array).length, 0, 'buffers move to the worker');
+      // Read buffers come back for reuse: x of the 2048-frame block (24 KiB), then nothing that large.
+      const spare = copier.spare(3 * 4 * 2048);
+      assert.ok(spare instanceof ArrayBuffer && spare.byteLength === 3 * 4 * 2048);
+      assert.equal(copier.spare(3 * 4 * 2048), undefined);
+      assert.equal(copier.spare(1 << 30), undefined);
       const groups = await db.runAndReadAll(
         `SELECT row_group_num_rows AS n FROM parquet_metadata('${path}') WHERE column_id = 0 ORDER BY row_group_id`,
       );

@@ -19,7 +19,11 @@ if (!parent) throw new Error('frame-copier-worker must run as a worker thread');
 const reply = (m: CopyReply) => parent.postMessage(m);
 const errorText = (err: unknown) => (err as Error)?.message ?? String(err);
 
-const { port, shared } = await new Promise<{ port: MessagePort; shared: Int32Array }>((resolve) => {
+const { port, shared, returns } = await new Promise<{
+  port: MessagePort;
+  shared: Int32Array;
+  returns: MessagePort;
+}>((resolve) => {
   parent.once('message', resolve);
 });
 
@@ -37,12 +41,23 @@ try {
       Atomics.wait(shared, SIGNAL, seen);
     }
   };
+  /** The block DuckDB is reading; once it asks for the next, its buffers go back for reuse. */
+  let reading: FrameBlock | undefined;
+  const giveBack = () => {
+    if (!reading) return;
+    const buffers = [...new Set(reading.columns.map((c) => c.buffer as ArrayBuffer))];
+    reading = undefined;
+    returns.postMessage(buffers, buffers);
+  };
   /** The stream's next block, or undefined at its end (DuckDB calls this from the COPY). */
   const nextBlock = (): FrameBlock | undefined => {
+    // The source copies a block into DuckDB's vectors before it asks for the next one.
+    giveBack();
     const request = takeWaiting();
     if (request.kind === 'end') return undefined;
     if (request.kind !== 'block') throw new Error(`frame copier: ${request.kind} inside a stream`);
     Atomics.add(shared, CONSUMED, blockKib(request.block));
+    reading = request.block;
     return request.block;
   };
   let busy = false;
@@ -55,7 +70,14 @@ try {
           const { id, target, options } = request;
           try {
             if (request.kind === 'copy') await copier.copy(request.blocks, target, options);
-            else await copier.copyStream(nextBlock, target, options);
+            else {
+              try {
+                await copier.copyStream(nextBlock, target, options);
+              } finally {
+                // A failed COPY may not have read its last block: nothing is given back from it.
+                reading = undefined;
+              }
+            }
             reply({ id });
           } catch (err) {
             reply({ id, error: errorText(err) });

@@ -8,7 +8,7 @@
  * worker whose event loop is otherwise idle, every chunk is served at once and DuckDB encodes in parallel
  * with the caller. The batch's buffers are transferred to the worker, not copied.
  */
-import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { spawnWorker } from '../../threads/index.ts';
 import { type FrameBlock, type FrameColumn, FrameSource } from './frame-source.ts';
@@ -120,6 +120,9 @@ const waitAsync = (
   }
 ).waitAsync;
 
+/** Buffers kept for reuse on this side, at most. */
+const SPARE_BUFFERS = 32;
+
 /** Stream blocks posted but not yet taken by DuckDB, at most (beyond it `room()` waits). */
 const STREAM_AHEAD_KIB = 64 * 1024;
 
@@ -143,11 +146,14 @@ export class WorkerCopier implements FrameCopier {
   /** KiB of stream blocks posted so far (wraps like the shared counter). */
   private posted = 0;
   private streaming = false;
+  /** Buffers of streamed blocks that DuckDB has copied, sent back by the worker for reuse. */
+  private readonly spares: ArrayBuffer[] = [];
 
   private constructor(
     private readonly worker: Worker,
     private readonly port: MessagePort,
     private readonly shared: Int32Array,
+    private readonly returns: MessagePort,
   ) {
     // An idle worker does not keep the process alive; one with a COPY under way does.
     worker.unref();
@@ -173,16 +179,20 @@ export class WorkerCopier implements FrameCopier {
     const worker = spawnWorker(new URL('./frame-copier-worker.ts', import.meta.url), { columns });
     const shared = new Int32Array(new SharedArrayBuffer(8));
     const { port1, port2 } = new MessageChannel();
-    worker.postMessage({ port: port2, shared }, [port2]);
+    const back = new MessageChannel();
+    // Returned buffers are taken synchronously (spare()); the port never needs to keep the process alive.
+    back.port1.unref();
+    worker.postMessage({ port: port2, shared, returns: back.port2 }, [port2, back.port2]);
     return new Promise((resolve, reject) => {
       const onMessage = (m: CopyReply) => {
         if ('ready' in m) {
           worker.off('message', onMessage);
           worker.off('error', reject);
-          resolve(new WorkerCopier(worker, port1, shared));
+          resolve(new WorkerCopier(worker, port1, shared, back.port1));
         } else if ('failed' in m) {
           void worker.terminate();
           port1.close();
+          back.port1.close();
           reject(new Error(m.failed));
         }
       };
@@ -250,9 +260,30 @@ export class WorkerCopier implements FrameCopier {
     }
   }
 
+  /**
+   * A buffer of at least `bytes` (and at most twice that) that a stream has finished with, if the worker
+   * has sent one back: its contents are stale. Saves allocating, zeroing and collecting one per episode.
+   */
+  spare(bytes: number): ArrayBuffer | undefined {
+    for (let m = receiveMessageOnPort(this.returns); m; m = receiveMessageOnPort(this.returns)) {
+      for (const buffer of m.message as ArrayBuffer[])
+        if (this.spares.length < SPARE_BUFFERS) this.spares.push(buffer);
+    }
+    for (let i = this.spares.length - 1; i >= 0; i--) {
+      const buffer = this.spares[i] as ArrayBuffer;
+      if (buffer.byteLength >= bytes && buffer.byteLength <= 2 * bytes) {
+        this.spares[i] = this.spares[this.spares.length - 1] as ArrayBuffer;
+        this.spares.pop();
+        return buffer;
+      }
+    }
+    return undefined;
+  }
+
   async close(): Promise<void> {
     this.worker.removeAllListeners('exit');
     this.port.close();
+    this.returns.close();
     await this.worker.terminate();
   }
 }

@@ -56,6 +56,12 @@ export interface LeRobotWriterOptions {
   chunksSize?: number;
   /** Data file rollover size (default 100 MB, as LeRobot). */
   dataFilesSizeInMb?: number;
+  /**
+   * Start the copier worker in create() (a long recording): every episode streams to DuckDB from the
+   * first. By default the worker starts once a few episodes are pending, so a small dataset never pays
+   * for a thread.
+   */
+  streamFromStart?: boolean;
 }
 
 /**
@@ -259,6 +265,7 @@ export class LeRobotWriter {
     const full: Required<LeRobotWriterOptions> = {
       chunksSize: DEFAULT_CHUNK_SIZE,
       dataFilesSizeInMb: DEFAULT_DATA_FILE_SIZE_IN_MB,
+      streamFromStart: false,
       ...opts,
     };
     let instance: DuckDBInstance | undefined;
@@ -268,7 +275,12 @@ export class LeRobotWriter {
       // ones spin on the task queue while the pipeline waits for the JS thread (measured: ~40% more CPU).
       instance = await DuckDBInstance.create(':memory:', { threads: '1' });
       const db = await instance.connect();
-      return new LeRobotWriter(dir, staging, full, instance, db);
+      const writer = new LeRobotWriter(dir, staging, full, instance, db);
+      if (full.streamFromStart) {
+        writer.startWorker();
+        await writer.workerStarting;
+      }
+      return writer;
     } catch (cause) {
       instance?.closeSync();
       await rm(staging, { recursive: true, force: true });
@@ -363,7 +375,9 @@ export class LeRobotWriter {
     // copier's worker without a copy): the four int64 columns first (8-byte aligned), then the float32
     // timestamp and features. The default features are computed as LeRobot's add_frame/save_episode do:
     // timestamp = frame_index / fps.
-    const buffer = new ArrayBuffer(length * this.frameBytes);
+    // Streamed episodes reuse the buffers of those DuckDB has read (every byte below is written).
+    const bytesNeeded = length * this.frameBytes;
+    const buffer = (streamed && this.worker?.spare(bytesNeeded)) || new ArrayBuffer(bytesNeeded);
     const frameIndex = fillInt64Sequence(new BigInt64Array(buffer, 0, length), 0);
     const episodeCol = new BigInt64Array(buffer, 8 * length, length).fill(BigInt(episodeIndex));
     const index = fillInt64Sequence(new BigInt64Array(buffer, 16 * length, length), from);
