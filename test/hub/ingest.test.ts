@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -287,6 +288,41 @@ describe('episode ingest over HTTP', () => {
     );
     assert.equal((await put(u.id, u.bundle)).status, 200, 'a re-sent bundle is 200, not a second copy');
     assert.equal((await fetch(`${hub.url}/api/episodes/${'0'.repeat(64)}/bundle`)).status, 404);
+  });
+
+  test('resume checks (HEAD) keep a keep-alive connection open, found or not', async () => {
+    const u = upload(episode(7));
+    assert.equal((await put(u.id, u.bundle)).status, 201);
+    let connections = 0;
+    const count = () => connections++;
+    hub.server.on('connection', count);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const head = (id: string) =>
+      new Promise<http.IncomingMessage>((resolve, reject) => {
+        const req = http.request(`${hub.url}/api/episodes/${id}/bundle`, { method: 'HEAD', agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      const answers = [];
+      for (const id of [u.id, 'f'.repeat(64), u.id, 'e'.repeat(64)]) answers.push(await head(id));
+      assert.deepEqual(
+        answers.map((r) => [r.statusCode, r.headers['content-length']]),
+        [
+          [200, String(u.bundle.byteLength)],
+          [404, '0'],
+          [200, String(u.bundle.byteLength)],
+          [404, '0'],
+        ],
+      );
+      assert.equal(connections, 1, 'one connection for every check');
+    } finally {
+      hub.server.off('connection', count);
+      agent.destroy();
+    }
   });
 
   test('bad uploads are a 4xx with a reason; blobs and catalog stay as they were', async () => {

@@ -128,12 +128,18 @@ export const ingestRoutes: FastifyPluginAsync<IngestRoutesOptions> = async (app,
   app.head('/api/episodes/:id/bundle', async (request, reply) => {
     const { id } = parseParams(request.params);
     const stored = await ingest.lookup(id);
-    if (!stored) return reply.status(404).send();
+    // An answer without Content-Length makes Node's HTTP client close its keep-alive connection (it cannot
+    // tell where the answer ends), so every resume check would cost a new connection: say how long the
+    // GET's body is, or 0.
+    if (!stored) return reply.status(404).header('content-length', '0').send();
     reply.header('x-tg-dataset', stored.dataset).header('x-tg-episode-index', String(stored.episodeIndex));
     if (stored.sha256 !== null) {
       reply.header('x-tg-bundle-sha256', stored.sha256).header('x-tg-bundle-bytes', String(stored.bytes));
     }
-    return reply.status(200).send();
+    return reply
+      .status(200)
+      .header('content-length', String(stored.sha256 !== null ? stored.bytes : 0))
+      .send();
   });
 
   app.get('/api/episodes/:id/bundle', async (request, reply) => {
