@@ -39,8 +39,8 @@ export type CatalogOpenOptions =
       databaseUrl: string;
     };
 
-/** Rows per INSERT statement: 250 x 13 parameters stays far below PostgreSQL's 65535-parameter limit. */
-const EPISODE_INSERT_CHUNK = 250;
+/** Rows per INSERT statement (each column is one array parameter, so this only bounds a statement's size). */
+const EPISODE_INSERT_CHUNK = 500;
 
 const id = z.string().trim().min(1).max(200);
 const label = z.string().trim().min(1).max(500);
@@ -263,28 +263,34 @@ export class Catalog {
     const total = parsed.reduce((n, g) => n + g.rows.length, 0);
     if (total === 0) return { inserted: 0, skipped: 0 };
     const names = [...new Set(parsed.map((g) => g.dataset))];
-    const inserted = await this.#run(`inserting ${total} episodes into dataset ${names.join(', ')}`, (db) =>
-      db.transaction(async (tx) => {
-        const known = await tx.query<{ name: string }>(
-          'SELECT name FROM datasets WHERE name = ANY($1::text[])',
-          [names],
-        );
-        const missing = names.find((n) => !known.some((k) => k.name === n));
-        if (missing !== undefined) {
-          throw new TgError(
-            'NOT_FOUND',
-            `dataset ${missing} is not registered (register it before adding episodes)`,
-          );
-        }
-        // Every dataset's rows in one statement per chunk: each statement is a round trip when the
-        // database runs on another thread (pglite-thread.ts) or server, and this transaction holds it.
-        const rows = parsed.flatMap(({ dataset, rows }) => rows.map((row) => ({ dataset, row })));
-        let count = 0;
-        for (let start = 0; start < rows.length; start += EPISODE_INSERT_CHUNK) {
-          count += await insertEpisodeChunk(tx, rows.slice(start, start + EPISODE_INSERT_CHUNK));
-        }
-        return count;
-      }),
+    const what = `inserting ${total} episodes into dataset ${names.join(', ')}`;
+    // Datasets are only ever added (an import that fails removes the one it had just added, with no
+    // episodes), so checking before the insert is as good as inside it; a dataset removed meanwhile still
+    // fails the insert on its foreign key.
+    const known = await this.#run(what, (db) =>
+      db.query<{ name: string }>('SELECT name FROM datasets WHERE name = ANY($1::text[])', [names]),
+    );
+    const missing = names.find((n) => !known.some((k) => k.name === n));
+    if (missing !== undefined) {
+      throw new TgError(
+        'NOT_FOUND',
+        `dataset ${missing} is not registered (register it before adding episodes)`,
+      );
+    }
+    // Every dataset's rows in one statement per chunk. One chunk is one statement, atomic on its own: no
+    // transaction held open across round trips (each one is a message when the database runs on another
+    // thread (pglite-thread.ts) or server, and reads wait behind an open transaction on PGlite meanwhile).
+    const rows = parsed.flatMap(({ dataset, rows }) => rows.map((row) => ({ dataset, row })));
+    const inserted = await this.#run(what, (db) =>
+      rows.length <= EPISODE_INSERT_CHUNK
+        ? insertEpisodeChunk(db, rows)
+        : db.transaction(async (tx) => {
+            let count = 0;
+            for (let start = 0; start < rows.length; start += EPISODE_INSERT_CHUNK) {
+              count += await insertEpisodeChunk(tx, rows.slice(start, start + EPISODE_INSERT_CHUNK));
+            }
+            return count;
+          }),
     );
     return { inserted, skipped: total - inserted };
   }
@@ -321,26 +327,32 @@ export class Catalog {
   /** A page of episodes, newest recording first (ties broken by id so pages are stable). */
   async listEpisodes(opts: ListEpisodesOptions): Promise<EpisodeRow[]> {
     const o = parse(listEpisodesSchema, opts, 'episode listing');
+    // Two statements rather than one "($3 IS NULL OR robot_id = $3)": each matches an index in page order
+    // (episodes_newest_idx, episodes_robot_newest_idx) under any plan, so a page reads about its own rows.
+    const [where, params] =
+      o.robotId === undefined
+        ? ['', [o.limit, o.offset]]
+        : ['WHERE robot_id = $3', [o.limit, o.offset, o.robotId]];
     const rows = await this.#run('listing episodes', (db) =>
       db.query<Record<string, unknown>>(
         `SELECT ${EPISODE_COLUMNS}
-         FROM episodes
-         WHERE ($3::text IS NULL OR robot_id = $3::text)
+         FROM episodes ${where}
          ORDER BY recorded_at DESC, episode_index DESC, id
          LIMIT $1 OFFSET $2`,
-        [o.limit, o.offset, o.robotId ?? null],
+        params,
       ),
     );
     return rows.map(toEpisodeRow);
   }
 
-  /** Number of episodes, optionally of one robot (for paging). */
+  /** Number of episodes, optionally of one robot (for paging); from the per-robot counts, not a scan. */
   async countEpisodes(opts: { robotId?: string } = {}): Promise<number> {
     const rows = await this.#run('counting episodes', (db) =>
-      db.query<{ n: unknown }>(
-        'SELECT count(*) AS n FROM episodes WHERE ($1::text IS NULL OR robot_id = $1::text)',
-        [opts.robotId ?? null],
-      ),
+      opts.robotId === undefined
+        ? db.query<{ n: unknown }>('SELECT coalesce(sum(episodes), 0) AS n FROM episode_counts')
+        : db.query<{ n: unknown }>('SELECT episodes AS n FROM episode_counts WHERE robot_id = $1', [
+            opts.robotId,
+          ]),
     );
     return Number(rows[0]?.n ?? 0);
   }
@@ -351,8 +363,8 @@ export class Catalog {
         `SELECT (SELECT count(*) FROM fields) AS fields,
                 (SELECT count(*) FROM robots) AS robots,
                 (SELECT count(*) FROM datasets) AS datasets,
-                (SELECT count(*) FROM episodes) AS episodes,
-                (SELECT count(*) FROM episodes WHERE success) AS successful_episodes`,
+                (SELECT coalesce(sum(episodes), 0) FROM episode_counts) AS episodes,
+                (SELECT coalesce(sum(successes), 0) FROM episode_counts) AS successful_episodes`,
       ),
     );
     const row = rows[0] ?? {};
@@ -541,8 +553,8 @@ export class Catalog {
     const rows = await this.#run('listing robots', (db) =>
       db.query<Record<string, unknown>>(
         `SELECT r.id, r.name, r.embodiment, r.embodiment_hash, r.vendor, r.field_id, r.created_at, r.updated_at,
-                (SELECT count(*) FROM episodes e WHERE e.robot_id = r.id) AS episode_count
-         FROM robots r ${where}
+                coalesce(c.episodes, 0) AS episode_count
+         FROM robots r LEFT JOIN episode_counts c ON c.robot_id = r.id ${where}
          ORDER BY r.id`,
         params,
       ),

@@ -148,4 +148,67 @@ ALTER TABLE episodes ADD COLUMN blob_bytes bigint CHECK (blob_bytes > 0);
 ALTER TABLE episodes ADD CONSTRAINT episodes_blob_complete CHECK ((blob_sha256 IS NULL) = (blob_bytes IS NULL));
 `,
   },
+  {
+    version: 5,
+    name: 'episode listing indexes and per-robot episode counts',
+    sql: `
+-- A page of episodes, newest first (all of them or one robot's), reads an index in page order and stops
+-- after the page, instead of sorting every matching row.
+DROP INDEX episodes_recorded_at_idx;
+CREATE INDEX episodes_newest_idx ON episodes (recorded_at DESC, episode_index DESC, id);
+DROP INDEX episodes_robot_id_idx;
+CREATE INDEX episodes_robot_newest_idx ON episodes (robot_id, recorded_at DESC, episode_index DESC, id);
+
+-- Episode and success counts per robot, kept by the triggers below in the transaction that changes the
+-- episodes, so totals (the catalog's, each robot's) read a row per robot instead of counting episodes.
+CREATE TABLE episode_counts (
+  robot_id   text PRIMARY KEY,
+  episodes   bigint NOT NULL CHECK (episodes >= 0),
+  successes  bigint NOT NULL CHECK (successes >= 0 AND successes <= episodes)
+);
+INSERT INTO episode_counts (robot_id, episodes, successes)
+  SELECT robot_id, count(*), count(*) FILTER (WHERE success) FROM episodes GROUP BY robot_id;
+
+-- Each change adds what new_rows has and takes away what old_rows had, robot by robot in id order
+-- (concurrent writers lock the counters in the same order).
+CREATE FUNCTION episode_counts_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO episode_counts AS c (robot_id, episodes, successes)
+    SELECT robot_id, count(*), count(*) FILTER (WHERE success) FROM new_rows GROUP BY robot_id ORDER BY robot_id
+  ON CONFLICT (robot_id) DO UPDATE
+    SET episodes = c.episodes + EXCLUDED.episodes, successes = c.successes + EXCLUDED.successes;
+  RETURN NULL;
+END
+$$;
+CREATE FUNCTION episode_counts_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE episode_counts c SET episodes = c.episodes - d.n, successes = c.successes - d.s
+    FROM (SELECT robot_id, count(*) AS n, count(*) FILTER (WHERE success) AS s
+          FROM old_rows GROUP BY robot_id ORDER BY robot_id) d
+    WHERE c.robot_id = d.robot_id;
+  RETURN NULL;
+END
+$$;
+CREATE FUNCTION episode_counts_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO episode_counts (robot_id, episodes, successes)
+    SELECT DISTINCT robot_id, 0, 0 FROM new_rows ORDER BY robot_id
+  ON CONFLICT (robot_id) DO NOTHING;
+  UPDATE episode_counts c SET episodes = c.episodes + d.n, successes = c.successes + d.s
+    FROM (SELECT robot_id, sum(n) AS n, sum(s) AS s FROM (
+            SELECT robot_id, 1 AS n, success::int AS s FROM new_rows
+            UNION ALL SELECT robot_id, -1, -(success::int) FROM old_rows) u
+          GROUP BY robot_id ORDER BY robot_id) d
+    WHERE c.robot_id = d.robot_id;
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER episode_counts_insert AFTER INSERT ON episodes
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION episode_counts_insert();
+CREATE TRIGGER episode_counts_delete AFTER DELETE ON episodes
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION episode_counts_delete();
+CREATE TRIGGER episode_counts_update AFTER UPDATE ON episodes
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION episode_counts_update();
+`,
+  },
 ];
