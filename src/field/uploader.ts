@@ -12,6 +12,12 @@ import { type EpisodeTransport, type SendResult, TransportError } from './transp
 export interface BackoffOptions {
   initialMs: number;
   maxMs: number;
+  /**
+   * Longest step while nothing listens at the hub's address (a refused connection, `hubDown`): such a
+   * retry costs the hub nothing, and a restarted hub should get the backlog within about this long of
+   * coming back, not one long backoff step later (default 2 s).
+   */
+  downMaxMs?: number;
 }
 
 export interface BatchOptions {
@@ -21,7 +27,7 @@ export interface BatchOptions {
   maxBytes: number;
 }
 
-export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 250, maxMs: 30_000 };
+export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 250, maxMs: 30_000, downMaxMs: 2000 };
 export const DEFAULT_BATCH: BatchOptions = { maxEpisodes: 64, maxBytes: 8 * 1024 * 1024 };
 
 export interface UploaderOptions {
@@ -106,8 +112,13 @@ export class Uploader {
         this.connected = err instanceof TransportError && err.unknownRobot;
         if (err instanceof TransportError && err.unknownRobot)
           await this.opts.onUnknownRobot?.().catch(() => {});
+        // The step keeps growing while the hub is down, so a hub that comes back busy is still spared.
+        const step =
+          err instanceof TransportError && err.hubDown
+            ? Math.min(delayMs, backoff.downMaxMs ?? (DEFAULT_BACKOFF.downMaxMs as number))
+            : delayMs;
         // Full jitter around the current step keeps N fields from retrying in lock-step after an outage.
-        const wait = Math.round(delayMs / 2 + Math.random() * (delayMs / 2));
+        const wait = Math.round(step / 2 + Math.random() * (step / 2));
         this.opts.onRetry?.(first, reason, wait);
         await sleep(wait, signal);
         delayMs = Math.min(backoff.maxMs, delayMs * 2);

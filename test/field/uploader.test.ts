@@ -14,7 +14,7 @@ import { encodeBundle } from '../../src/field/transfer/index.ts';
 import { HttpEpisodeTransport } from '../../src/field/transport/http.ts';
 import { NatsEpisodeTransport } from '../../src/field/transport/nats.ts';
 import type { NatsLayout } from '../../src/field/transport/nats-layout.ts';
-import type { EpisodeTransport } from '../../src/field/transport/transport.ts';
+import { type EpisodeTransport, TransportError } from '../../src/field/transport/transport.ts';
 import { Uploader, type UploaderOptions } from '../../src/field/uploader.ts';
 import { Catalog } from '../../src/hub/catalog/index.ts';
 import { type NetworkHub, startNetworkHub } from '../../src/hub/ingest/network-hub.ts';
@@ -206,5 +206,72 @@ describe('uploader', () => {
         await transport.close();
       }
     }, true);
+  });
+
+  it('a hub that refuses connections (down) is retried within downMaxMs; a busy hub (503) is backed off further', async () => {
+    // Nothing listens on a port just closed: the HTTP transport says the hub is down.
+    const { createServer } = await import('node:http');
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const downPort = (closed.address() as { port: number }).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const ep = makeEpisode(90, { field: 'f9' });
+    const down = await new HttpEpisodeTransport({ hubUrl: `http://127.0.0.1:${downPort}` })
+      .send(ep.meta.id, encodeBundle(ep))
+      .then(
+        () => assert.fail('sent to nobody'),
+        (err: unknown) => err,
+      );
+    assert.ok(down instanceof TransportError);
+    assert.equal(down.hubDown, true);
+    assert.equal(down.permanent, false);
+    assert.match(down.message, /ECONNREFUSED/);
+    const busy = createServer((_req, res) => res.writeHead(503).end('{"error":{"message":"busy"}}'));
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    try {
+      const port = (busy.address() as { port: number }).port;
+      const err = await new HttpEpisodeTransport({ hubUrl: `http://127.0.0.1:${port}` })
+        .send(ep.meta.id, encodeBundle(ep))
+        .then(
+          () => assert.fail('a 503 is no delivery'),
+          (e: unknown) => e,
+        );
+      assert.ok(err instanceof TransportError);
+      assert.equal(err.hubDown, false);
+      assert.equal(err.permanent, false);
+    } finally {
+      await new Promise<void>((r) => busy.close(() => r()));
+    }
+
+    // The uploader's steps: capped at downMaxMs while the hub is down, doubling up to maxMs when it is busy.
+    const waits = async (hubDown: boolean): Promise<number[]> => {
+      const spool = Spool.open({ dir: tempDir() });
+      await fill(spool, 'f9', 1, 91);
+      let failures = 7;
+      const delays: number[] = [];
+      const transport: EpisodeTransport = {
+        send: async () => {
+          if (failures-- > 0) throw new TransportError('no hub', false, false, { hubDown });
+          return 'stored';
+        },
+        close: async () => {},
+      };
+      const uploader = await drain({
+        spool,
+        transport,
+        backoff: { initialMs: 8, maxMs: 10_000, downMaxMs: 16 },
+        onRetry: (_e, _reason, delayMs) => delays.push(delayMs),
+      });
+      assert.equal(uploader.delivered, 1);
+      assert.equal(spool.stats.entries, 0);
+      return delays;
+    };
+    const whileDown = await waits(true);
+    assert.equal(whileDown.length, 7);
+    assert.ok(Math.max(...whileDown) <= 16, `steps while down: ${whileDown}`);
+    const whileBusy = await waits(false);
+    assert.equal(whileBusy.length, 7);
+    // The 7th step is 8 * 2^6 = 512 ms, jittered to at least half of it.
+    assert.ok((whileBusy.at(-1) as number) >= 256, `steps while busy: ${whileBusy}`);
   });
 });

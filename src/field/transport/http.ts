@@ -80,8 +80,11 @@ export class HttpEpisodeTransport implements EpisodeTransport {
     try {
       return await fetch(`${this.base}${pathname}`, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (err) {
-      throw new TransportError(`hub ${this.base} unreachable: ${(err as Error).message}`, false, false, {
+      const code = ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code;
+      const why = code ? `${(err as Error).message} (${code})` : (err as Error).message;
+      throw new TransportError(`hub ${this.base} unreachable: ${why}`, false, false, {
         cause: err,
+        hubDown: code === 'ECONNREFUSED',
       });
     }
   }

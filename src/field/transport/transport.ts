@@ -27,15 +27,20 @@ export interface EpisodeTransport {
  * A failed send. `permanent`: the hub refused this bundle for good (it is malformed or lies), retrying is
  * pointless; otherwise the hub was unreachable or busy and the field retries with backoff.
  * `unknownRobot`: the hub does not know the robot yet; register and retry.
+ * `hubDown`: nothing listens at the hub's address (connection refused): the hub is down or restarting, and
+ * a retry costs it nothing, so the field need not back off far to spare it.
  */
 export class TransportError extends Error {
+  readonly hubDown: boolean;
+
   constructor(
     message: string,
     readonly permanent: boolean,
     readonly unknownRobot = false,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; hubDown?: boolean },
   ) {
     super(message, options);
     this.name = 'TransportError';
+    this.hubDown = options?.hubDown ?? false;
   }
 }
