@@ -8,6 +8,9 @@
  * trial every process is stopped and the hub's catalog and stored bundles are checked against the jobs'
  * seeds and the fields' logs (bench/chaos/check.ts).
  *
+ * `--trials T` trials run on each transport (`--transport http|nats` runs one only); the two networks run
+ * side by side. A line per trial goes to stderr (the progress bar is off in --json mode).
+ *
  * The figure is the fraction of requested episodes stored exactly once (baseline: 1, all of them).
  * `--catalog postgres` runs the hubs on PostgreSQL (TG_DATABASE_URL) instead of their embedded PGlite.
  */
@@ -27,7 +30,8 @@ const FIELDS = [
 
 const optionsSchema = z
   .object({
-    trials: z.coerce.number().int().min(2).max(10_000).default(50),
+    /** Trials per transport. */
+    trials: z.coerce.number().int().min(1).max(10_000).default(50),
     transport: z.enum(['both', 'http', 'nats']).default('both'),
     /** Episodes per drill job (one job per field and trial). */
     episodes: z.coerce.number().int().min(1).max(100).default(3),
@@ -46,8 +50,6 @@ const optionsSchema = z
       .default(process.env.TG_TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test'),
     /** Keep the temp homes (for a look after a failure). */
     keep: z.coerce.boolean().default(false),
-    /** Print each trial's phases to stderr. */
-    verbose: z.coerce.boolean().default(false),
   })
   .strict();
 
@@ -67,21 +69,25 @@ export default defineBenchmark({
   options: optionsSchema,
   async run(opts, ctx) {
     const transports: Transport[] = opts.transport === 'both' ? ['http', 'nats'] : [opts.transport];
-    // The networks run side by side (most of a trial is waiting for processes to start and settle); the
-    // first gets the odd trial. Each has its own kill schedule, seeded from --seed.
-    const split = transports.map(
-      (_, k) => Math.floor(opts.trials / transports.length) + (k < opts.trials % transports.length ? 1 : 0),
-    );
+    const started = performance.now();
+    const loadBefore = os.loadavg()[0] as number;
+    const total = opts.trials * transports.length;
+    // The networks run side by side (most of a trial is waiting for processes to start and settle), each
+    // with its own kill schedule, seeded from --seed.
     const doneTrials = transports.map(() => 0);
     const results: TransportResult[] = await Promise.all(
       transports.map((transport, k) =>
-        runTransport(transport, split[k] as number, opts, mulberry32(opts.seed + k), (t, detail) => {
+        runTransport(transport, opts.trials, opts, mulberry32(opts.seed + k), (t, detail) => {
           doneTrials[k] = t;
-          ctx.progress(doneTrials.reduce((a, b) => a + b, 0) / opts.trials, `${transport}: ${detail}`);
+          const done = doneTrials.reduce((a, b) => a + b, 0);
+          ctx.progress(done / total, `${transport}: ${detail}`);
+          const secs = Math.round((performance.now() - started) / 1000);
+          process.stderr.write(`chaos [${done}/${total} ${secs}s] ${transport} ${detail}\n`);
         }),
       ),
     );
     ctx.progress(1);
+    const wallSeconds = Math.round((performance.now() - started) / 100) / 10;
 
     const sum = (f: (r: TransportResult) => number) => results.reduce((a, r) => a + f(r), 0);
     const requested = sum((r) => r.episodesRequested);
@@ -102,9 +108,14 @@ export default defineBenchmark({
           lost,
           duplicated,
           catalogConsistent: results.every((r) => r.catalogConsistent),
+          trialsPerTransport: opts.trials,
           episodesRequested: requested,
+          blobs: sum((r) => r.blobs),
+          orphanBlobs: sum((r) => r.orphanBlobs),
           kills: { hub: sum((r) => r.kills.hub), field: sum((r) => r.kills.field) },
           settled: results.every((r) => r.settled && r.stuckTrials === 0),
+          wallSeconds,
+          loadAverage: { before: round2(loadBefore), after: round2(os.loadavg()[0] as number) },
           transports: Object.fromEntries(results.map((r) => [r.transport, r])),
         },
       },
@@ -137,20 +148,17 @@ async function runTransport(
     progress(0, 'starting hub and fields');
     await net.start();
     for (let t = 0; t < trials; t++) {
-      const t0 = performance.now();
-      const victim = await trial(net, opts, rng);
+      const { victim, underWayMs, restartMs } = await trial(net, opts, rng);
       const t1 = performance.now();
       const settled = await net.drain(opts.drainSec * 1000);
-      if (opts.verbose) {
-        process.stderr.write(
-          `chaos ${transport} trial ${t + 1}: ${victim} killed and back after ${Math.round(t1 - t0)} ms, settled after ${Math.round(performance.now() - t1)} ms\n`,
-        );
-      }
+      const settleMs = performance.now() - t1;
       if (!settled) stuckTrials++;
       const stored = await net.storedTotal().catch(() => -1);
+      const requested = new Set(net.requested.map((r) => `${r.field}:${r.seed}`)).size;
+      const ms = (x: number) => `${(x / 1000).toFixed(1)}s`;
       progress(
         t + 1,
-        `trial ${t + 1}/${trials} killed ${victim}; ${stored}/${new Set(net.requested.map((r) => `${r.field}:${r.seed}`)).size} stored${settled ? '' : ' (not settled)'}`,
+        `trial ${t + 1}/${trials}: killed ${victim} (recording after ${ms(underWayMs)}, restarted in ${ms(restartMs)}, settled in ${ms(settleMs)}); ${stored}/${requested} stored${settled ? '' : ' (NOT SETTLED)'}`,
       );
     }
   } finally {
@@ -179,38 +187,54 @@ async function runTransport(
   }
 }
 
+interface TrialTimes {
+  victim: string;
+  /** From queueing the jobs to the victim's (any field's, for the hub) first spooled episode. */
+  underWayMs: number;
+  /** Time the victim's restarts took (from spawn to listening / started), summed. */
+  restartMs: number;
+}
+
 /** One trial: queue a job per field, kill the victim at a random point of the drill, restart it. */
-async function trial(net: ChaosNetwork, opts: Options, rng: () => number): Promise<string> {
+async function trial(net: ChaosNetwork, opts: Options, rng: () => number): Promise<TrialTimes> {
   const fields = net.opts.fields.map((f) => f.name);
   const victim = rng() < 0.4 ? 'hub' : (fields[Math.floor(rng() * fields.length)] as string);
   const underWay = net.nextLine(/^spooled /, victim === 'hub' ? undefined : victim);
+  const t0 = performance.now();
   for (const f of fields) await net.submit(f, opts.episodes, opts.maxSimSec);
   await underWay;
+  const underWayMs = performance.now() - t0;
+  let restartMs = 0;
+  const restart = async (start: () => Promise<void>) => {
+    const r0 = performance.now();
+    await start();
+    restartMs += performance.now() - r0;
+  };
   if (victim !== 'hub') {
     await sleep(rng() * 400);
     await net.killField(victim);
     await sleep(rng() * 300);
-    await net.startField(victim);
-    return victim;
+    await restart(() => net.startField(victim));
+    return { victim, underWayMs, restartMs };
   }
   if (rng() < 0.5) {
     await sleep(rng() * 400);
     await net.killHub();
     await sleep(rng() * 300);
-    await net.startHub();
-    return 'hub';
+    await restart(() => net.startHub());
+    return { victim: 'hub', underWayMs, restartMs };
   }
   // Down while the fields record, then killed again while they upload the backlog.
   await net.killHub();
   await sleep(300 + rng() * 700);
   const burst = net.opts.transport === 'http' ? net.nextLine(/^delivered /, undefined, 30_000) : null;
-  await net.startHub();
+  await restart(() => net.startHub());
   await (burst ?? sleep(rng() * 300)).catch(() => {});
   await sleep(rng() * 100);
   await net.killHub();
   await sleep(rng() * 300);
-  await net.startHub();
-  return 'hub twice';
+  await restart(() => net.startHub());
+  return { victim: 'hub twice', underWayMs, restartMs };
 }
 
 /** A fresh database on the server of `serverUrl`, dropped by `drop()`. */
@@ -235,6 +259,10 @@ async function createDatabase(
   const url = new URL(serverUrl);
   url.pathname = `/${db}`;
   return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`) };
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
 }
 
 function sleep(ms: number): Promise<void> {

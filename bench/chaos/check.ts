@@ -5,14 +5,18 @@
  *   lost        episodes missing: a requested (field, seed) with no stored episode, or an id a field
  *               logged as spooled/delivered that the hub does not have (the larger of the two counts)
  *   duplicated  stored episodes beyond one per requested (field, seed)
- *   consistent  every catalog row has its bundle, the bundle decodes to that very episode (content id,
- *               robot, seed, length), episode indexes are dense and unique per dataset, every episode is
- *               in its field's dataset, and each field's episodes, frozen and exported as LeRobot v3
- *               (what a trainer reads), are exactly the catalog's
+ *   consistent  every catalog row names a blob, the blob store holds it with that sha256 and size, and it
+ *               decodes to that very episode (content id, robot, seed, length); no two rows share a blob;
+ *               the catalog holds no row of anything but the benchmark's fields, its episode counters
+ *               (total and per robot) match its rows, episode indexes are dense and unique per dataset,
+ *               every episode is in its field's dataset, the blob store holds no blob that no row names
+ *               (an orphan: a bundle stored without its catalog commit, or a torn write), and each
+ *               field's episodes, frozen and exported as LeRobot v3 (what a trainer reads), are exactly
+ *               the catalog's
  *   settled     nothing left behind: no spooled or refused bundle, no journaled job at any field
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { decodeBundle } from '../../src/field/transfer/index.ts';
@@ -25,6 +29,10 @@ export interface NetworkVerdict {
   episodesRequested: number;
   episodesSent: number;
   episodesStored: number;
+  /** Blobs in the hub's store; those no catalog row names; temp files a killed write left in its tmp/. */
+  blobs: number;
+  orphanBlobs: number;
+  tmpLeftovers: number;
   lost: number;
   duplicated: number;
   catalogConsistent: boolean;
@@ -59,9 +67,23 @@ export async function checkNetwork(net: ChaosNetwork): Promise<NetworkVerdict> {
       ? { databaseUrl: net.opts.databaseUrl }
       : { dataDir: path.join(net.hubHome, 'catalog') },
   );
+  const ingest = await EpisodeIngest.open({ catalog, dir: path.join(net.hubHome, 'hub') });
   try {
-    const ingest = await EpisodeIngest.open({ catalog, dir: path.join(net.hubHome, 'hub') });
     const rows = await catalog.selectEpisodes({ field: fieldNames });
+    const counts = await catalog.counts();
+    if (counts.episodes !== rows.length) {
+      problem(
+        `the catalog counts ${counts.episodes} episodes, the benchmark's fields have ${rows.length} rows`,
+      );
+    }
+    const perRobot = new Map<string, number>();
+    for (const row of rows) perRobot.set(row.robotId, (perRobot.get(row.robotId) ?? 0) + 1);
+    for (const robot of await catalog.listRobots()) {
+      const n = perRobot.get(robot.id) ?? 0;
+      if (robot.episodeCount !== n)
+        problem(`robot ${robot.id}: counted ${robot.episodeCount} episodes, has ${n} rows`);
+    }
+    const blobOf = new Map<string, string>(); // sha256 -> episode id
     const byPair = new Map<string, number>();
     const storedIds = new Set<string>();
     const indexes = new Map<string, number[]>();
@@ -76,10 +98,13 @@ export async function checkNetwork(net: ChaosNetwork): Promise<NetworkVerdict> {
         problem(`episode ${row.id} of field ${row.field} is in dataset ${row.datasetName}`);
       }
       const stored = await ingest.lookup(row.id);
-      if (!stored?.file) {
-        problem(`episode ${row.id}: the catalog has it, the hub has no bundle for it`);
+      if (!stored?.file || !stored.sha256) {
+        problem(`episode ${row.id}: the catalog row names no blob`);
         continue;
       }
+      const other = blobOf.get(stored.sha256);
+      if (other) problem(`episodes ${other} and ${row.id} name the same blob ${stored.sha256}`);
+      blobOf.set(stored.sha256, row.id);
       let bytes: Uint8Array;
       try {
         bytes = new Uint8Array(await readFile(stored.file));
@@ -88,10 +113,13 @@ export async function checkNetwork(net: ChaosNetwork): Promise<NetworkVerdict> {
         continue;
       }
       const sha256 = createHash('sha256').update(bytes).digest('hex');
-      if (stored.sha256 && sha256 !== stored.sha256) {
+      if (sha256 !== stored.sha256) {
         problem(
           `episode ${row.id}: bundle ${stored.file} has sha256 ${sha256}, the catalog says ${stored.sha256}`,
         );
+      }
+      if (stored.bytes !== bytes.length) {
+        problem(`episode ${row.id}: bundle has ${bytes.length} bytes, the catalog says ${stored.bytes}`);
       }
       try {
         const { meta, length } = decodeBundle(bytes);
@@ -108,6 +136,13 @@ export async function checkNetwork(net: ChaosNetwork): Promise<NetworkVerdict> {
         problem(`dataset ${dataset}: episode indexes are not 0..${list.length - 1}: ${sorted.join(',')}`);
       }
     }
+
+    const store = path.join(net.hubHome, 'hub', 'blobs');
+    const blobFiles = await listBlobs(store);
+    const orphans = blobFiles.filter((b) => !blobOf.has(b));
+    // A write killed before its rename leaves a temp file: garbage, never read, not a stored blob.
+    const tmpLeftovers = (await readdir(path.join(store, 'tmp')).catch(() => [])).length;
+    for (const b of orphans.slice(0, 5)) problem(`blob ${b} is in the store, no catalog row names it`);
 
     await checkExports(catalog, fieldNames, rows, problem);
 
@@ -129,6 +164,9 @@ export async function checkNetwork(net: ChaosNetwork): Promise<NetworkVerdict> {
       episodesRequested: requested.size,
       episodesSent: net.recorded.size,
       episodesStored: rows.length,
+      blobs: blobFiles.length,
+      orphanBlobs: orphans.length,
+      tmpLeftovers,
       lost: Math.max(lostPairs.length, lostIds.length),
       duplicated,
       catalogConsistent: inconsistencies.length === 0,
@@ -136,8 +174,19 @@ export async function checkNetwork(net: ChaosNetwork): Promise<NetworkVerdict> {
       problems: [...inconsistencies, ...leftovers, ...delivery].slice(0, MAX_PROBLEMS),
     };
   } finally {
+    await ingest.close();
     await catalog.close();
   }
+}
+
+/** The sha256 of every blob in a hub's store (`<root>/sha256/ab/cdef...`). */
+async function listBlobs(root: string): Promise<string[]> {
+  const ls = (dir: string) => readdir(dir).catch(() => [] as string[]);
+  const out: string[] = [];
+  for (const fan of await ls(path.join(root, 'sha256'))) {
+    for (const rest of await ls(path.join(root, 'sha256', fan))) out.push(`${fan}${rest}`);
+  }
+  return out;
 }
 
 /** Each field's episodes frozen and exported as LeRobot v3: the export holds exactly the catalog's ids. */
@@ -153,7 +202,7 @@ async function checkExports(
     for (const field of fields) {
       const want = rows.filter((r) => r.field === field).map((r) => r.id);
       if (want.length === 0) continue;
-      const name = `chaos-check-${field}`;
+      const name = `chaos-check-${field}-${Date.now().toString(36)}`;
       try {
         await datasets.create(name, { field });
         await datasets.freeze(name);

@@ -130,16 +130,22 @@ export class ChaosNetwork {
     await field.waitFor('the field to start', (_out, line) => line?.startsWith(`field ${name}: `) ?? false);
   }
 
-  async killHub(): Promise<void> {
-    await this.hub?.kill9();
+  /** kill -9 the hub; resolves with the process killed once it is gone. */
+  async killHub(): Promise<TgProcess | null> {
+    const hub = this.hub;
+    await hub?.kill9();
     this.hub = null;
     this.kills.hub++;
+    return hub;
   }
 
-  async killField(name: string): Promise<void> {
-    await this.fieldProcs.get(name)?.kill9();
+  /** kill -9 a field; resolves with the process killed once it is gone. */
+  async killField(name: string): Promise<TgProcess | null> {
+    const field = this.fieldProcs.get(name) ?? null;
+    await field?.kill9();
     this.fieldProcs.set(name, null);
     this.kills.field++;
+    return field;
   }
 
   /** Resolves at the next line of a field (any, or `field`) matching `re`. */

@@ -6,6 +6,25 @@ import { type ChildProcess, spawn } from 'node:child_process';
 
 const ENTRY = new URL('./tg-node.ts', import.meta.url).pathname;
 
+/** Children still running: killed when the benchmark exits or is interrupted, so none outlives it. */
+const live = new Set<ChildProcess>();
+let reaperInstalled = false;
+
+function installReaper(): void {
+  if (reaperInstalled) return;
+  reaperInstalled = true;
+  const killAll = () => {
+    for (const child of live) child.kill('SIGKILL');
+  };
+  process.once('exit', killAll);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      killAll();
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
+  }
+}
+
 export class TgProcess {
   readonly lines: string[] = [];
   private readonly child: ChildProcess;
@@ -13,6 +32,8 @@ export class TgProcess {
   private listeners: Array<(line: string) => void> = [];
   private stdout = '';
   private exitCode: number | null | undefined;
+  /** The signal that ended the process (SIGKILL after `kill9()`), null if it exited by itself. */
+  exitSignal: NodeJS.Signals | null = null;
 
   constructor(
     readonly name: string,
@@ -23,9 +44,13 @@ export class TgProcess {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    installReaper();
+    live.add(this.child);
     this.exit = new Promise((resolve) =>
-      this.child.once('exit', (code) => {
+      this.child.once('exit', (code, signal) => {
+        live.delete(this.child);
         this.exitCode = code;
+        this.exitSignal = signal;
         resolve(code);
       }),
     );
