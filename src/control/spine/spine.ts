@@ -395,11 +395,6 @@ export class Spine {
     this.actuators?.setPower(false);
   }
 
-  /** Largest speed from which channel i, decelerating at its limit, comes to rest within `d`. */
-  private brake(i: number, d: number): number {
-    return brakingSpeed(d, this.limits.maxAcceleration[i]! * this.limits.tickSec, this.limits.tickSec);
-  }
-
   /** One tick of the filter; `hold` carries robot-level hold bits from the caller. */
   private step(ref: Float64Array, hold: number, tSec: number): number {
     const L = this.limits;
@@ -474,17 +469,21 @@ export class Spine {
             const vmaxR = maxVelocity[i]!;
             let vRef = (r - refPrev[i]!) / dt;
             vRef = vRef > vmaxR ? vmaxR : vRef < -vmaxR ? -vmaxR : vRef;
-            if (d > 0) {
-              const vb = vRef + this.brake(i, d);
-              if (vDes > vb) {
-                vDes = vb;
-                exact = false;
-              }
-            } else if (d < 0) {
-              const vb = vRef - this.brake(i, -d);
-              if (vDes < vb) {
-                vDes = vb;
-                exact = false;
+            if (d !== 0) {
+              // One braking call site for both directions (see the limit braking below).
+              const b = brakingSpeed(d > 0 ? d : -d, adt, dt);
+              if (d > 0) {
+                const vb = vRef + b;
+                if (vDes > vb) {
+                  vDes = vb;
+                  exact = false;
+                }
+              } else {
+                const vb = vRef - b;
+                if (vDes < vb) {
+                  vDes = vb;
+                  exact = false;
+                }
               }
             }
           }
@@ -506,17 +505,18 @@ export class Spine {
             exact = false;
           }
         }
-        if (adt < Number.POSITIVE_INFINITY) {
-          // Never faster than the channel can brake to rest before its position limits.
-          const up = this.brake(i, hi - c);
-          const down = -this.brake(i, c - lo);
-          if (vNew > up || vNew < down) {
+        if (adt < Number.POSITIVE_INFINITY && vNew !== 0) {
+          // Never faster than the channel can brake to rest before its position limits. Only the limit
+          // ahead matters (brakingSpeed >= 0). One call site, with `d !== 0` above: both stay inlined
+          // into this loop, so no double is boxed across a call on the per-tick path.
+          const vMax = brakingSpeed(vNew > 0 ? hi - c : c - lo, adt, dt);
+          if (vNew > vMax || vNew < -vMax) {
             if (!holding && (bits & SPINE_CLAMPED) === 0) {
               evValue[4 * i] = c;
-              evLimit[4 * i] = vNew > up ? hi : lo;
+              evLimit[4 * i] = vNew > 0 ? hi : lo;
               bits |= SPINE_CLAMPED;
             }
-            vNew = vNew > up ? up : down;
+            vNew = vNew > 0 ? vMax : -vMax;
             exact = false;
           }
         }
