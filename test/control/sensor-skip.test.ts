@@ -81,4 +81,89 @@ describe('sensor-skipping steps', () => {
       world.dispose();
     }
   });
+
+  test('the sensor bit is written straight into the model options: skipped, restored, no binding call', async () => {
+    const { world, port, spine } = await rig();
+    try {
+      const before = (world.model.opt as unknown as { disableflags: number }).disableflags;
+      const sensordata = () => Float64Array.from(world.data.sensordata as Float64Array);
+      const down = [...arm.home];
+      down[1] = 1.0;
+      const drive = (k: number) => {
+        const t = k * world.timestepSec;
+        port.sense(spine.feedback, t);
+        spine.submit(down, t);
+        spine.tick(t);
+      };
+      drive(0);
+      world.stepWithoutSensors(); // finds the flag word (through the binding, once)
+      // From here on the cached options binding must not be used: count its setter calls.
+      const opt = (world as unknown as { opt: { disableflags: number } }).opt;
+      const proto = Object.getPrototypeOf(opt) as object;
+      const desc = Object.getOwnPropertyDescriptor(proto, 'disableflags')!;
+      let sets = 0;
+      Object.defineProperty(opt, 'disableflags', {
+        configurable: true,
+        get: () => desc.get!.call(opt),
+        set: (v: number) => {
+          sets++;
+          desc.set!.call(opt, v);
+        },
+      });
+      for (let k = 1; k < 40; k++) {
+        drive(k);
+        world.step();
+        const computed = sensordata();
+        drive(k);
+        world.stepWithoutSensors();
+        // The sensor stage did not run: sensordata is still the previous step's, while the arm moves.
+        assert.deepEqual(sensordata(), computed, `sensordata after skipping step ${k}`);
+      }
+      // ...and a plain step computes them again.
+      const stale = sensordata();
+      world.step();
+      assert.notDeepEqual(sensordata(), stale);
+      assert.equal(sets, 0, 'the options binding was written per step');
+      assert.equal((world.model.opt as unknown as { disableflags: number }).disableflags, before);
+    } finally {
+      world.dispose();
+    }
+  });
+
+  test('without a findable flag word the binding setter is used, with the same trajectory', async () => {
+    const a = await rig();
+    const b = await rig();
+    try {
+      // A stand-in for the options binding that hides Emscripten's handle: the word cannot be located.
+      const real = b.world.model.opt as unknown as { disableflags: number };
+      let sets = 0;
+      const stand = {
+        get disableflags() {
+          return real.disableflags;
+        },
+        set disableflags(v: number) {
+          sets++;
+          real.disableflags = v;
+        },
+      };
+      (b.world as unknown as { opt: unknown }).opt = stand;
+      const before = real.disableflags;
+      for (let k = 0; k < 100; k++) {
+        const t = k * a.world.timestepSec;
+        for (const r of [a, b]) {
+          r.port.sense(r.spine.feedback, t);
+          r.spine.submit(arm.home, t);
+          r.spine.tick(t);
+        }
+        a.world.step();
+        b.world.stepWithoutSensors();
+        assert.deepEqual(b.world.qpos, a.world.qpos, `qpos after step ${k}`);
+      }
+      assert.equal(sets, 200, 'two setter calls (set, restore) per skipping step');
+      assert.equal(real.disableflags, before);
+    } finally {
+      a.world.dispose();
+      b.world.dispose();
+    }
+  });
 });

@@ -43,6 +43,14 @@ export class SceneWorld {
   private sensorsStale = false;
   /** The model's options, fetched once (each `model.opt` is a new binding object). */
   private opt: { disableflags: number; delete?: () => void } | null = null;
+  /**
+   * Index in `heap32` of mjOption.disableflags, found on the first `stepWithoutSensors` (-2: not looked for
+   * yet; -1: not found, the binding's setter is used). The binding's property setter allocates (an array
+   * and a boxed pointer per call), twice per skipped step: writing the word directly does not.
+   */
+  private flagsWord = -2;
+  private sensorBit = 0;
+  private heap32: Int32Array = new Int32Array(0);
   private kinematicsAt = -1;
   private comPosAt = -1;
   /** Sim time at step 0 of the current run: `diverged` expects time = origin + steps * timestep. */
@@ -238,17 +246,79 @@ export class SceneWorld {
    * sensors had MuJoCo compute (mj_rnePostConstraint), is stale: a reader recomputes it (SceneSpinePort).
    */
   stepWithoutSensors(): void {
-    if (this.opt === null) this.opt = this.model.opt as unknown as { disableflags: number };
-    const opt = this.opt;
-    const flags = opt.disableflags;
-    opt.disableflags = flags | this.mj.mjtDisableBit.mjDSBL_SENSOR.value;
-    try {
-      this.mj.mj_step(this.model, this.data);
-    } finally {
-      opt.disableflags = flags;
+    if (this.flagsWord === -2) this.flagsWord = this.findFlagsWord();
+    const k = this.flagsWord;
+    if (k >= 0) {
+      const flags = this.heap()[k]!;
+      this.heap()[k] = flags | this.sensorBit;
+      try {
+        this.mj.mj_step(this.model, this.data);
+      } finally {
+        this.heap()[k] = flags;
+      }
+    } else {
+      const opt = this.options();
+      const flags = opt.disableflags;
+      opt.disableflags = flags | this.sensorBit;
+      try {
+        this.mj.mj_step(this.model, this.data);
+      } finally {
+        opt.disableflags = flags;
+      }
     }
     this.steps++;
     this.sensorsStale = true;
+  }
+
+  private options(): { disableflags: number; delete?: () => void } {
+    if (this.opt === null) this.opt = this.model.opt as unknown as { disableflags: number };
+    return this.opt;
+  }
+
+  /** An Int32Array over the whole WASM heap (fetched again once the heap grew and the old one emptied). */
+  private heap(): Int32Array {
+    if (this.heap32.length === 0) this.heap32 = new Int32Array(this.qpos.buffer);
+    return this.heap32;
+  }
+
+  /**
+   * Where mjOption.disableflags lives in the WASM heap, or -1. The options binding object wraps a pointer
+   * to the model's mjOption (its first word, Emscripten's `$$.ptr` being the wrapper's address); the word
+   * is the one, within the struct, that changes, and only it, when the binding's setter flips the sensor
+   * bit, and the binding's getter must then read back what is written there. Anything else (another
+   * binding layout) leaves the setter path in use: same physics, only slower.
+   */
+  private findFlagsWord(): number {
+    const opt = this.options();
+    this.sensorBit = this.mj.mjtDisableBit.mjDSBL_SENSOR.value;
+    const wrapper = (opt as { $$?: { ptr?: unknown } }).$$?.ptr;
+    if (typeof wrapper !== 'number' || wrapper <= 0 || wrapper % 4 !== 0) return -1;
+    const h = this.heap();
+    if (wrapper >> 2 >= h.length) return -1;
+    const base = h[wrapper >> 2]!;
+    if (base <= 0 || base % 4 !== 0) return -1;
+    // mjOption is ~300 bytes; 128 words cover it with room to spare.
+    const from = base >> 2;
+    const to = Math.min(h.length, from + 128);
+    const before = h.slice(from, to);
+    const f0 = opt.disableflags;
+    const f1 = f0 ^ this.sensorBit;
+    opt.disableflags = f1;
+    let found = -1;
+    for (let k = from; k < to; k++) {
+      if (h[k] === before[k - from]) continue;
+      if (found >= 0 || h[k] !== f1 || before[k - from] !== f0) {
+        found = -1;
+        break;
+      }
+      found = k;
+    }
+    opt.disableflags = f0;
+    if (found < 0 || h[found] !== f0) return -1;
+    h[found] = f1;
+    const readsBack = opt.disableflags === f1;
+    h[found] = f0;
+    return readsBack && opt.disableflags === f0 ? found : -1;
   }
 
   /** Writes a free joint's position (m) and quaternion (w, x, y, z) into qpos and zeroes its velocity. */
