@@ -88,20 +88,17 @@ export function registerRunCommand(program: Command): void {
       const robot = parseRobot(flags.robot);
       const placement = parseChoice('--placement', flags.placement, Object.keys(PLACEMENTS)) as Placement;
       const brainKind = parseChoice('--brain', flags.brain, BRAINS);
-      const arm = loadEmbodiment(robot);
-      const scene = arm.floatingBase
+      const embodiment = loadEmbodiment(robot);
+      const scene = embodiment.floatingBase
         ? chooseLocomotionScene(flags.task, flags.scene)
         : chooseArmScene(flags.task, flags.scene);
-      if (arm.floatingBase && flags.out) {
-        throw new TgError('USAGE', `--out records arm episodes only; '${robot}' runs in ${scene.id}`);
-      }
       const brain = brainConfig(brainKind, flags, placement);
       const recording = flags.out
-        ? await EpisodeRecording.open(path.resolve(flags.out), arm, flags.fps)
+        ? await EpisodeRecording.open(path.resolve(flags.out), embodiment, flags.fps)
         : null;
       try {
         const stack = await RobotStack.create({
-          robot: arm,
+          robot: embodiment,
           scene,
           brain,
           realtime: flags.realtime ?? false,
@@ -188,21 +185,22 @@ interface Recorded {
 }
 
 /**
- * `--out`: the episode's frames (measured state, actuated command) through the recorder into a new
- * LeRobot v3 dataset, the safety events as the episode's events.
+ * `--out`: the episode's frames (the robot's canonical state, the actuated command, in the embodiment's
+ * `stateNames` / `actionNames`; an arm or a legged robot) through the recorder into a new LeRobot v3
+ * dataset, the safety events as the episode's events.
  */
 class EpisodeRecording {
   private readonly frame: Record<string, Float32Array> = {};
 
   private constructor(
     private readonly dir: string,
-    private readonly arm: Embodiment,
+    private readonly robot: Embodiment,
     private readonly fps: number,
     private readonly recorder: Recorder,
     private readonly writer: LeRobotWriter,
   ) {}
 
-  static async open(dir: string, arm: Embodiment, fps: number): Promise<EpisodeRecording> {
+  static async open(dir: string, robot: Embodiment, fps: number): Promise<EpisodeRecording> {
     const vector = (names: readonly string[]): VectorFeatureSpec => ({
       dtype: 'float32',
       shape: [names.length],
@@ -210,15 +208,15 @@ class EpisodeRecording {
     });
     const recorder = new Recorder({
       fps,
-      features: { 'observation.state': arm.stateNames.length, action: arm.actionNames.length },
+      features: { 'observation.state': robot.stateNames.length, action: robot.actionNames.length },
     });
     await mkdir(path.dirname(dir), { recursive: true });
     const writer = await LeRobotWriter.create(dir, {
       fps,
-      robotType: arm.name,
-      features: { 'observation.state': vector(arm.stateNames), action: vector(arm.actionNames) },
+      robotType: robot.name,
+      features: { 'observation.state': vector(robot.stateNames), action: vector(robot.actionNames) },
     });
-    return new EpisodeRecording(dir, arm, fps, recorder, writer);
+    return new EpisodeRecording(dir, robot, fps, recorder, writer);
   }
 
   get frames() {
@@ -234,7 +232,7 @@ class EpisodeRecording {
 
   async write(o: EpisodeOutcome): Promise<Recorded> {
     const episode = this.recorder.finish({
-      robot: this.arm.name,
+      robot: this.robot.name,
       embodimentHash: o.embodimentHash,
       vendor: 'tg-sim',
       // The embedded field (src/facility/up.ts LOCAL_FIELD; not imported: that would load the hub).

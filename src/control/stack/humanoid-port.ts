@@ -3,7 +3,9 @@
  * src/control/spine/scene-port.ts, which needs a scene arm). Handed to the spine only: the spine's `tick`
  * is the one writer of the humanoid's `ctrl`.
  *
- * Feedback: joint positions and velocities in canonical order, the hands' sites in the walking robot's
+ * Feedback: joint positions and velocities in canonical order (the grippers' openings are their tendons'
+ * lengths: the sum of the coupled finger slides, coefficient 1 each, as the MJCF declares), the hands'
+ * sites in the walking robot's
  * base frame: the floor under the pelvis, turned with the pelvis's heading (the humanoid's workspace box
  * starts 0.1 m below its floor and reaches 1 m above it; in the pelvis's own frame the hanging hands,
  * 0.17 m below it, would already be outside), and for the `environment` contact region the largest
@@ -11,6 +13,7 @@
  * envelope allows for).
  */
 import type { Embodiment } from '../../embodiment/index.ts';
+import { TgError } from '../../errors/index.ts';
 import type { SceneWorld } from '../../sim/scenes/scene-world.ts';
 import {
   type ActuatorPort,
@@ -27,6 +30,11 @@ export class HumanoidSpinePort implements ActuatorPort {
   private readonly actuators: Int32Array;
   private readonly qposAdr: Int32Array;
   private readonly dofAdr: Int32Array;
+  /** Gripper channels (after the joints): per channel the span of its tendon's joints in the next three. */
+  private readonly gripSpan: Int32Array;
+  private readonly gripQposAdr: Int32Array;
+  private readonly gripDofAdr: Int32Array;
+  private readonly gripCoef: Float64Array;
   private readonly sites: Int32Array;
   private readonly pelvis: number;
   private readonly bodies: Int32Array;
@@ -41,6 +49,11 @@ export class HumanoidSpinePort implements ActuatorPort {
     this.actuators = Int32Array.from(robot.actionNames, (a) => world.id('actuator', a));
     this.qposAdr = Int32Array.from(robot.jointNames, (j) => world.qposAdr(j));
     this.dofAdr = Int32Array.from(robot.jointNames, (j) => world.dofAdr(j));
+    const grip = tendonJoints(world, robot);
+    this.gripSpan = grip.span;
+    this.gripQposAdr = grip.qposAdr;
+    this.gripDofAdr = grip.dofAdr;
+    this.gripCoef = grip.coef;
     this.sites = Int32Array.from(limits.workspace?.sites ?? [], (s) => world.id('site', s));
     this.pelvis = world.id('body', 'pelvis');
     // Every body of the robot's tree (world body 0 and the scene's mocap markers are not the robot's).
@@ -65,6 +78,31 @@ export class HumanoidSpinePort implements ActuatorPort {
     this.powered = on;
   }
 
+  /**
+   * The robot's canonical state (`stateNames`: joint positions in rad, then gripper openings in m) as the
+   * world holds it now: what a recorded frame's `observation.state` is, and the spine's `q`.
+   */
+  readState(out: Float32Array | Float64Array): void {
+    const qpos = this.world.qpos;
+    const n = this.qposAdr.length;
+    for (let i = 0; i < n; i++) out[i] = qpos[this.qposAdr[i]!]!;
+    this.readGrippers(qpos, this.gripQposAdr, out, n);
+  }
+
+  private readGrippers(
+    values: Float64Array,
+    adr: Int32Array,
+    out: Float32Array | Float64Array,
+    first: number,
+  ): void {
+    const span = this.gripSpan;
+    for (let k = 0; k + 1 < span.length; k++) {
+      let sum = 0;
+      for (let j = span[k]!; j < span[k + 1]!; j++) sum += this.gripCoef[j]! * values[adr[j]!]!;
+      out[first + k] = sum;
+    }
+  }
+
   sense(fb: SpineFeedback, tSec: number): void {
     const w = this.world;
     const qpos = w.qpos;
@@ -73,6 +111,8 @@ export class HumanoidSpinePort implements ActuatorPort {
       fb.q[i] = qpos[this.qposAdr[i]!]!;
       fb.qd[i] = qvel[this.dofAdr[i]!]!;
     }
+    this.readGrippers(qpos, this.gripQposAdr, fb.q, this.qposAdr.length);
+    this.readGrippers(qvel, this.gripDofAdr, fb.qd, this.qposAdr.length);
     const d = w.data;
     if (this.sites.length > 0) {
       const sx = d.site_xpos as Float64Array;
@@ -107,4 +147,47 @@ export class HumanoidSpinePort implements ActuatorPort {
     }
     fb.stampSec = tSec;
   }
+}
+
+/**
+ * The joints (and their coefficients) of each gripper's fixed tendon, in canonical order: the channels
+ * past `jointNames`, whose actuators drive a tendon (MuJoCo's wrap arrays: a fixed tendon's wraps are
+ * joints, `wrap_prm` their coefficients).
+ */
+function tendonJoints(
+  world: SceneWorld,
+  robot: Embodiment,
+): { span: Int32Array; qposAdr: Int32Array; dofAdr: Int32Array; coef: Float64Array } {
+  const { mj, model } = world;
+  const tendonAdr = model.tendon_adr as Int32Array;
+  const tendonNum = model.tendon_num as Int32Array;
+  const wrapType = model.wrap_type as Int32Array;
+  const wrapObj = model.wrap_objid as Int32Array;
+  const wrapPrm = model.wrap_prm as Float64Array;
+  const jntQposAdr = model.jnt_qposadr as Int32Array;
+  const jntDofAdr = model.jnt_dofadr as Int32Array;
+  const jointWrap = mj.mjtWrap.mjWRAP_JOINT.value;
+  const span = [0];
+  const qposAdr: number[] = [];
+  const dofAdr: number[] = [];
+  const coef: number[] = [];
+  for (const a of robot.actuators.slice(robot.jointNames.length)) {
+    const t = mj.mj_name2id(model, mj.mjtObj.mjOBJ_TENDON.value, a.target);
+    if (t < 0) throw new TgError('MODEL_INVALID', `robot '${robot.name}' has no tendon '${a.target}'`);
+    for (let w = tendonAdr[t]!; w < tendonAdr[t]! + tendonNum[t]!; w++) {
+      if (wrapType[w] !== jointWrap) {
+        throw new TgError('MODEL_INVALID', `gripper tendon '${a.target}' is not a fixed (joint) tendon`);
+      }
+      qposAdr.push(jntQposAdr[wrapObj[w]!]!);
+      dofAdr.push(jntDofAdr[wrapObj[w]!]!);
+      coef.push(wrapPrm[w]!);
+    }
+    span.push(qposAdr.length);
+  }
+  return {
+    span: Int32Array.from(span),
+    qposAdr: Int32Array.from(qposAdr),
+    dofAdr: Int32Array.from(dofAdr),
+    coef: Float64Array.from(coef),
+  };
 }

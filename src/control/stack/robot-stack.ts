@@ -101,7 +101,9 @@ export interface RobotStackOptions {
   maxEvents?: number;
   /**
    * A frame tap for recording: frame k at sim time k / hz (the first spine tick at or after it) gets the
-   * measured state and the actuated command (the spine's output) of that tick. The arrays are reused.
+   * robot's canonical state (`robot.stateNames`, same order and units) and the actuated command
+   * (`robot.actionNames`: the spine's output, what reached the actuators) of that tick, for an arm and for
+   * a legged robot alike. The arrays are reused.
    */
   frames?: { hz: number; sink: (timestampSec: number, state: Float32Array, action: Float32Array) => void };
 }
@@ -211,6 +213,8 @@ export class RobotStack {
   private readonly state: WorldState;
   private readonly brainView: WorldState;
   private readonly movable: readonly string[];
+  /** Fills a frame's `observation.state`: the robot's canonical state (`robot.stateNames`). */
+  private readonly readFrameState: (out: Float32Array) => void;
   private readonly frameState: Float32Array;
   private readonly frameAction: Float32Array;
   private readonly frames: RobotStackOptions['frames'];
@@ -289,7 +293,10 @@ export class RobotStack {
         // clipped 260 commands of a 5 s stand and the robot drifted 0.26 m.
         const { maxAcceleration: _unused, ...limits } = spineLimitsFor(robot, dt);
         this.task = scene.task(robot, []).task;
-        this.port = new HumanoidSpinePort(w, robot, limits);
+        const port = new HumanoidSpinePort(w, robot, limits);
+        this.port = port;
+        // The scene world's canonical state is an arm's (stateDim 0 here): the port reads the robot's.
+        this.readFrameState = (out) => port.readState(out);
         this.spine = new Spine(limits, { actuators: this.port, sink: (e) => this.onSafetyEvent(e) });
         this.humanoid = HumanoidModel.fromMujoco(mj, w.model, robot);
         this.pipeline = SensorPipeline.create(mj, w.model, w.data, robot, {
@@ -306,6 +313,7 @@ export class RobotStack {
         this.task = scene.task(robot);
         const limits = spineLimitsFor(robot, dt, { servo: servoModelFromScene(w) });
         this.port = new SceneSpinePort(w, limits);
+        this.readFrameState = (out) => w.readState(out);
         this.spine = new Spine(limits, { actuators: this.port, sink: (e) => this.onSafetyEvent(e) });
         // Sensor and detection noise are seeded per episode in `begin` (`reseed`); these seeds are replaced.
         this.pipeline = SensorPipeline.create(mj, w.model, w.data, robot, {
@@ -336,8 +344,8 @@ export class RobotStack {
       objects: new Map([...this.state.objects].filter(([name]) => !hidden.has(name))),
     };
     this.movable = Object.keys(scene.description.objects ?? {});
-    this.frameState = new Float32Array(this.world.stateDim);
-    this.frameAction = new Float32Array(this.world.actionDim);
+    this.frameState = new Float32Array(robot.stateNames.length);
+    this.frameAction = new Float32Array(robot.actionNames.length);
     this.description = {
       robot: { name: robot.name, kind: legged ? 'humanoid' : 'arm' },
       ...scene.description,
@@ -562,7 +570,7 @@ export class RobotStack {
     let due = 0;
     return () => {
       if (tick++ !== due) return;
-      this.world.readState(this.frameState);
+      this.readFrameState(this.frameState);
       const out = this.spine.output;
       for (let i = 0; i < out.length; i++) this.frameAction[i] = out[i]!;
       frames.sink(frame / frames.hz, this.frameState, this.frameAction);
