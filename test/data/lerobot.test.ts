@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { EpisodeLabels, RecordedEpisode } from '../../src/data/episode.ts';
 import { readLeRobotDataset } from '../../src/data/lerobot/reader.ts';
-import { LeRobotWriter } from '../../src/data/lerobot/writer.ts';
+import { computeFeatureStats } from '../../src/data/lerobot/stats.ts';
+import { type EpisodeRow, LeRobotWriter, writeEpisodesParquet } from '../../src/data/lerobot/writer.ts';
 import { Recorder } from '../../src/data/recorder.ts';
 import { isTgError } from '../../src/errors/index.ts';
 
@@ -428,6 +429,60 @@ describe('LeRobot v3.0 writer: rollover and failures', () => {
       );
     } finally {
       ds.close();
+      db.closeSync();
+      instance.closeSync();
+    }
+  });
+
+  test('episodes metadata: stats as raw doubles give the same table as through JSON; non-finite stats stay on JSON', async () => {
+    const rowsOf = (nan: boolean): EpisodeRow[] =>
+      Array.from({ length: 5 }, (_, e) => {
+        const frames = 20 + e;
+        const v = Float32Array.from({ length: frames * 3 }, (_, i) => Math.sin(i * 0.3 + e) * 10 ** (i % 3));
+        if (nan && e === 2) v[4] = Number.NaN;
+        const one = Float64Array.from({ length: frames }, (_, i) => i + e);
+        return {
+          episode_index: e,
+          tasks: [`task ${e % 2}`],
+          length: frames,
+          'data/chunk_index': 0,
+          'data/file_index': e >> 1,
+          dataset_from_index: 100 * e,
+          dataset_to_index: 100 * e + frames,
+          stats: { v: computeFeatureStats(v, frames, 3), t: computeFeatureStats(one, frames, 1) },
+        };
+      });
+    const instance = await DuckDBInstance.create(':memory:');
+    const db = await instance.connect();
+    try {
+      const file = (dir: string) => `'${join(dir, 'meta/episodes/chunk-000/file-000.parquet')}'`;
+      const make = async (name: string, nan: boolean, textOnly: boolean) => {
+        const dir = join(root, name);
+        mkdirSync(join(dir, '.work'), { recursive: true });
+        await writeEpisodesParquet(db, dir, ['v', 't'], rowsOf(nan), [], textOnly);
+        return file(dir);
+      };
+      const raw = await make('meta-raw', false, false);
+      const text = await make('meta-text', false, true);
+      const schema = (f: string) =>
+        rows(db, `SELECT name, type, converted_type, repetition_type FROM parquet_schema(${f})`);
+      assert.deepEqual(await schema(raw), await schema(text));
+      for (const [a, b] of [
+        [raw, text],
+        [text, raw],
+      ])
+        assert.deepEqual(await rows(db, `SELECT * FROM ${a} EXCEPT ALL SELECT * FROM ${b}`), []);
+      const [first] = await rows(
+        db,
+        `SELECT "stats/v/q50" AS q, "stats/t/count" AS c FROM ${raw} WHERE episode_index = 1`,
+      );
+      assert.deepEqual(first?.c, [21n]);
+      assert.equal((first?.q as number[]).length, 3);
+      // A NaN mean goes through JSON as null, as before.
+      const withNan = await make('meta-nan', true, false);
+      const [nan] = await rows(db, `SELECT "stats/v/mean"[2] AS m FROM ${withNan} WHERE episode_index = 2`);
+      assert.equal(nan?.m, null);
+    } finally {
       db.closeSync();
       instance.closeSync();
     }

@@ -11,6 +11,7 @@ import {
   ARRAY,
   BIGINT,
   BLOB,
+  DOUBLE,
   type DuckDBConnection,
   type DuckDBDataChunk,
   DuckDBTableFunction,
@@ -26,13 +27,14 @@ export const CHUNK_FRAMES = 2048;
 const NO_PATH = new Uint8Array(0);
 
 /**
- * A column as plain data (it crosses to worker threads): FLOAT (width 1) or FLOAT[width], BIGINT, or IMAGE
- * (HF datasets.Image: STRUCT(bytes BLOB, path VARCHAR), the path empty: the image is embedded).
+ * A column as plain data (it crosses to worker threads): FLOAT or DOUBLE (width 1) or FLOAT[width] /
+ * DOUBLE[width], BIGINT, or IMAGE (HF datasets.Image: STRUCT(bytes BLOB, path VARCHAR), the path empty:
+ * the image is embedded).
  */
 export interface FrameColumn {
   name: string;
-  type: 'FLOAT' | 'BIGINT' | 'IMAGE';
-  /** Values per row: 1 for a scalar column, n for an ARRAY(FLOAT, n) column. */
+  type: 'FLOAT' | 'DOUBLE' | 'BIGINT' | 'IMAGE';
+  /** Values per row: 1 for a scalar column, n for an ARRAY(FLOAT or DOUBLE, n) column. */
   width: number;
 }
 
@@ -72,15 +74,12 @@ export class FrameSource {
     private readonly alignBlocks = false,
   ) {
     this.rowBytes = columns.map((c) => (c.type === 'IMAGE' ? 0 : c.width * (c.type === 'FLOAT' ? 4 : 8)));
-    const types = columns.map((c) =>
-      c.type === 'IMAGE'
-        ? STRUCT({ bytes: BLOB, path: VARCHAR })
-        : c.type === 'BIGINT'
-          ? BIGINT
-          : c.width > 1
-            ? ARRAY(FLOAT, c.width)
-            : FLOAT,
-    );
+    const types = columns.map((c) => {
+      if (c.type === 'IMAGE') return STRUCT({ bytes: BLOB, path: VARCHAR });
+      if (c.type === 'BIGINT') return BIGINT;
+      const scalar = c.type === 'DOUBLE' ? DOUBLE : FLOAT;
+      return c.width > 1 ? ARRAY(scalar, c.width) : scalar;
+    });
     db.registerTableFunction(
       DuckDBTableFunction.create({
         name,
