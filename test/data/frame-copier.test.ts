@@ -52,7 +52,7 @@ describe('frame copier worker: streams', () => {
       lengths.push(3);
       first += 3;
       await stream.end();
-      assert.equal((pushed[0]?.columns[0] as Float32Array).length, 0, 'buffers move to the worker');
+      assert.equal((pushed[0] as FrameBlock).columns[0]?.byteLength, 0, 'buffers move to the worker');
       // Read buffers come back for reuse: x of the 2048-frame block (24 KiB), then nothing that large.
       const spare = copier.spare(3 * 4 * 2048);
       assert.ok(spare instanceof ArrayBuffer && spare.byteLength === 3 * 4 * 2048);

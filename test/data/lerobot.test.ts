@@ -477,7 +477,7 @@ describe('LeRobot v3.0 writer: rollover and failures', () => {
         `SELECT "stats/v/q50" AS q, "stats/t/count" AS c FROM ${raw} WHERE episode_index = 1`,
       );
       assert.deepEqual(first?.c, [21n]);
-      assert.equal((first?.q as number[]).length, 3);
+      assert.equal((first as { q: number[] }).q.length, 3);
       // A NaN mean goes through JSON as null, as before.
       const withNan = await make('meta-nan', true, false);
       const [nan] = await rows(db, `SELECT "stats/v/mean"[2] AS m FROM ${withNan} WHERE episode_index = 2`);
