@@ -81,6 +81,32 @@ for (const backend of await catalogBackends()) {
       }
     });
 
+    test('planner statistics follow the episodes table as it grows (PGlite has no autovacuum)', async () => {
+      const place = await backend.place('analyze');
+      const c = await Catalog.open(place);
+      const reltuples = async (cat: Catalog) =>
+        Number(
+          (
+            await cat.database.query<{ n: unknown }>(
+              "SELECT reltuples AS n FROM pg_class WHERE relname = 'episodes' AND relkind = 'r'",
+            )
+          )[0]?.n,
+        );
+      try {
+        await seedCatalog(c, 2);
+        const many = Array.from({ length: 700 }, (_, i) => episode(10 + i, { episodeIndex: 10 + i }));
+        await c.insertEpisodes('drills', many);
+      } finally {
+        await c.close(); // waits for the statistics being refreshed
+      }
+      const reopened = await Catalog.open(place);
+      try {
+        assert.equal(await reltuples(reopened), 702);
+      } finally {
+        await reopened.close();
+      }
+    });
+
     test('listing pages: newest first and per robot, the same order either way', async () => {
       const c = await Catalog.open(await backend.place('pages'));
       try {
@@ -93,7 +119,8 @@ for (const backend of await catalogBackends()) {
         );
         await c.insertEpisodes('drills', eps);
         const newest = [...eps].sort(
-          (a, b) => String(b.recordedAt).localeCompare(String(a.recordedAt)) || b.episodeIndex - a.episodeIndex,
+          (a, b) =>
+            String(b.recordedAt).localeCompare(String(a.recordedAt)) || b.episodeIndex - a.episodeIndex,
         );
         const page = await c.listEpisodes({ limit: 7, offset: 5 });
         assert.deepEqual(

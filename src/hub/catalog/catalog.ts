@@ -41,6 +41,8 @@ export type CatalogOpenOptions =
 
 /** Rows per INSERT statement (each column is one array parameter, so this only bounds a statement's size). */
 const EPISODE_INSERT_CHUNK = 500;
+/** Fewest new episodes that refresh the planner's statistics (see `#maybeAnalyze`). */
+const ANALYZE_MIN_ROWS = 500;
 
 const id = z.string().trim().min(1).max(200);
 const label = z.string().trim().min(1).max(500);
@@ -140,6 +142,10 @@ export type EpisodeFilterInput = z.input<typeof episodeFilterSchema>;
  */
 export class Catalog {
   readonly #db: SqlDatabase;
+  /** Episodes the table had when its planner statistics were last refreshed (null: not read yet). */
+  #episodesAtAnalyze: number | null = null;
+  #insertedSinceAnalyze = 0;
+  #analyzing: Promise<void> | null = null;
 
   private constructor(db: SqlDatabase) {
     this.#db = db;
@@ -292,7 +298,33 @@ export class Catalog {
             return count;
           }),
     );
+    if (inserted > 0) this.#maybeAnalyze(inserted);
     return { inserted, skipped: total - inserted };
+  }
+
+  /**
+   * Refreshes the episodes table's planner statistics once it grew by a quarter (at least
+   * `ANALYZE_MIN_ROWS`) since the last time. PGlite has no autovacuum, so without this the planner goes on
+   * believing the table is as small as when it was created, and picks plans for a few rows: a robot's
+   * newest page sorted all of its episodes (11 ms at 1,500 of them) instead of reading 20 from the index.
+   * Runs in the background; a failure is left for the next time.
+   */
+  #maybeAnalyze(inserted: number): void {
+    this.#insertedSinceAnalyze += inserted;
+    if (this.#analyzing) return;
+    this.#analyzing = (async () => {
+      this.#episodesAtAnalyze ??= await this.countEpisodes();
+      const due = Math.max(ANALYZE_MIN_ROWS, this.#episodesAtAnalyze / 4);
+      if (this.#insertedSinceAnalyze < due) return;
+      const grown = this.#insertedSinceAnalyze;
+      await this.#db.exec('ANALYZE episodes');
+      this.#episodesAtAnalyze += grown;
+      this.#insertedSinceAnalyze -= grown;
+    })()
+      .catch(() => {})
+      .finally(() => {
+        this.#analyzing = null;
+      });
   }
 
   /** The episodes the catalog has among `ids` (in no particular order; unknown ids are left out). */
@@ -546,6 +578,7 @@ export class Catalog {
   }
 
   async close(): Promise<void> {
+    await this.#analyzing;
     await this.#db.close();
   }
 
