@@ -3,8 +3,12 @@
  * separate process loads the hub's API at a fixed rate. Every process is real: the hub is
  * `startNetworkHub` (what `tg hub start` runs: Fastify, PGlite catalog, blob store); each field records
  * 500-frame episodes into its durable spool and drains it with the field's uploader and transport (HTTP
- * batches by default, or NATS JetStream); the load generator mixes resume checks and console reads
- * (bench/ingest/load.child.ts).
+ * batches by default, or NATS JetStream); the load generator sends 500 requests/s of resume checks,
+ * bundle downloads, episode pages, per-robot and catalog totals and dataset lists, most of them answered
+ * by the catalog (bench/ingest/load.child.ts), and reports the rate it achieved. The fields stand for
+ * machines of their own; sharing the hub's cores here, they run at nice `fieldNice` (10) so that they use
+ * what the hub and the API client leave rather than taking an equal share from them (`--fieldNice 0`:
+ * equals).
  *
  * Nothing is assumed delivered: afterwards the hub is stopped and the catalog and blob store are opened
  * and checked against the ids each field recorded. `lost` counts recorded episodes without a catalog row,
@@ -17,7 +21,7 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { setPriority, tmpdir } from 'node:os';
 import path from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -56,6 +60,8 @@ export default defineBenchmark({
         .enum(['true', 'false'])
         .default('true')
         .transform((v) => v === 'true'),
+      /** Scheduling priority (nice) of the field processes, which stand for other machines. */
+      fieldNice: z.coerce.number().int().min(0).max(19).default(10),
       /** The hub's verification threads. */
       threads: z.coerce.number().int().min(0).max(16).default(1),
       baseline: z
@@ -109,6 +115,7 @@ export default defineBenchmark({
             apiP99Ms: run.load ? run.load.all.p99Ms : null,
             transport: opts.transport,
             record: opts.record,
+            fieldNice: opts.fieldNice,
             seconds: Math.round(sec * 100) / 100,
             /** When the last field's spool was empty (over NATS: JetStream held everything; the hub may lag). */
             fieldsDrainedSeconds: Math.round(Math.max(...run.fields.map((f) => f.elapsedMs)) / 10) / 100,
@@ -121,7 +128,14 @@ export default defineBenchmark({
               rejected: run.fields.reduce((n, f) => n + f.rejected, 0),
             },
             api: run.load,
-            hub: { eventLoopUtilization: run.hub.eventLoopUtilization },
+            hub: {
+              eventLoopUtilization: run.hub.eventLoopUtilization,
+              eventLoopDelay: run.hub.eventLoopDelay,
+              apiServerMs: run.hub.apiServerMs,
+              gc: run.hub.gc,
+              connections: run.hub.connections,
+              threadCpuMs: run.hub.threadCpuMs,
+            },
             /** CPU time per episode streamed, by process kind (the API load's share included in the hub's). */
             cpuMsPerEpisode: {
               hub: perEpisode(run.hub.cpuMs),
@@ -158,6 +172,7 @@ async function ingestRun(
     batch: number;
     durable: boolean;
     threads: number;
+    fieldNice: number;
   },
   work: string,
   natsUrl: string | null,
@@ -192,6 +207,9 @@ async function ingestRun(
       }),
     );
     children.push(...fields);
+    // The fields stand for machines of their own: here they share the hub's cores, so they run at a lower
+    // priority and use the CPU the hub and the API client leave (0: compete with them as equals).
+    for (const f of fields) if (opts.fieldNice && f.process.pid) setPriority(f.process.pid, opts.fieldNice);
     const load = opts.rate > 0 ? startChild('load', './load.child.ts', { url, ratePerSec: opts.rate }) : null;
     if (load) children.push(load);
     await Promise.all([...fields, ...(load ? [load] : [])].map((c) => c.next('ready')));

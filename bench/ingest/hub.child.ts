@@ -3,13 +3,13 @@
  * and `stop` it measures its own CPU time and event-loop utilization (and, with TG_BENCH_PROF_DIR set,
  * writes a CPU profile of just that window).
  */
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { constants, monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
 import { startNetworkHub } from '../../src/hub/ingest/network-hub.ts';
 import { childConfig, report, runChild, whenParentSays } from './child.ts';
-import type { HubChildConfig } from './protocol.ts';
+import { type HubChildConfig, summarize } from './protocol.ts';
 
 runChild(async () => {
   const cfg = childConfig<HubChildConfig>();
@@ -40,11 +40,39 @@ runChild(async () => {
     await session.post('Profiler.enable');
     await session.post('Profiler.start');
   }
+  // Where API latency comes from: how late the event loop ran (a stall delays every request), and how
+  // long the hub took from parsing a request's headers to finishing its answer (uploads left out).
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
+  const apiMs: number[] = [];
+  let connections = 0;
+  hub.server.on('connection', () => connections++);
+  hub.server.on('request', (req, res) => {
+    if (req.method === 'POST' || req.method === 'PUT') return;
+    const t0 = performance.now();
+    res.once('finish', () => apiMs.push(performance.now() - t0));
+  });
+  const gc = { count: 0, major: 0, totalMs: 0, maxMs: 0 };
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gc.count++;
+      const { detail } = e as unknown as { detail?: { kind?: number } };
+      if (detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) gc.major++;
+      gc.totalMs += e.duration;
+      gc.maxMs = Math.max(gc.maxMs, e.duration);
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
+  const threads0 = threadCpu();
   const cpu0 = process.cpuUsage();
   const elu0 = performance.eventLoopUtilization();
   await whenParentSays('stop');
   const cpu = process.cpuUsage(cpu0);
   const elu = performance.eventLoopUtilization(elu0);
+  loopDelay.disable();
+  const threads = threadCpu();
+  for (const [k, v] of threads0) threads.set(k, (threads.get(k) ?? 0) - v);
+  gcObserver.disconnect();
   if (session && profDir) {
     const { profile } = await session.post('Profiler.stop');
     writeFileSync(path.join(profDir, `hub-${process.pid}.cpuprofile`), JSON.stringify(profile));
@@ -54,9 +82,34 @@ runChild(async () => {
     type: 'hub-done',
     cpuMs: Math.round((cpu.user + cpu.system) / 1000),
     eventLoopUtilization: Math.round(elu.utilization * 1000) / 1000,
+    eventLoopDelay: {
+      p50Ms: Math.round(loopDelay.percentile(50) / 1e4) / 100,
+      p99Ms: Math.round(loopDelay.percentile(99) / 1e4) / 100,
+      maxMs: Math.round(loopDelay.max / 1e4) / 100,
+    },
+    apiServerMs: summarize(apiMs),
+    connections,
+    threadCpuMs: Object.fromEntries([...threads].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1])),
+    gc: { ...gc, totalMs: Math.round(gc.totalMs), maxMs: Math.round(gc.maxMs * 10) / 10 },
   });
 
   await stopped;
   await hub.close();
   process.exit(0);
 });
+
+/** CPU time (ms) of each of this process's threads by name, from /proc (Linux; empty elsewhere). */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
+      const key = tid === String(process.pid) ? 'main' : `${name}-${tid}`;
+      out.set(key, (out.get(key) ?? 0) + ticks * 10);
+    }
+  } catch {}
+  return out;
+}

@@ -68,7 +68,8 @@ export interface LoadReport {
   /** Requests per second actually sent. */
   ratePerSec: number;
   all: LatencySummary;
-  byRoute: Record<string, LatencySummary>;
+  /** Per route, with the count of each HTTP status answered. */
+  byRoute: Record<string, LatencySummary & { statuses: Record<string, number> }>;
   /** How late the generator itself sent requests (its own scheduling on a busy machine). */
   lagP99Ms: number;
   cpuMs: number;
@@ -79,6 +80,16 @@ export interface HubReport {
   /** CPU time of the hub process between `go` and `stop`. */
   cpuMs: number;
   eventLoopUtilization: number;
+  /** How late the hub's event loop ran its timers (5 ms resolution): a stall here delays every request. */
+  eventLoopDelay: { p50Ms: number; p99Ms: number; maxMs: number };
+  /** API requests (not uploads) from the hub's first sight of the request to the end of its answer. */
+  apiServerMs: LatencySummary;
+  /** TCP connections accepted (uploads and API requests keep theirs alive). */
+  connections: number;
+  /** CPU time by thread name between go and stop (Linux: /proc; each worker thread is named by Node). */
+  threadCpuMs: Record<string, number>;
+  /** Garbage collections of the hub's main thread (each pauses it). */
+  gc: { count: number; major: number; totalMs: number; maxMs: number };
 }
 
 export type ChildMessage =

@@ -3,6 +3,7 @@
  * field routes (register, heartbeat, jobs, bundle upload) and, with a NATS URL, also consumes bundles from
  * JetStream and puts drill jobs on the work queue.
  */
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { TgError } from '../../errors/index.ts';
@@ -40,6 +41,8 @@ export interface NetworkHub {
   network: HubNetwork;
   catalog: Catalog;
   nats: NatsHubLink | null;
+  /** The HTTP server the API listens on (for instrumentation: the benchmark times requests on it). */
+  server: Server;
   close(): Promise<void>;
 }
 
@@ -97,6 +100,7 @@ export async function startNetworkHub(opts: NetworkHubOptions): Promise<NetworkH
       network,
       catalog,
       nats: link,
+      server: app.server,
       close: async () => {
         try {
           await link?.close();
