@@ -82,6 +82,36 @@ describe('tactile features', () => {
     assert.equal(f.contact, true);
   });
 
+  test('updateFrom a channel gives what update gives; the force is forceAt of the mean contact depth', () => {
+    const a = new TactileFeatureExtractor({ rows: 4, cols: 4 });
+    const b = new TactileFeatureExtractor({ rows: 4, cols: 4 });
+    const fa = emptyTactileFeatures();
+    const fb = emptyTactileFeatures();
+    const rng = seededRng(5);
+    const channel = { values: new Float64Array(16), valid: true, stampSec: 0 };
+    let contacts = 0;
+    for (let k = 0; k < 400; k++) {
+      for (let i = 0; i < 16; i++) channel.values[i] = rng.next() < 0.4 ? 6e-4 * rng.next() : 0;
+      channel.valid = k % 37 !== 5;
+      if (k % 53 === 7) channel.values[3] = Number.NaN;
+      channel.stampSec = 0.004 * k;
+      a.update(channel.values, channel.valid, channel.stampSec, fa);
+      b.updateFrom(channel, fb);
+      assert.deepEqual(fb, fa, `features at sample ${k}`);
+      if (!fa.contact || !channel.valid || k % 53 === 7) continue;
+      contacts++;
+      let sum = 0;
+      let n = 0;
+      for (const d of channel.values) {
+        if (!(d > 1e-5)) continue;
+        sum += d;
+        n++;
+      }
+      assert.equal(fa.forceN, a.forceAt(sum / n));
+    }
+    assert.ok(contacts > 300);
+  });
+
   test('a bad calibration table is refused', () => {
     const bad = [
       { depthM: [0, 1e-4], forceN: [0] },

@@ -148,7 +148,7 @@ export class ArmPerception {
     this.tau.read(tSec, st.tau);
     for (let i = 0; i < this.pads.length; i++) {
       const p = this.pads[i]!;
-      p.extractor.update(p.channel.values, p.channel.valid, p.channel.stampSec, p.out);
+      p.extractor.updateFrom(p.channel, p.out);
     }
     const w = this.wrench;
     if (w !== null && st.wrench !== undefined) {

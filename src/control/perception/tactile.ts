@@ -52,6 +52,8 @@ export class TactileFeatureExtractor {
   private anchored = false;
   private prevR = 0.5;
   private prevC = 0.5;
+  /** Stamp of the grid being read: a field, not an argument, so that no double is boxed per call. */
+  private sampleSec = 0;
 
   constructor(opts: TactileFeatureOptions) {
     this.rows = opts.rows;
@@ -83,6 +85,15 @@ export class TactileFeatureExtractor {
     return f[i - 1]! + ((depthM - d[i - 1]!) * (f[i]! - f[i - 1]!)) / (d[i]! - d[i - 1]!);
   }
 
+  /** `update` from a sensor channel (its values, validity and stamp), at the control rate. */
+  updateFrom(
+    channel: { values: ArrayLike<number>; valid: boolean; stampSec: number },
+    out: TactileFeatures,
+  ): void {
+    this.sampleSec = channel.stampSec;
+    this.extract(channel.values, channel.valid, out);
+  }
+
   /** Forgets the slip history (after a reset). */
   reset(): void {
     this.lastSec = Number.NaN;
@@ -94,7 +105,13 @@ export class TactileFeatureExtractor {
    * the features as they were: they describe the last good sample.
    */
   update(grid: ArrayLike<number>, valid: boolean, tSec: number, out: TactileFeatures): void {
+    this.sampleSec = tSec;
+    this.extract(grid, valid, out);
+  }
+
+  private extract(grid: ArrayLike<number>, valid: boolean, out: TactileFeatures): void {
     const { rows, cols } = this;
+    const tSec = this.sampleSec;
     if (!valid) return;
     let sum = 0;
     let count = 0;
@@ -123,7 +140,14 @@ export class TactileFeatureExtractor {
       return;
     }
     out.contact = true;
-    out.forceN = this.forceAt(sum / count);
+    // forceAt, inline: a call V8 does not inline boxes its argument and its result.
+    const depthM = sum / count;
+    const d = this.depthTable;
+    const f = this.forceTable;
+    let i = 1;
+    while (i < d.length - 1 && depthM > d[i]!) i++;
+    out.forceN =
+      depthM <= 0 ? 0 : f[i - 1]! + ((depthM - d[i - 1]!) * (f[i]! - f[i - 1]!)) / (d[i]! - d[i - 1]!);
     const cr = sr / sum / rows;
     const cc = sc / sum / cols;
     out.centroid[0] = cr;
