@@ -6,11 +6,14 @@
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import {
   blockKib,
+  CALLER_WAITING,
   CONSUMED,
   type CopyReply,
   type CopyRequest,
   InlineCopier,
   SIGNAL,
+  WORKER_POLL_MS,
+  WORKER_WAITING,
 } from './frame-copier.ts';
 import type { FrameBlock, FrameColumn } from './frame-source.ts';
 
@@ -35,11 +38,22 @@ try {
     queue.shift() ?? (receiveMessageOnPort(port)?.message as CopyRequest | undefined);
   const takeWaiting = (): CopyRequest => {
     for (;;) {
+      // Announce the sleep before the last look, so a request posted after it notifies (see SIGNAL).
+      Atomics.store(shared, WORKER_WAITING, 1);
       const seen = Atomics.load(shared, SIGNAL);
       const request = take();
-      if (request) return request;
-      Atomics.wait(shared, SIGNAL, seen);
+      if (request) {
+        Atomics.store(shared, WORKER_WAITING, 0);
+        return request;
+      }
+      Atomics.wait(shared, SIGNAL, seen, WORKER_POLL_MS);
+      Atomics.store(shared, WORKER_WAITING, 0);
     }
+  };
+  /** Counts a block as taken, waking the caller if it waits for room. */
+  const taken = (block: FrameBlock) => {
+    Atomics.add(shared, CONSUMED, blockKib(block));
+    if (Atomics.load(shared, CALLER_WAITING) === 1) Atomics.notify(shared, CONSUMED);
   };
   /** The block DuckDB is reading; once it asks for the next, its buffers go back for reuse. */
   let reading: FrameBlock | undefined;
@@ -56,7 +70,7 @@ try {
     const request = takeWaiting();
     if (request.kind === 'end') return undefined;
     if (request.kind !== 'block') throw new Error(`frame copier: ${request.kind} inside a stream`);
-    Atomics.add(shared, CONSUMED, blockKib(request.block));
+    taken(request.block);
     reading = request.block;
     return request.block;
   };
@@ -71,9 +85,13 @@ try {
           try {
             if (request.kind === 'copy') await copier.copy(request.blocks, target, options);
             else {
+              // During the stream its blocks are taken synchronously: no 'message' event (and no JS on
+              // this thread) per block.
+              port.off('message', onRequest);
               try {
                 await copier.copyStream(nextBlock, target, options);
               } finally {
+                port.on('message', onRequest);
                 // A failed COPY may not have read its last block: nothing is given back from it.
                 reading = undefined;
               }
@@ -85,16 +103,17 @@ try {
         }
         // A block or end outside a stream is what is left of a stream that failed: dropped (and counted
         // as taken, so the caller's room() does not wait for it).
-        else if (request.kind === 'block') Atomics.add(shared, CONSUMED, blockKib(request.block));
+        else if (request.kind === 'block') taken(request.block);
       }
     } finally {
       busy = false;
     }
   };
-  port.on('message', (request: CopyRequest) => {
+  function onRequest(request: CopyRequest) {
     queue.push(request);
     void pump();
-  });
+  }
+  port.on('message', onRequest);
   reply({ ready: true });
 } catch (err) {
   reply({ failed: errorText(err) });

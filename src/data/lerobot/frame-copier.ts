@@ -96,10 +96,15 @@ export type CopyReply = { id: number; error?: string } | { ready: true } | { fai
 
 /**
  * Shared between the two threads (Int32 slots): SIGNAL counts the requests posted (the worker sleeps on it
- * while a stream waits for its next block), CONSUMED the KiB of stream blocks the worker has taken.
+ * while a stream waits for its next block), CONSUMED the KiB of stream blocks the worker has taken (the
+ * caller sleeps on it while too much is in flight), and whether each side sleeps: a wake-up is a system
+ * call that, on a busy machine, can cost the waker its time slice, so neither side notifies a thread that
+ * is not waiting.
  */
 export const SIGNAL = 0;
 export const CONSUMED = 1;
+export const WORKER_WAITING = 2;
+export const CALLER_WAITING = 3;
 
 /** KiB of a block's buffers (rounded up), the unit of the CONSUMED counter. */
 export function blockKib(block: FrameBlock): number {
@@ -120,11 +125,16 @@ const waitAsync = (
   }
 ).waitAsync;
 
+/** Stream blocks posted per wake-up of a sleeping worker (see post()). */
+const WAKE_BLOCKS = 4;
+/** How often a sleeping worker looks for blocks nobody woke it for. */
+export const WORKER_POLL_MS = 10;
+
 /** Buffers kept for reuse on this side, at most. */
 const SPARE_BUFFERS = 32;
 
 /** Stream blocks posted but not yet taken by DuckDB, at most (beyond it `room()` waits). */
-const STREAM_AHEAD_KIB = 64 * 1024;
+const STREAM_AHEAD_KIB = 16 * 1024;
 
 /** An open stream: one COPY on the worker fed block by block. */
 export interface FrameStream {
@@ -146,6 +156,8 @@ export class WorkerCopier implements FrameCopier {
   /** KiB of stream blocks posted so far (wraps like the shared counter). */
   private posted = 0;
   private streaming = false;
+  /** Blocks posted since the worker was last woken. */
+  private unwoken = 0;
   /** Buffers of streamed blocks that DuckDB has copied, sent back by the worker for reuse. */
   private readonly spares: ArrayBuffer[] = [];
 
@@ -177,7 +189,7 @@ export class WorkerCopier implements FrameCopier {
   /** Starts the worker; resolves once its DuckDB is open. */
   static start(columns: readonly FrameColumn[]): Promise<WorkerCopier> {
     const worker = spawnWorker(new URL('./frame-copier-worker.ts', import.meta.url), { columns });
-    const shared = new Int32Array(new SharedArrayBuffer(8));
+    const shared = new Int32Array(new SharedArrayBuffer(16));
     const { port1, port2 } = new MessageChannel();
     const back = new MessageChannel();
     // Returned buffers are taken synchronously (spare()); the port never needs to keep the process alive.
@@ -204,7 +216,11 @@ export class WorkerCopier implements FrameCopier {
   private post(request: CopyRequest, transfer: ArrayBuffer[]): void {
     this.port.postMessage(request, transfer);
     Atomics.add(this.shared, SIGNAL, 1);
-    Atomics.notify(this.shared, SIGNAL);
+    // A sleeping worker is woken for every request but a stream's blocks, which it gets in fours (it also
+    // looks every WORKER_POLL_MS): on a busy machine each wake-up can cost this thread its time slice.
+    if (request.kind === 'block' && ++this.unwoken < WAKE_BLOCKS) return;
+    this.unwoken = 0;
+    if (Atomics.load(this.shared, WORKER_WAITING) === 1) Atomics.notify(this.shared, SIGNAL);
   }
 
   private request(make: (id: number) => [CopyRequest, ArrayBuffer[]]): Promise<void> {
@@ -253,10 +269,16 @@ export class WorkerCopier implements FrameCopier {
   async room(): Promise<void> {
     for (;;) {
       if (this.dead) throw this.dead;
+      Atomics.store(this.shared, CALLER_WAITING, 1);
       const consumed = Atomics.load(this.shared, CONSUMED);
-      if (((this.posted - consumed) | 0) <= STREAM_AHEAD_KIB) return;
-      const wait = waitAsync(this.shared, CONSUMED, consumed, 100);
+      if (((this.posted - consumed) | 0) <= STREAM_AHEAD_KIB) {
+        Atomics.store(this.shared, CALLER_WAITING, 0);
+        return;
+      }
+      // (The timeout only bounds a wait on a worker that died without a word.)
+      const wait = waitAsync(this.shared, CONSUMED, consumed, 1000);
       if (wait.async) await wait.value;
+      Atomics.store(this.shared, CALLER_WAITING, 0);
     }
   }
 
