@@ -173,6 +173,8 @@ export default defineBenchmark({
         const t2 = process.hrtime.bigint();
         await writer.addEpisode(episode);
         writeNs += process.hrtime.bigint() - t2;
+        // The writer has copied the frames: the next episode is recorded into these arrays.
+        recorder.recycle(episode);
         validateNs += t2 - t1;
         recordNs += t1 - t0;
         ids.push(episode.meta.id);

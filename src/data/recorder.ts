@@ -21,6 +21,10 @@ export class Recorder {
   private timestamps: Float64Array;
   private capacity: number;
   private count = 0;
+  /** Arrays finish() handed out and recycle() has not taken back. */
+  private readonly issued = new WeakSet<ArrayBufferView>();
+  /** An episode's arrays given back by recycle(), for the next finish() to fill. */
+  private spare: { columns: Float32Array[]; timestamps: Float64Array } | undefined;
 
   constructor(opts: RecorderOptions) {
     if (!Number.isInteger(opts.fps) || opts.fps <= 0) {
@@ -71,15 +75,30 @@ export class Recorder {
     this.count = 0;
   }
 
-  /** Ends the episode: returns exact-length copies of the columns and resets the recorder for the next one. */
+  /**
+   * Ends the episode: returns exact-length copies of the columns and resets the recorder for the next one.
+   * The copies go into the arrays of a recycled episode when they fit, else into new ones.
+   */
   finish(labels: EpisodeLabels): RecordedEpisode {
     const length = this.count;
     const columns: Record<string, Float32Array> = {};
+    const spare = this.spare;
+    this.spare = undefined;
     for (let i = 0; i < this.names.length; i++) {
-      const dim = this.dims[i] as number;
-      columns[this.names[i] as string] = (this.buffers[i] as Float32Array).slice(0, length * dim);
+      const n = length * (this.dims[i] as number);
+      const reuse = spare?.columns[i];
+      const out =
+        reuse && reuse.buffer.byteLength >= 4 * n
+          ? new Float32Array(reuse.buffer as ArrayBuffer, 0, n)
+          : new Float32Array(n);
+      out.set((this.buffers[i] as Float32Array).subarray(0, n));
+      columns[this.names[i] as string] = out;
     }
-    const timestampsSec = this.timestamps.slice(0, length);
+    const timestampsSec =
+      spare && spare.timestamps.buffer.byteLength >= 8 * length
+        ? new Float64Array(spare.timestamps.buffer as ArrayBuffer, 0, length)
+        : new Float64Array(length);
+    timestampsSec.set(this.timestamps.subarray(0, length));
     const withoutId = { ...labels, fps: this.fps, length };
     const parsed = EpisodeMetaSchema.safeParse({ ...withoutId, id: '0'.repeat(64) });
     if (!parsed.success) {
@@ -91,7 +110,24 @@ export class Recorder {
     const { id: _placeholder, ...clean } = parsed.data;
     const id = computeEpisodeId(clean, columns, timestampsSec);
     this.count = 0;
+    for (const c of Object.values(columns)) this.issued.add(c);
+    this.issued.add(timestampsSec);
     return { meta: { ...clean, id }, length, timestampsSec, columns };
+  }
+
+  /**
+   * Gives a finished episode's arrays back once nothing reads them any more (e.g. once
+   * LeRobotWriter.addEpisode, which copies them, has returned): the next finish() fills them instead of
+   * allocating ~4 bytes per value (and the collector freeing them later). The episode's columns and
+   * timestamps must not be used afterwards. Arrays this recorder did not hand out, or already took
+   * back, are ignored.
+   */
+  recycle(episode: RecordedEpisode): void {
+    const columns = this.names.map((n) => episode.columns[n]);
+    const all = [...columns, episode.timestampsSec];
+    if (!all.every((a) => a !== undefined && this.issued.has(a))) return;
+    for (const a of all) this.issued.delete(a as ArrayBufferView);
+    this.spare = { columns: columns as Float32Array[], timestamps: episode.timestampsSec };
   }
 
   private grow(): void {

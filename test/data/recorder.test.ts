@@ -61,3 +61,35 @@ test('recorder refuses missing or mis-sized features and bad labels', () => {
   );
   assert.throws(() => new Recorder({ fps: 0, features: { s: 2 } }), /fps/);
 });
+
+test('recycle: the next episode is copied into the given-back arrays; foreign or repeated give-backs are ignored', () => {
+  const features = { s: 2, a: 1 };
+  const rec = new Recorder({ fps: 10, features });
+  const fresh = new Recorder({ fps: 10, features });
+  const record = (r: Recorder, n: number, base: number) => {
+    for (let f = 0; f < n; f++)
+      r.record(f / 10, { s: Float32Array.of(base + f, -f), a: Float32Array.of(base * f) });
+    return r.finish({ ...labels, events: [] });
+  };
+  const first = record(rec, 20, 1);
+  const firstBuffer = first.columns.s?.buffer;
+  rec.recycle(first);
+  rec.recycle(first); // already taken back: ignored
+  const second = record(rec, 15, 5);
+  assert.equal(second.columns.s?.buffer, firstBuffer, 'reuses the recycled buffer');
+  assert.equal(second.columns.s?.length, 30);
+  // Same values and id as an episode recorded into fresh arrays.
+  const reference = record(fresh, 15, 5);
+  assert.deepEqual(second.columns, reference.columns);
+  assert.deepEqual(second.timestampsSec, reference.timestampsSec);
+  assert.equal(second.meta.id, reference.meta.id);
+  // Longer than the recycled arrays: new ones.
+  rec.recycle(second);
+  const third = record(rec, 40, 2);
+  assert.notEqual(third.columns.s?.buffer, firstBuffer);
+  assert.equal(third.meta.id, record(fresh, 40, 2).meta.id);
+  // An episode from another recorder is not taken.
+  rec.recycle(reference);
+  const fourth = record(rec, 3, 0);
+  assert.notEqual(fourth.columns.s?.buffer, reference.columns.s?.buffer);
+});
