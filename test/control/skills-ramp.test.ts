@@ -59,6 +59,30 @@ describe('RampFollower', () => {
     f.follow(0);
     assert.ok(f.v < v0 && f.v > 0, 'decelerates by one step, does not reverse at once');
   });
+
+  test('step (target and speed as fields) and brake move exactly as follow and halt', () => {
+    const a = new RampFollower(DT, 0.2, 1.25);
+    const b = new RampFollower(DT, 0.2, 1.25);
+    a.reset(0.03);
+    b.reset(0.03);
+    let target = 0.08;
+    let speed = 0.2;
+    for (let k = 0; k < 600; k++) {
+      if (k % 45 === 0) target = 0.005 + ((k * 37) % 80) / 1000;
+      if (k % 70 === 0) speed = k % 140 === 0 ? 0.05 : 0.5; // below and above the channel's 0.2
+      if (k % 90 >= 80) {
+        a.halt();
+        b.brake();
+      } else {
+        a.follow(target, speed);
+        b.target = target;
+        b.speed = speed;
+        b.step();
+      }
+      assert.equal(b.x, a.x, `x at tick ${k}`);
+      assert.equal(b.v, a.v, `v at tick ${k}`);
+    }
+  });
 });
 
 describe('arm profile within the spine limits', () => {

@@ -138,8 +138,14 @@ export class GripRegulator {
   step(state: WorldState): void {
     this.speed = this.motion.profile.gripper.speedMps;
     this.update(state);
-    if (Number.isNaN(this.desired)) this.motion.haltGripper();
-    else this.motion.moveGripper(this.desired, this.speed);
+    // (moveGripper / haltGripper, through the follower's fields: no double is passed or returned.)
+    const f = this.motion.gripper;
+    if (Number.isNaN(this.desired)) f.brake();
+    else {
+      f.target = this.desired;
+      f.speed = this.speed;
+      f.step();
+    }
   }
 
   private update(state: WorldState): void {

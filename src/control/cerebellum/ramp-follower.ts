@@ -11,6 +11,9 @@ export class RampFollower {
   /** Command (position) and its velocity per tick. */
   x = 0;
   v = 0;
+  /** What `step` follows, and at what speed (capped at the channel's): set them, then call `step`. */
+  target = 0;
+  speed = 0;
   private readonly dtSec: number;
   private readonly maxSpeed: number;
   /** Largest velocity change per tick. */
@@ -31,6 +34,33 @@ export class RampFollower {
   /** One tick toward `target` at no more than `speed` (capped at the channel's); returns the command. */
   follow(target: number, speed = this.maxSpeed): number {
     return this.move(approachVelocity(target - this.x, Math.min(speed, this.maxSpeed), this.adt, this.dtSec));
+  }
+
+  /**
+   * `follow(target, speed)` for a caller on the control tick: the target and speed are set as fields and
+   * nothing is returned (read `x`), so no double crosses a call V8 might not inline (each would be boxed).
+   */
+  step(): void {
+    const error = this.target - this.x;
+    const d = error < 0 ? -error : error;
+    const v = Math.min(
+      Math.min(this.speed, this.maxSpeed),
+      brakingSpeed(d, this.adt, this.dtSec),
+      d / this.dtSec,
+    );
+    const want = error < 0 ? -v : v;
+    const v0 = this.v;
+    const adt = this.adt;
+    this.v = want > v0 + adt ? v0 + adt : want < v0 - adt ? v0 - adt : want;
+    this.x += this.v * this.dtSec;
+  }
+
+  /** `halt` without the return value (see `step`). */
+  brake(): void {
+    const v0 = this.v;
+    const adt = this.adt;
+    this.v = 0 > v0 + adt ? v0 + adt : 0 < v0 - adt ? v0 - adt : 0;
+    this.x += this.v * this.dtSec;
   }
 
   /** One tick of braking to rest wherever that ends; returns the command. */
