@@ -21,7 +21,7 @@ import { encodeBundle } from './transfer/index.ts';
 import { HttpEpisodeTransport } from './transport/http.ts';
 import { NatsEpisodeTransport } from './transport/nats.ts';
 import type { NatsLayout } from './transport/nats-layout.ts';
-import type { EpisodeTransport, SendResult } from './transport/transport.ts';
+import { type EpisodeTransport, HUB_DOWN_MAX_MS, hubDown, type SendResult } from './transport/transport.ts';
 import { type BackoffOptions, Uploader } from './uploader.ts';
 
 export const FIELD_ROBOT_KIND = 'arm7';
@@ -280,8 +280,8 @@ export class FieldAgent {
     while (!this.registered && !this.stopping.signal.aborted) {
       try {
         await this.register();
-      } catch {
-        await sleep(delayMs, this.stopping.signal);
+      } catch (err) {
+        await sleep(retryStep(delayMs, err), this.stopping.signal);
         delayMs = Math.min(delayMs * 2, 10_000);
       }
     }
@@ -427,12 +427,20 @@ export class FieldAgent {
         const outcome = await taken.done();
         await this.journal.end(taken.job.id, outcome === 'done');
         return;
-      } catch {
-        await sleep(delayMs, this.stopping.signal);
+      } catch (err) {
+        await sleep(retryStep(delayMs, err), this.stopping.signal);
         delayMs = Math.min(delayMs * 2, 10_000);
       }
     }
   }
+}
+
+/**
+ * The wait before retrying a request to the hub: the backoff step, capped while nothing listens at the
+ * hub's address, so a job finished during a hub restart is acknowledged soon after the hub is back.
+ */
+function retryStep(delayMs: number, err: unknown): number {
+  return hubDown(err) ? Math.min(delayMs, HUB_DOWN_MAX_MS) : delayMs;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -7,7 +7,13 @@
  * batch is re-sent one entry at a time, so only the bad entry is set aside).
  */
 import type { Spool, SpoolEntry } from './spool/index.ts';
-import { type EpisodeTransport, type SendResult, TransportError } from './transport/transport.ts';
+import {
+  type EpisodeTransport,
+  HUB_DOWN_MAX_MS,
+  hubDown,
+  type SendResult,
+  TransportError,
+} from './transport/transport.ts';
 
 export interface BackoffOptions {
   initialMs: number;
@@ -27,7 +33,7 @@ export interface BatchOptions {
   maxBytes: number;
 }
 
-export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 250, maxMs: 30_000, downMaxMs: 2000 };
+export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 250, maxMs: 30_000, downMaxMs: HUB_DOWN_MAX_MS };
 export const DEFAULT_BATCH: BatchOptions = { maxEpisodes: 64, maxBytes: 8 * 1024 * 1024 };
 
 export interface UploaderOptions {
@@ -113,10 +119,7 @@ export class Uploader {
         if (err instanceof TransportError && err.unknownRobot)
           await this.opts.onUnknownRobot?.().catch(() => {});
         // The step keeps growing while the hub is down, so a hub that comes back busy is still spared.
-        const step =
-          err instanceof TransportError && err.hubDown
-            ? Math.min(delayMs, backoff.downMaxMs ?? (DEFAULT_BACKOFF.downMaxMs as number))
-            : delayMs;
+        const step = hubDown(err) ? Math.min(delayMs, backoff.downMaxMs ?? HUB_DOWN_MAX_MS) : delayMs;
         // Full jitter around the current step keeps N fields from retrying in lock-step after an outage.
         const wait = Math.round(step / 2 + Math.random() * (step / 2));
         this.opts.onRetry?.(first, reason, wait);

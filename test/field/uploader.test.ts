@@ -14,7 +14,7 @@ import { encodeBundle } from '../../src/field/transfer/index.ts';
 import { HttpEpisodeTransport } from '../../src/field/transport/http.ts';
 import { NatsEpisodeTransport } from '../../src/field/transport/nats.ts';
 import type { NatsLayout } from '../../src/field/transport/nats-layout.ts';
-import { type EpisodeTransport, TransportError } from '../../src/field/transport/transport.ts';
+import { type EpisodeTransport, hubDown, TransportError } from '../../src/field/transport/transport.ts';
 import { Uploader, type UploaderOptions } from '../../src/field/uploader.ts';
 import { Catalog } from '../../src/hub/catalog/index.ts';
 import { type NetworkHub, startNetworkHub } from '../../src/hub/ingest/network-hub.ts';
@@ -226,6 +226,9 @@ describe('uploader', () => {
     assert.equal(down.hubDown, true);
     assert.equal(down.permanent, false);
     assert.match(down.message, /ECONNREFUSED/);
+    // The same for the field's other requests (job acknowledgements, registration): plain fetch errors.
+    assert.equal(hubDown(await fetch(`http://127.0.0.1:${downPort}/`).catch((e: unknown) => e)), true);
+    assert.equal(hubDown(new Error('socket hang up')), false);
     const busy = createServer((_req, res) => res.writeHead(503).end('{"error":{"message":"busy"}}'));
     await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
     try {

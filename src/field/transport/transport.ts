@@ -44,3 +44,15 @@ export class TransportError extends Error {
     this.hubDown = options?.hubDown ?? false;
   }
 }
+
+/**
+ * Whether a failed request found nothing listening at the hub's address (connection refused): the hub is
+ * down or restarting. Such a retry costs the hub nothing, so callers retry it within a short, capped step.
+ */
+export function hubDown(err: unknown): boolean {
+  if (err instanceof TransportError) return err.hubDown;
+  return ((err as Error | undefined)?.cause as NodeJS.ErrnoException | undefined)?.code === 'ECONNREFUSED';
+}
+
+/** Longest retry step while `hubDown` (uploads, job acknowledgements, registration). */
+export const HUB_DOWN_MAX_MS = 2000;
