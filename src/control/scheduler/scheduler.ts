@@ -225,7 +225,7 @@ export class RateScheduler<R = unknown> {
     const cerebDue = this.k % this.cerebEvery === 0;
     if (cerebDue && this.o.brain) {
       const wait = this.serviceBrain(t);
-      if (wait) return wait.then(() => this.finishTick(t, cerebDue));
+      if (wait) return this.finishAfter(wait, t);
     }
     this.finishTick(t, cerebDue);
     return undefined;
@@ -274,6 +274,15 @@ export class RateScheduler<R = unknown> {
   }
 
   // ---- internals ----
+  //
+  // The per-tick functions (step, serviceBrain, startBrain's check) create no closures: a function with a
+  // closure that captures its locals or `this` allocates its context on every call, even on the paths that
+  // never create the closure. The closures live in the rarely called helpers below.
+
+  /** A cerebellum tick (the only kind that waits for the brain) finished once the brain has landed. */
+  private finishAfter(wait: Promise<void>, t: number): Promise<void> {
+    return wait.then(() => this.finishTick(t, true));
+  }
 
   private finishTick(t: number, cerebDue: boolean): void {
     if (cerebDue && !this.faulted.cerebellum) this.runCerebellum(t);
@@ -345,8 +354,7 @@ export class RateScheduler<R = unknown> {
       if (!f.settled) {
         if (!this.o.realtime && t >= f.dueSec - 1e-12) {
           // Simulated time has reached the landing time: wait (wall clock) for the result or the timeout.
-          const left = this.brainTimeoutMs - (now() - f.wallStart);
-          return settledWithin(f.settledPromise, left).then(() => this.landBrain(t, f));
+          return this.landWhenSettled(t, f);
         }
         if (now() - f.wallStart > this.brainTimeoutMs) this.landBrain(t, f);
       } else if (this.o.realtime || t >= f.dueSec - 1e-12) {
@@ -355,6 +363,11 @@ export class RateScheduler<R = unknown> {
     }
     this.startBrain(t);
     return undefined;
+  }
+
+  private landWhenSettled(t: number, f: BrainFlight<R>): Promise<void> {
+    const left = this.brainTimeoutMs - (now() - f.wallStart);
+    return settledWithin(f.settledPromise, left).then(() => this.landBrain(t, f));
   }
 
   private landBrain(t: number, f: BrainFlight<R>): void {
@@ -387,6 +400,10 @@ export class RateScheduler<R = unknown> {
 
   private startBrain(t: number): void {
     if (!this.planWanted || this.flight || this.faulted.brain) return;
+    this.launchBrain(t);
+  }
+
+  private launchBrain(t: number): void {
     this.planWanted = false;
     const controller = new AbortController();
     const f: BrainFlight<R> = {
