@@ -89,7 +89,9 @@ runChild(async () => {
     },
     apiServerMs: summarize(apiMs),
     connections,
-    threadCpuMs: Object.fromEntries([...threads].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1])),
+    threadCpuMs: Object.fromEntries(
+      [...threads].filter(([k, v]) => v >= 100 || (k.endsWith(' cpu') && v > 0)).sort((a, b) => b[1] - a[1]),
+    ),
     gc: { ...gc, totalMs: Math.round(gc.totalMs), maxMs: Math.round(gc.maxMs * 10) / 10 },
   });
 
@@ -98,17 +100,21 @@ runChild(async () => {
   process.exit(0);
 });
 
-/** CPU time (ms) of each of this process's threads by name, from /proc (Linux; empty elsewhere). */
+/**
+ * CPU time (ms) of each of this process's threads, and how long each waited runnable for a CPU (the
+ * scheduler's run-queue wait), from /proc (Linux; empty elsewhere). Keys: "main", else "<name>-<tid>".
+ */
 function threadCpu(): Map<string, number> {
   const out = new Map<string, number>();
   try {
     for (const tid of readdirSync('/proc/self/task')) {
       const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
       const key = tid === String(process.pid) ? 'main' : `${name}-${tid}`;
-      out.set(key, (out.get(key) ?? 0) + ticks * 10);
+      // schedstat: ns on a CPU, ns waiting on a run queue, time slices.
+      const [runNs, waitNs] = readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+      out.set(`${key} cpu`, Math.round((runNs ?? 0) / 1e6));
+      out.set(`${key} wait`, Math.round((waitNs ?? 0) / 1e6));
     }
   } catch {}
   return out;

@@ -86,7 +86,7 @@ export interface HubReport {
   apiServerMs: LatencySummary;
   /** TCP connections accepted (uploads and API requests keep theirs alive). */
   connections: number;
-  /** CPU time by thread name between go and stop (Linux: /proc; each worker thread is named by Node). */
+  /** Per thread between go and stop (Linux): "<thread> cpu" ms on a CPU, "<thread> wait" ms runnable but waiting for one. */
   threadCpuMs: Record<string, number>;
   /** Garbage collections of the hub's main thread (each pauses it). */
   gc: { count: number; major: number; totalMs: number; maxMs: number };
