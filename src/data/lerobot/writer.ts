@@ -602,28 +602,43 @@ export class LeRobotWriter {
       await this.abort();
       throw invalid('no episodes were added; LeRobot cannot open an empty dataset');
     }
+    let early: Promise<void> | undefined;
     try {
       this.endStream();
       await this.flushBatch(true);
+      // When every episode already knows its data file (streams name theirs up front), the metadata is
+      // written while the last data file is still being encoded (on the worker's DuckDB).
+      if (this.episodes.every((e) => e['data/file_index'] >= 0)) {
+        early = this.writeMetadata();
+        early.catch(() => {});
+      }
       await this.settle();
       await this.stopWorker();
-      await this.writeTasks();
-      await this.writeEpisodes();
-      const stats: Record<string, unknown> = aggregateStats(this.episodes.map((e) => e.stats));
-      for (const name of this.imageNames) stats[name] = nestImageStats(stats[name] as FeatureStats);
-      await writeFile(join(this.staging, STATS_PATH), `${JSON.stringify(stats, null, 4)}\n`);
-      await writeFile(join(this.staging, INFO_PATH), `${JSON.stringify(this.info(), null, 4)}\n`);
-      await writeFile(join(this.staging, TG_EPISODES_PATH), `${this.tgEpisodes.join('\n')}\n`);
+      await (early ?? this.writeMetadata());
+      early = undefined;
       await rm(join(this.staging, '.work'), { recursive: true, force: true });
       this.release();
       if (await exists(this.dir)) throw new Error(`${this.dir} appeared while writing`);
       await rename(this.staging, this.dir);
       this.state = 'closed';
     } catch (cause) {
+      // (DuckDB is released by abort: nothing may still run on it.)
+      await early?.catch(() => {});
       await this.abort();
       if (cause instanceof TgError) throw cause;
       throw new TgError('STORAGE_FAILED', `lerobot writer: close ${this.dir}: ${String(cause)}`, { cause });
     }
+  }
+
+  /** meta/: tasks, episodes, stats.json, info.json, tg_episodes.jsonl (every data file index known). */
+  private async writeMetadata(): Promise<void> {
+    await this.writeTasks();
+    await this.writeEpisodes();
+    const stats: Record<string, unknown> = aggregateStats(this.episodes.map((e) => e.stats));
+    for (const name of this.imageNames) stats[name] = nestImageStats(stats[name] as FeatureStats);
+    await writeFile(join(this.staging, STATS_PATH), `${JSON.stringify(stats, null, 4)}\n`);
+    await writeFile(join(this.staging, INFO_PATH), `${JSON.stringify(this.info(), null, 4)}\n`);
+    await writeFile(join(this.staging, TG_EPISODES_PATH), `${this.tgEpisodes.join('\n')}\n`);
   }
 
   /** Drops everything written so far; nothing appears at `dir`. */
