@@ -114,6 +114,7 @@ export class SimObjectTracker {
   readonly names: readonly string[];
   private readonly source: ObjectPoseSource;
   private readonly noise: GaussianSource;
+  private readonly draws = new Float64Array(3);
   private readonly o: Resolved;
   private readonly capacity: number;
   /** Per slot: stamp; per slot and object: pose (7) and seen flag. */
@@ -209,14 +210,19 @@ export class SimObjectTracker {
       this.source.read(i, pos, quat);
       const b = (this.head * n + i) * 7;
       let inView = o.dropout === 0 || this.noise.uniform() >= o.dropout;
+      // The draws in the order `normal()` one by one would take them (x, y, z, then yaw), filled into a
+      // buffer: no boxed double per draw.
+      const draws = this.draws;
+      if (o.posNoiseStd > 0) this.noise.fill(draws, 3);
       for (let j = 0; j < 3; j++) {
         const x = pos[j]!;
         if (!(x >= o.viewMin[j]! && x <= o.viewMax[j]!)) inView = false;
         const biased = x + o.bias[3 * i + j]!;
-        this.poses[b + j] = o.posNoiseStd > 0 ? biased + o.posNoiseStd * this.noise.normal() : biased;
+        this.poses[b + j] = o.posNoiseStd > 0 ? biased + o.posNoiseStd * draws[j]! : biased;
       }
       // Yaw error: q' = qz(e) * q, a rotation by e about world z applied after the true orientation.
-      const e = o.yawNoiseStd > 0 ? o.yawNoiseStd * this.noise.normal() : 0;
+      if (o.yawNoiseStd > 0) this.noise.fill(draws, 1);
+      const e = o.yawNoiseStd > 0 ? o.yawNoiseStd * draws[0]! : 0;
       const c = Math.cos(e / 2);
       const s = Math.sin(e / 2);
       const w = quat[0]!;

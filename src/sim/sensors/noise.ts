@@ -4,6 +4,7 @@ import type { Rng } from '../rng.ts';
 export class GaussianSource {
   private spare = 0;
   private hasSpare = false;
+  private readonly one = new Float64Array(1);
   constructor(private readonly rng: Rng) {}
 
   /**
@@ -21,21 +22,33 @@ export class GaussianSource {
   }
 
   normal(): number {
-    if (this.hasSpare) {
-      this.hasSpare = false;
-      return this.spare;
+    this.fill(this.one, 1);
+    return this.one[0]!;
+  }
+
+  /**
+   * Writes the next `n` samples of the stream `normal` gives into `out`. For per-tick callers: nothing is
+   * returned, and a double returned from a call V8 does not inline is a heap allocation.
+   */
+  fill(out: Float64Array, n: number): void {
+    for (let i = 0; i < n; i++) {
+      if (this.hasSpare) {
+        this.hasSpare = false;
+        out[i] = this.spare;
+        continue;
+      }
+      let u = 0;
+      let v = 0;
+      let s = 0;
+      do {
+        u = 2 * this.rng.next() - 1;
+        v = 2 * this.rng.next() - 1;
+        s = u * u + v * v;
+      } while (s >= 1 || s === 0);
+      const k = Math.sqrt((-2 * Math.log(s)) / s);
+      this.spare = v * k;
+      this.hasSpare = true;
+      out[i] = u * k;
     }
-    let u = 0;
-    let v = 0;
-    let s = 0;
-    do {
-      u = 2 * this.rng.next() - 1;
-      v = 2 * this.rng.next() - 1;
-      s = u * u + v * v;
-    } while (s >= 1 || s === 0);
-    const k = Math.sqrt((-2 * Math.log(s)) / s);
-    this.spare = v * k;
-    this.hasSpare = true;
-    return u * k;
   }
 }
