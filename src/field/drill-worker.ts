@@ -4,7 +4,7 @@
  * the thread that serves HTTP.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { runPickPlaceEpisode } from '../control/episode-loop.ts';
+import { episodeEvents, runPickPlaceEpisode } from '../control/episode-loop.ts';
 import { Recorder } from '../data/recorder.ts';
 import { embodimentHash, loadEmbodiment } from '../embodiment/index.ts';
 import { isTgError } from '../errors/index.ts';
@@ -60,7 +60,8 @@ port.on('message', async (cmd: DrillCommand) => {
       phase: 'drill',
       success: result.success,
       seed: cmd.seed,
-      events: [],
+      // The spine's interventions, as the stack records them (`tg run --out`).
+      events: episodeEvents(result, data.fps),
     });
     post(
       {
