@@ -2,12 +2,14 @@
  * Facility analytics in DuckDB: the catalog's episode rows (with robot vendor and field) are appended into
  * an in-memory DuckDB table, the operator is read straight from each source dataset's
  * meta/tg_episodes.jsonl (LeRobot ignores that file; the catalog does not carry operators), and quality
- * verdicts come from the data module's checks over the datasets' parquet frames. Everything is then one
- * GROUP BY.
+ * verdicts come from the data module's checks: over the datasets' parquet frames for episodes of LeRobot
+ * datasets, and as the catalog stores them for episodes the hub ingested as bundles (checked when their
+ * bundle was verified, src/hub/ingest/quality.ts). Everything is then one GROUP BY.
  *
  * Data yield is accepted frames / checked frames (DESIGN.md "Quality": derived from verdicts, never typed
- * in). Episodes whose source dataset cannot be checked (moved, deleted) count in episodes, frames and
- * success, not in yield; `checkedFrames` says how many frames the yield stands on.
+ * in). Episodes that cannot be checked (source dataset moved or deleted, or an upload stored before the
+ * hub computed verdicts) count in episodes, frames and success, not in yield; `checkedFrames` says how
+ * many frames the yield stands on.
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -157,13 +159,17 @@ async function loadFacts(
   await db.run(`CREATE TABLE episodes (
     id VARCHAR, dataset_path VARCHAR, episode_index INTEGER, robot VARCHAR, vendor VARCHAR, task VARCHAR,
     phase VARCHAR, field VARCHAR, success BOOLEAN, frames BIGINT, recorded_us BIGINT, verdict VARCHAR)`);
+  // Verdicts from the files only for LeRobot datasets: a blob store holds no dataset to check, and its
+  // episodes carry the verdict stored when they were ingested.
   const byPath = new Map<string, Map<string, Verdict> | null>();
-  for (const p of new Set(facts.map((f) => f.datasetPath)))
-    byPath.set(p, await verdicts(p).catch(() => null));
+  for (const f of facts) {
+    if (f.datasetStorage !== 'blobs' && !byPath.has(f.datasetPath)) byPath.set(f.datasetPath, null);
+  }
+  for (const p of byPath.keys()) byPath.set(p, await verdicts(p).catch(() => null));
   const appender = await db.createAppender('episodes');
   for (const f of facts) {
     const v = byPath.get(f.datasetPath);
-    const verdict = v?.get(f.id) ?? v?.get(`#${f.episodeIndex}`) ?? null;
+    const verdict = f.qualityVerdict ?? v?.get(f.id) ?? v?.get(`#${f.episodeIndex}`) ?? null;
     appender.appendVarchar(f.id);
     appender.appendVarchar(f.datasetPath);
     appender.appendInteger(f.episodeIndex);

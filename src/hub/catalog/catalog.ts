@@ -22,6 +22,8 @@ import {
   type FieldRow,
   type InsertEpisodesResult,
   type ListEpisodesOptions,
+  QUALITY_VERDICTS,
+  type QualityVerdict,
   type RobotInput,
   type RobotRow,
 } from './types.ts';
@@ -90,6 +92,12 @@ const episodeSchema = z.object({
     .regex(/^[0-9a-f]{64}$/, 'must be a sha256 hex digest')
     .optional(),
   blobBytes: z.number().int().positive().optional(),
+  // The failed checks are stored with a verdict only (none listed: none failed; episodes_quality_complete).
+  qualityVerdict: z.enum(QUALITY_VERDICTS).optional(),
+  qualityFailed: z
+    .array(z.string().regex(/^[a-z0-9-]{1,100}$/, 'must be a check name'))
+    .max(100)
+    .optional(),
 });
 const listEpisodesSchema = z.object({
   limit: z.number().int().min(1).max(10_000),
@@ -440,6 +448,7 @@ export class Catalog {
       db.query<Record<string, unknown>>(
         `SELECT e.id, e.dataset_name, e.robot_id, e.episode_index, e.task, e.instruction, e.source, e.phase,
                 e.success, e.seed, e.length, e.duration_sec, e.recorded_at, e.blob_sha256, e.blob_bytes,
+                e.quality_verdict, e.quality_failed,
                 r.vendor, r.field_id, d.path AS dataset_path, d.storage AS dataset_storage
          FROM episodes e
          JOIN robots r ON r.id = e.robot_id
@@ -455,6 +464,12 @@ export class Catalog {
       field: String(row.field_id),
       datasetPath: String(row.dataset_path),
       datasetStorage: row.dataset_storage as DatasetRow['storage'],
+      ...(row.quality_verdict == null
+        ? {}
+        : {
+            qualityVerdict: row.quality_verdict as QualityVerdict,
+            qualityFailed: textArray(row.quality_failed),
+          }),
     }));
   }
 
@@ -653,14 +668,16 @@ async function insertEpisodeChunk(
   const column = <T>(pick: (e: ParsedEpisode) => T) => rows.map(({ row }) => pick(row));
   const inserted = await tx.query<{ id: string }>(
     `INSERT INTO episodes (id, dataset_name, robot_id, episode_index, task, instruction, source, phase, success,
-                           seed, length, duration_sec, recorded_at, blob_sha256, blob_bytes)
+                           seed, length, duration_sec, recorded_at, blob_sha256, blob_bytes,
+                           quality_verdict, quality_failed)
      SELECT id, dataset_name, robot_id, episode_index, task, instruction, source, phase, success,
-            seed, length, duration_sec, recorded_at, blob_sha256, blob_bytes
+            seed, length, duration_sec, recorded_at, blob_sha256, blob_bytes,
+            quality_verdict, string_to_array(quality_failed, ',')
      FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::text[], $7::text[],
                  $8::text[], $9::boolean[], $10::bigint[], $11::integer[], $12::double precision[],
-                 $13::timestamptz[], $14::text[], $15::bigint[])
+                 $13::timestamptz[], $14::text[], $15::bigint[], $16::text[], $17::text[])
        AS r(id, dataset_name, robot_id, episode_index, task, instruction, source, phase, success,
-            seed, length, duration_sec, recorded_at, blob_sha256, blob_bytes)
+            seed, length, duration_sec, recorded_at, blob_sha256, blob_bytes, quality_verdict, quality_failed)
      ON CONFLICT (id) DO NOTHING
      RETURNING id`,
     [
@@ -679,6 +696,10 @@ async function insertEpisodeChunk(
       column((e) => e.recordedAt.toISOString()),
       column((e) => e.blobSha256 ?? null),
       column((e) => e.blobBytes ?? null),
+      column((e) => e.qualityVerdict ?? null),
+      // A list per row cannot be an element of an array parameter (unnest would flatten a 2-D array):
+      // it goes as one comma-separated text ('' for none), split back by string_to_array.
+      column((e) => (e.qualityVerdict === undefined ? null : (e.qualityFailed ?? []).join(','))),
     ],
   );
   return inserted.length;
@@ -760,6 +781,13 @@ function toVersionRow<M>(row: Record<string, unknown>): DatasetVersionRow<M> {
     createdAt: iso(row.created_at),
     manifest: jsonValue(row.manifest) as M,
   };
+}
+
+/** A text[] value: an array from both drivers; the literal '{a,b}' is parsed in case one hands it over raw. */
+function textArray(v: unknown): string[] {
+  if (Array.isArray(v)) return v.map(String);
+  const s = String(v ?? '');
+  return s === '{}' || s === '' ? [] : s.replace(/^\{|\}$/g, '').split(',');
 }
 
 /** jsonb arrives parsed from both drivers; text is parsed here in case a driver hands it over raw. */

@@ -211,4 +211,18 @@ CREATE TRIGGER episode_counts_update AFTER UPDATE ON episodes
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION episode_counts_update();
 `,
   },
+  {
+    version: 6,
+    name: 'quality verdicts of ingested episodes',
+    sql: `
+-- The quality verdict of an episode the hub ingested as a bundle, computed when the bundle was verified
+-- (src/hub/ingest/quality.ts), and the names of the checks that failed. Analytics derive data yield from
+-- it; NULL for episodes of LeRobot datasets (their verdicts come from the dataset on disk) and for episodes
+-- stored before this migration (not checked).
+ALTER TABLE episodes ADD COLUMN quality_verdict text CHECK (quality_verdict IN ('pass', 'warn', 'fail'));
+ALTER TABLE episodes ADD COLUMN quality_failed text[];
+ALTER TABLE episodes ADD CONSTRAINT episodes_quality_complete
+  CHECK ((quality_verdict IS NULL) = (quality_failed IS NULL));
+`,
+  },
 ];

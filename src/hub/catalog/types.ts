@@ -84,9 +84,19 @@ export interface EpisodeInput {
   /** sha256 of the episode's transfer bundle in the blob store (with `blobBytes`; storage 'blobs' only). */
   blobSha256?: string;
   blobBytes?: number;
+  /**
+   * Quality verdict computed when the hub verified the episode's bundle (src/hub/ingest/quality.ts); absent
+   * for episodes of LeRobot datasets, whose verdicts analytics compute from the dataset on disk.
+   */
+  qualityVerdict?: QualityVerdict;
+  /** Names of the quality checks that failed (with `qualityVerdict`). */
+  qualityFailed?: string[];
 }
 
-export interface EpisodeRow extends Omit<EpisodeInput, 'recordedAt'> {
+export const QUALITY_VERDICTS = ['pass', 'warn', 'fail'] as const;
+export type QualityVerdict = (typeof QUALITY_VERDICTS)[number];
+
+export interface EpisodeRow extends Omit<EpisodeInput, 'recordedAt' | 'qualityVerdict' | 'qualityFailed'> {
   datasetName: string;
   recordedAt: string;
 }
@@ -142,6 +152,9 @@ export interface EpisodeFact extends EpisodeRow {
   /** Root of the source dataset on disk that holds the episode (see `datasetStorage`). */
   datasetPath: string;
   datasetStorage: DatasetStorage;
+  /** Stored quality verdict (episodes the hub ingested as bundles; see `EpisodeInput`), or absent. */
+  qualityVerdict?: QualityVerdict;
+  qualityFailed?: string[];
 }
 
 /** A dataset: a named, saved query over the catalog's episodes. */

@@ -1,12 +1,14 @@
 /**
  * Checking one upload before the hub keeps it: size, the sender's transfer checksum, the bundle's
- * structure and content id (src/field/transfer/bundle.ts), and the episode id the sender addressed. Pure,
+ * structure and content id (src/field/transfer/bundle.ts), and the episode id the sender addressed; then
+ * the episode's quality verdict (./quality.ts), which the catalog stores with it. Pure,
  * so it runs the same on the hub's main thread and in its verification threads (./bundle-workers.ts).
  */
 import { createHash } from 'node:crypto';
 import { TgError } from '../../errors/index.ts';
 import { verifyBundle } from '../../field/transfer/index.ts';
 import type { EpisodeInput } from '../catalog/index.ts';
+import { bundleQuality } from './quality.ts';
 
 /** One upload: the bundle and what the sender claims about it (both checked when given). */
 export interface BundleUpload {
@@ -44,11 +46,14 @@ export function verifyUpload(upload: BundleUpload, maxBundleBytes: number): Veri
       `checksum mismatch: sender says sha256 ${upload.sha256}, body has ${sha256}`,
     );
   }
-  const { header } = verifyBundle(bundle); // re-computes the content id: throws on any lie
+  const verified = verifyBundle(bundle); // re-computes the content id: throws on any lie
+  const { header } = verified;
   const { meta } = header;
   if (upload.id !== undefined && upload.id !== meta.id) {
     throw new TgError('INPUT_INVALID', `bundle holds episode ${meta.id}, not ${upload.id}`);
   }
+  // A bad verdict is data, not a refusal: the episode is kept, and counts against the data yield.
+  const quality = bundleQuality(bundle, verified);
   return {
     id: meta.id,
     sha256,
@@ -71,6 +76,7 @@ export function verifyUpload(upload: BundleUpload, maxBundleBytes: number): Veri
       recordedAt: header.recordedAt ?? new Date().toISOString(),
       blobSha256: sha256,
       blobBytes: bundle.byteLength,
+      ...(quality ? { qualityVerdict: quality.verdict, qualityFailed: quality.failed } : {}),
     },
   };
 }
