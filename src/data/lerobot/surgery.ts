@@ -13,6 +13,12 @@
  * episodes metadata where present (episode_index, index and task_index stats are recomputed, since their
  * values change); an episode without stored stats is recomputed from its frames. stats.json is aggregated
  * from the per-episode stats (./stats.ts).
+ *
+ * `image` features (depth maps, ./image.ts) are carried through: their {bytes, path} struct column is copied
+ * row for row with its frames, and their stats (per channel, nested [c][1][1] in meta/episodes and
+ * stats.json as LeRobot keeps them) are read flat, aggregated like any feature's (count = frames, every
+ * frame the same size) and nested again on output. `video` features are refused: their frames live in mp4
+ * files that surgery would have to cut and re-encode.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -35,6 +41,7 @@ import {
   STATS_PATH,
   TG_EPISODES_PATH,
 } from './format.ts';
+import { decodeDepthPng, flatDepthStats, nestImageStats } from './image.ts';
 import { parseParquet } from './parquet-concat.ts';
 import { type LeRobotDataset, readLeRobotDataset } from './reader.ts';
 import { aggregateStats, computeFeatureStats } from './stats.ts';
@@ -194,8 +201,10 @@ function featuresKey(info: DatasetInfo): string {
 
 function checkSupported(ds: LeRobotDataset): void {
   for (const [name, spec] of Object.entries(ds.info.features)) {
-    if (spec.dtype === 'video' || spec.dtype === 'image')
-      throw invalid(`${ds.dir}: feature ${name} is ${spec.dtype}; surgery handles frame data only`);
+    if (spec.dtype === 'video')
+      throw invalid(
+        `${ds.dir}: feature ${name} is video; surgery handles frame data and image features only (video frames live in mp4 files it does not cut)`,
+      );
   }
   for (const name of DEFAULT_FEATURE_NAMES) {
     if (!(name in ds.info.features)) throw invalid(`${ds.dir}: feature ${name} is missing from info.json`);
@@ -217,7 +226,17 @@ function checkCompatible(datasets: readonly LeRobotDataset[]): void {
   }
 }
 
-/** Per-episode stats from meta/episodes (stats/<feature>/<stat> columns), null where an episode has none. */
+/** The `image` features of a dataset, in info.json order. */
+function imageFeatureNames(info: DatasetInfo): string[] {
+  return Object.entries(info.features)
+    .filter(([, spec]) => spec.dtype === 'image')
+    .map(([name]) => name);
+}
+
+/**
+ * Per-episode stats from meta/episodes (stats/<feature>/<stat> columns), null where an episode has none.
+ * Image stats, stored per channel as [c][1][1], come back flat ([c]).
+ */
 async function readEpisodeStats(
   db: DuckDBConnection,
   ds: LeRobotDataset,
@@ -236,7 +255,7 @@ async function readEpisodeStats(
       for (const s of STAT_NAMES) {
         const v = row[`stats/${f}/${s}`];
         if (!Array.isArray(v)) return null;
-        stats[s] = v.map(Number);
+        stats[s] = (v as unknown[]).flat(2).map(Number);
       }
       out[f] = stats;
     }
@@ -373,7 +392,8 @@ async function writeSubset(
   }
 
   await writeTasksParquet(db, staging, tasks);
-  await writeEpisodesParquet(db, staging, Object.keys(features), rows);
+  const imageNames = imageFeatureNames(info);
+  await writeEpisodesParquet(db, staging, Object.keys(features), rows, imageNames);
   const robotTypes = new Set(sources.map((s) => s.info.robot_type));
   const outInfo: DatasetInfo = {
     ...info,
@@ -386,17 +406,19 @@ async function writeSubset(
     splits: { train: `0:${rows.length}` },
     data_path: DEFAULT_DATA_PATH,
   };
-  await writeFile(
-    join(staging, STATS_PATH),
-    `${JSON.stringify(aggregateStats(rows.map((r) => r.stats)), null, 4)}\n`,
-  );
+  const datasetStats: Record<string, unknown> = aggregateStats(rows.map((r) => r.stats));
+  for (const name of imageNames) datasetStats[name] = nestImageStats(datasetStats[name] as FeatureStats);
+  await writeFile(join(staging, STATS_PATH), `${JSON.stringify(datasetStats, null, 4)}\n`);
   await writeFile(join(staging, INFO_PATH), `${JSON.stringify(outInfo, null, 4)}\n`);
   if (withTg) await writeFile(join(staging, TG_EPISODES_PATH), `${tgLines.join('\n')}\n`);
   await rm(work, { recursive: true, force: true });
   return { episodes: rows.length, frames: total, tasks: tasks.size, dataFiles: fileNames.count };
 }
 
-/** The episode's stored stats, or (where the input has none) stats computed from its frames. */
+/**
+ * The episode's stored stats, or (where the input has none) stats computed from its frames; an image
+ * feature's from its decoded depth frames as the writer computes them (one-channel 16-bit depth only).
+ */
 async function episodeStats(
   ds: LeRobotDataset,
   pick: Pick,
@@ -413,6 +435,24 @@ async function episodeStats(
         frames.length,
         isScalarFeature(spec) ? 1 : col.length / frames.length,
       );
+  }
+  for (const [name, pngs] of Object.entries(frames.images)) {
+    const spec = ds.info.features[name];
+    if (spec?.shape[2] !== 1 || spec.info?.is_depth_map !== true)
+      throw invalid(
+        `${ds.dir}: episode ${pick.episodeIndex} has no stored stats for image feature ${name}, and only one-channel depth images can be recomputed`,
+      );
+    const pixels = (spec.shape[0] as number) * (spec.shape[1] as number);
+    const depth = new Uint16Array(pixels * frames.length);
+    pngs.forEach((png, f) => {
+      const d = decodeDepthPng(png, `${ds.dir}: episode ${pick.episodeIndex} ${name} frame ${f}`);
+      if (d.depthMm.length !== pixels)
+        throw invalid(
+          `${ds.dir}: episode ${pick.episodeIndex} ${name} frame ${f} is ${d.width}x${d.height}, expected ${spec.shape[1]}x${spec.shape[0]}`,
+        );
+      depth.set(d.depthMm, f * pixels);
+    });
+    out[name] = flatDepthStats(depth, frames.length);
   }
   out.timestamp = computeFeatureStats(frames.timestamp, frames.length, 1);
   out.frame_index = computeFeatureStats(frames.frameIndex, frames.length, 1);
