@@ -1,10 +1,9 @@
 import { useState } from 'react';
 import { type AnalyticsDimension, type AnalyticsRow, DIMENSIONS, fetchBreakdown } from './api.ts';
+import { ChartCard } from './ChartCard.tsx';
 import { integer } from './format.ts';
 import { linearScale } from './scale.ts';
-import { ChartMessage, Legend } from './TimelineChart.tsx';
 import { usePolling } from './usePolling.ts';
-import { useWidth } from './useWidth.ts';
 
 const POLL_MS = 5000;
 /** Groups drawn; the rest (the smallest, rows come largest first) are counted under the chart. */
@@ -26,38 +25,22 @@ const DIMENSION_LABEL: Record<AnalyticsDimension, string> = {
 export function BreakdownCard() {
   const [by, setBy] = useState<AnalyticsDimension>('robot');
   const breakdown = usePolling((signal) => fetchBreakdown(by, signal), POLL_MS, [by]);
-  const rows = breakdown.data?.by === by ? breakdown.data.rows : null;
-  const [ref, width] = useWidth<HTMLDivElement>(540);
   return (
-    <section className="card" aria-labelledby="breakdown-title">
-      <div className="card-head">
-        <h2 id="breakdown-title">Yield and success by</h2>
-        <fieldset className="segmented" aria-label="Break down by">
-          {DIMENSIONS.map((d) => (
-            <button key={d} type="button" aria-pressed={d === by} onClick={() => setBy(d)}>
-              {DIMENSION_LABEL[d]}
-            </button>
-          ))}
-        </fieldset>
-      </div>
-      <div className="chart-body" ref={ref}>
-        <Legend
-          items={[
-            { label: 'Success rate', className: 'key-success' },
-            { label: 'Data yield', className: 'key-yield' },
-          ]}
-        />
-        {rows === null ? (
-          <ChartMessage>{breakdown.error ? `Cannot load: ${breakdown.error}` : 'Loading…'}</ChartMessage>
-        ) : rows.length === 0 ? (
-          <ChartMessage>
-            No episodes yet. Start a run with <code>tg up</code>.
-          </ChartMessage>
-        ) : (
-          <BreakdownSvg rows={rows} by={by} width={width} />
-        )}
-      </div>
-    </section>
+    <ChartCard
+      id="breakdown-title"
+      title="Yield and success by"
+      choiceLabel="Break down by"
+      choices={DIMENSIONS.map((d) => ({ key: d, label: DIMENSION_LABEL[d] }))}
+      chosen={by}
+      onChoose={setBy}
+      legend={[
+        { label: 'Success rate', className: 'key-success' },
+        { label: 'Data yield', className: 'key-yield' },
+      ]}
+      rows={breakdown.data?.by === by ? breakdown.data.rows : null}
+      error={breakdown.error}
+      chart={(rows, width) => <BreakdownSvg rows={rows} by={by} width={width} />}
+    />
   );
 }
 

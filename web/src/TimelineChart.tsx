@@ -1,9 +1,9 @@
 import { useState } from 'react';
 import { fetchTimeline, type TimelineBucket, type TimelineRow } from './api.ts';
+import { ChartCard } from './ChartCard.tsx';
 import { integer } from './format.ts';
 import { linearScale, tickLabel } from './scale.ts';
 import { usePolling } from './usePolling.ts';
-import { useWidth } from './useWidth.ts';
 
 const POLL_MS = 5000;
 const H = 240;
@@ -23,61 +23,26 @@ const bucketLabel: Record<TimelineBucket, Intl.DateTimeFormat> = {
 export function TimelineCard() {
   const [bucket, setBucket] = useState<TimelineBucket>('hour');
   const timeline = usePolling((signal) => fetchTimeline(bucket, signal), POLL_MS, [bucket]);
-  const rows = timeline.data?.bucket === bucket ? timeline.data.rows : null;
-  const [ref, width] = useWidth<HTMLDivElement>(540);
   return (
-    <section className="card" aria-labelledby="timeline-title">
-      <div className="card-head">
-        <h2 id="timeline-title">Yield and success over time</h2>
-        <fieldset className="segmented push" aria-label="Bucket">
-          {(['hour', 'day'] as const).map((b) => (
-            <button key={b} type="button" aria-pressed={b === bucket} onClick={() => setBucket(b)}>
-              {b === 'hour' ? 'Hourly' : 'Daily'}
-            </button>
-          ))}
-        </fieldset>
-      </div>
-      <div className="chart-body" ref={ref}>
-        <Legend
-          items={[
-            { label: 'Success rate', className: 'key-success' },
-            { label: 'Data yield', className: 'key-yield' },
-            { label: 'Episodes', className: 'key-volume' },
-          ]}
-        />
-        {rows === null ? (
-          <ChartMessage>{timeline.error ? `Cannot load: ${timeline.error}` : 'Loading…'}</ChartMessage>
-        ) : rows.length === 0 ? (
-          <ChartMessage>
-            No episodes yet. Start a run with <code>tg up</code>.
-          </ChartMessage>
-        ) : (
-          <TimelineSvg rows={rows} bucket={bucket} width={width} />
-        )}
-      </div>
-    </section>
-  );
-}
-
-export function Legend({ items }: { items: { label: string; className: string }[] }) {
-  return (
-    <div className="legend">
-      {items.map((i) => (
-        <span key={i.label} className="legend-item">
-          <span className={`legend-key ${i.className}`} aria-hidden="true" />
-          {i.label}
-        </span>
-      ))}
-    </div>
-  );
-}
-
-/** Stands in for a chart at the chart's own size, so the card does not jump when data arrives. */
-export function ChartMessage({ children }: { children: React.ReactNode }) {
-  return (
-    <div className="chart-message">
-      <p>{children}</p>
-    </div>
+    <ChartCard
+      id="timeline-title"
+      title="Yield and success over time"
+      choiceLabel="Bucket"
+      choices={[
+        { key: 'hour', label: 'Hourly' },
+        { key: 'day', label: 'Daily' },
+      ]}
+      chosen={bucket}
+      onChoose={setBucket}
+      legend={[
+        { label: 'Success rate', className: 'key-success' },
+        { label: 'Data yield', className: 'key-yield' },
+        { label: 'Episodes', className: 'key-volume' },
+      ]}
+      rows={timeline.data?.bucket === bucket ? timeline.data.rows : null}
+      error={timeline.error}
+      chart={(rows, width) => <TimelineSvg rows={rows} bucket={bucket} width={width} />}
+    />
   );
 }
 
