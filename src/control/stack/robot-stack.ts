@@ -507,10 +507,13 @@ export class RobotStack {
   tick(): Promise<void> | undefined {
     if (this.phase === 'idle' || this.phase === 'done') return undefined;
     const wait = this.scheduler!.step();
-    if (wait) return wait.then(() => this.advance());
+    if (wait) return wait.then(this.advanceAfterWait);
     this.advance();
     return undefined;
   }
+
+  /** Made once: an arrow function written inside `tick` would allocate a context on every tick. */
+  private readonly advanceAfterWait = (): void => this.advance();
 
   /** Runs `begin` and the whole episode; returns its outcome. */
   async run(instruction: string, seed: number): Promise<EpisodeOutcome> {
