@@ -6,24 +6,20 @@
  * After `stop` (a step that overran, the episode cut off) the robot balances in place: a humanoid that
  * froze its joints would fall over.
  */
-import type { SkillRunner } from '../brain/plan-executor.ts';
 import type { LocomotionSkills } from '../cerebellum/locomotion-skills.ts';
-import type { Skill, SkillCall, SkillStatus, WorldState } from '../contracts.ts';
+import type { SkillCall, WorldState } from '../contracts.ts';
+import { CallRunner } from './call-runner.ts';
 
 /** How long a stopped humanoid keeps balancing (s): longer than any episode runs on. */
 const HOLD_BALANCE_SEC = 600;
 
-export class LocomotionSkillRunner implements SkillRunner {
-  failure: string | null = null;
-  current: SkillCall | null = null;
-  private skill: Skill | null = null;
-  private last: SkillStatus = 'succeeded';
-  private stopped = false;
-
+export class LocomotionSkillRunner extends CallRunner {
   constructor(
     readonly skills: LocomotionSkills,
     private readonly state: WorldState,
-  ) {}
+  ) {
+    super();
+  }
 
   /** A humanoid holds nothing (the world summary's `held`). */
   get held(): null {
@@ -31,25 +27,12 @@ export class LocomotionSkillRunner implements SkillRunner {
   }
 
   start(call: SkillCall): void {
-    this.stopped = false;
-    this.failure = null;
-    this.current = call;
-    // LocomotionSkills.start throws on an unknown skill or bad arguments: the executor turns that into a failure.
-    this.skill = this.skills.start(call, this.state);
-    this.last = 'running';
-  }
-
-  status(): SkillStatus {
-    return this.last;
+    this.launch(call, (c) => this.skills.start(c, this.state));
   }
 
   stop(): void {
     if (this.stopped) return;
-    this.stopped = true;
-    if (this.last === 'running') {
-      this.last = 'failed';
-      this.failure ??= 'stopped by the executor';
-    }
+    this.markStopped();
     // Balance where the robot is, unless it already fell (balancing a fallen robot is pointless).
     if (this.skill !== null && !this.failure?.startsWith('fell')) {
       this.skill = this.skills.start({ skill: 'stand', args: { seconds: HOLD_BALANCE_SEC } }, this.state);
@@ -60,10 +43,6 @@ export class LocomotionSkillRunner implements SkillRunner {
   step(command: Float64Array): void {
     const skill = this.skill;
     if (skill === null) return;
-    const s = skill.step(this.state, command);
-    if (!this.stopped && this.last === 'running') {
-      this.last = s;
-      if (s === 'failed') this.failure = skill.failure ?? `${skill.name} failed without saying why`;
-    }
+    this.record(skill, skill.step(this.state, command));
   }
 }

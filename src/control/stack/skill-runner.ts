@@ -9,26 +9,21 @@
  * that things are not put down on one another.
  */
 
-import type { SkillRunner } from '../brain/plan-executor.ts';
 import type { ArmSkills } from '../cerebellum/index.ts';
-import type { Skill, SkillCall, SkillStatus, WorldState } from '../contracts.ts';
+import type { SkillCall, WorldState } from '../contracts.ts';
 import type { ContainerSlots } from './arm-scenes.ts';
+import { CallRunner } from './call-runner.ts';
 
-export class ArmSkillRunner implements SkillRunner {
-  failure: string | null = null;
-  /** The call the arm runs (after slot resolution), null before the first. */
-  current: SkillCall | null = null;
-  private skill: Skill | null = null;
-  private last: SkillStatus = 'succeeded';
-  private stopped = false;
-
+export class ArmSkillRunner extends CallRunner {
   constructor(
     readonly skills: ArmSkills,
     private readonly state: WorldState,
     private readonly containers: readonly ContainerSlots[] = [],
     /** Objects that can occupy a slot (the scene's movable things). */
     private readonly movable: readonly string[] = [],
-  ) {}
+  ) {
+    super();
+  }
 
   /** What the hand holds, for the brain's world summary. */
   get held(): string | null {
@@ -36,23 +31,12 @@ export class ArmSkillRunner implements SkillRunner {
   }
 
   start(call: SkillCall): void {
-    const resolved = this.resolve(call);
-    this.stopped = false;
-    this.failure = null;
-    this.current = resolved;
-    // ArmSkills.start throws on an unknown skill or bad arguments: the executor turns that into a failure.
-    this.skill = this.skills.start(resolved, this.state);
-    this.last = 'running';
+    this.launch(this.resolve(call), (c) => this.skills.start(c, this.state));
   }
 
-  status(): SkillStatus {
-    return this.last;
-  }
-
+  /** The arm holds from here on; its status is 'failed' even if the call had just ended. */
   stop(): void {
-    this.stopped = true;
-    this.last = 'failed';
-    this.failure ??= 'stopped by the executor';
+    this.markStopped(true);
   }
 
   /** One cerebellum tick: the next command into `command` (unchanged while holding before any skill). */
@@ -67,11 +51,7 @@ export class ArmSkillRunner implements SkillRunner {
       motion.write(command);
       return;
     }
-    const s = skill.step(this.state, command);
-    if (this.last === 'running') {
-      this.last = s;
-      if (s === 'failed') this.failure = skill.failure ?? `${skill.name} failed without saying why`;
-    }
+    this.record(skill, skill.step(this.state, command));
   }
 
   /** `place` into a container with slots becomes `place` into its freest slot. */
