@@ -1,5 +1,6 @@
 import type { RobotRow } from '../../src/hub/server/api-types.ts';
 import { integer, shortId } from './format.ts';
+import { TableCard } from './TableCard.tsx';
 
 export interface RobotsTableProps {
   robots: RobotRow[] | null;
@@ -10,59 +11,46 @@ export interface RobotsTableProps {
 
 export function RobotsTable({ robots, selected, onSelect }: RobotsTableProps) {
   return (
-    <section className="card" aria-labelledby="robots-title">
-      <div className="card-head">
-        <h2 id="robots-title">Robots</h2>
-        <span className="muted push">{robots ? `${robots.length} registered` : ''}</span>
-      </div>
-      <div className="table-wrap">
-        <table data-testid="robots-table">
-          <thead>
-            <tr>
-              <th>Robot</th>
-              <th>Embodiment</th>
-              <th>Vendor</th>
-              <th>Field</th>
-              <th className="num">Episodes</th>
-            </tr>
-          </thead>
-          <tbody>
-            {robots?.length === 0 ? (
-              <tr>
-                <td colSpan={5} className="empty">
-                  No robots yet. They appear here when a field registers them.
-                </td>
-              </tr>
-            ) : null}
-            {robots?.map((r) => {
-              const isSelected = r.id === selected;
-              return (
-                <tr
-                  key={r.id}
-                  className={isSelected ? 'selectable selected' : 'selectable'}
-                  aria-selected={isSelected}
-                  title={isSelected ? 'Show episodes of all robots' : `Show only episodes of ${r.name}`}
-                  onClick={() => onSelect(isSelected ? null : r.id)}
-                >
-                  <td>
-                    <div className="primary">{r.name}</div>
-                    <div className="secondary mono">{r.id}</div>
-                  </td>
-                  <td>
-                    <div>{r.embodiment}</div>
-                    <div className="secondary mono" title={r.embodimentHash}>
-                      {shortId(r.embodimentHash, 12)}
-                    </div>
-                  </td>
-                  <td>{r.vendor}</td>
-                  <td>{r.field}</td>
-                  <td className="num">{integer(r.episodeCount)}</td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      </div>
-    </section>
+    <TableCard
+      id="robots-title"
+      title="Robots"
+      count={robots ? `${robots.length} registered` : ''}
+      testId="robots-table"
+      columns={[
+        { label: 'Robot' },
+        { label: 'Embodiment' },
+        { label: 'Vendor' },
+        { label: 'Field' },
+        { label: 'Episodes', numeric: true },
+      ]}
+      empty={robots?.length === 0 ? 'No robots yet. They appear here when a field registers them.' : null}
+    >
+      {robots?.map((r) => {
+        const isSelected = r.id === selected;
+        return (
+          <tr
+            key={r.id}
+            className={isSelected ? 'selectable selected' : 'selectable'}
+            aria-selected={isSelected}
+            title={isSelected ? 'Show episodes of all robots' : `Show only episodes of ${r.name}`}
+            onClick={() => onSelect(isSelected ? null : r.id)}
+          >
+            <td>
+              <div className="primary">{r.name}</div>
+              <div className="secondary mono">{r.id}</div>
+            </td>
+            <td>
+              <div>{r.embodiment}</div>
+              <div className="secondary mono" title={r.embodimentHash}>
+                {shortId(r.embodimentHash, 12)}
+              </div>
+            </td>
+            <td>{r.vendor}</td>
+            <td>{r.field}</td>
+            <td className="num">{integer(r.episodeCount)}</td>
+          </tr>
+        );
+      })}
+    </TableCard>
   );
 }
