@@ -20,7 +20,7 @@
  * catalog or spool), measured in the same run.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import path from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -285,7 +285,7 @@ async function verify(home: string, fields: FieldReport[]): Promise<Check> {
          SELECT dataset_name, episode_index FROM episodes GROUP BY 1, 2 HAVING count(*) > 1) d`,
     );
     const duplicated = counts.episodes - rows.size + Number(collisions[0]?.n ?? 0);
-    const blobCount = countBlobs(blobs.root);
+    const blobCount = (await blobs.list()).length;
     return {
       lost,
       duplicated,
@@ -297,13 +297,6 @@ async function verify(home: string, fields: FieldReport[]): Promise<Check> {
   } finally {
     await catalog.close();
   }
-}
-
-function countBlobs(root: string): number {
-  const dir = path.join(root, 'sha256');
-  let n = 0;
-  for (const fan of readdirSync(dir)) n += readdirSync(path.join(dir, fan)).length;
-  return n;
 }
 
 /** Frames per second the same processes push through plain loopback HTTP, bodies read and discarded. */

@@ -20,6 +20,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { decodeBundle } from '../../src/field/transfer/index.ts';
+import { BlobStore } from '../../src/hub/blobs/index.ts';
 import { Catalog } from '../../src/hub/catalog/index.ts';
 import { Datasets } from '../../src/hub/datasets/index.ts';
 import { EpisodeIngest } from '../../src/hub/ingest/index.ts';
@@ -98,7 +99,7 @@ export async function checkNetwork(net: ChaosNetwork): Promise<NetworkVerdict> {
         problem(`episode ${row.id} of field ${row.field} is in dataset ${row.datasetName}`);
       }
       const stored = await ingest.lookup(row.id);
-      if (!stored?.file || !stored.sha256) {
+      if (!stored?.sha256) {
         problem(`episode ${row.id}: the catalog row names no blob`);
         continue;
       }
@@ -107,16 +108,14 @@ export async function checkNetwork(net: ChaosNetwork): Promise<NetworkVerdict> {
       blobOf.set(stored.sha256, row.id);
       let bytes: Uint8Array;
       try {
-        bytes = new Uint8Array(await readFile(stored.file));
+        bytes = await ingest.blobs.read(stored.sha256);
       } catch (err) {
-        problem(`episode ${row.id}: bundle ${stored.file} unreadable: ${(err as Error).message}`);
+        problem(`episode ${row.id}: bundle ${stored.sha256} unreadable: ${(err as Error).message}`);
         continue;
       }
       const sha256 = createHash('sha256').update(bytes).digest('hex');
       if (sha256 !== stored.sha256) {
-        problem(
-          `episode ${row.id}: bundle ${stored.file} has sha256 ${sha256}, the catalog says ${stored.sha256}`,
-        );
+        problem(`episode ${row.id}: bundle ${stored.sha256} reads back with sha256 ${sha256}`);
       }
       if (stored.bytes !== bytes.length) {
         problem(`episode ${row.id}: bundle has ${bytes.length} bytes, the catalog says ${stored.bytes}`);
@@ -138,7 +137,7 @@ export async function checkNetwork(net: ChaosNetwork): Promise<NetworkVerdict> {
     }
 
     const store = path.join(net.hubHome, 'hub', 'blobs');
-    const blobFiles = await listBlobs(store);
+    const blobFiles = (await new BlobStore(store).list()).map((b) => b.sha256);
     const orphans = blobFiles.filter((b) => !blobOf.has(b));
     // A write killed before its rename leaves a temp file: garbage, never read, not a stored blob.
     const tmpLeftovers = (await readdir(path.join(store, 'tmp')).catch(() => [])).length;
@@ -177,16 +176,6 @@ export async function checkNetwork(net: ChaosNetwork): Promise<NetworkVerdict> {
     await ingest.close();
     await catalog.close();
   }
-}
-
-/** The sha256 of every blob in a hub's store (`<root>/sha256/ab/cdef...`). */
-async function listBlobs(root: string): Promise<string[]> {
-  const ls = (dir: string) => readdir(dir).catch(() => [] as string[]);
-  const out: string[] = [];
-  for (const fan of await ls(path.join(root, 'sha256'))) {
-    for (const rest of await ls(path.join(root, 'sha256', fan))) out.push(`${fan}${rest}`);
-  }
-  return out;
 }
 
 /** Each field's episodes frozen and exported as LeRobot v3: the export holds exactly the catalog's ids. */

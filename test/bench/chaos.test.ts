@@ -29,11 +29,14 @@ function assertKilled(p: TgProcess | null, what: string): void {
   assert.throws(() => process.kill(p.pid as number, 0), /ESRCH/, `${what} (pid ${p.pid}) is gone`);
 }
 
-/** The first blob file in a hub's store. */
-function firstBlob(hubHome: string): string {
-  const root = path.join(hubHome, 'hub', 'blobs', 'sha256');
-  const fan = readdirSync(root)[0] as string;
-  return path.join(root, fan, readdirSync(path.join(root, fan))[0] as string);
+/** The first pack in a hub's blob store, and the sha256 of its first blob (see src/hub/blobs/pack.ts). */
+function firstPacked(hubHome: string): { file: string; sha256: string } {
+  const root = path.join(hubHome, 'hub', 'blobs', 'packs');
+  const file = path.join(root, readdirSync(root).sort()[0] as string);
+  const bytes = readFileSync(file);
+  const count = Number(bytes.readBigUInt64LE(bytes.length - 16));
+  const indexAt = bytes.length - 16 - count * 48;
+  return { file, sha256: bytes.toString('hex', indexAt, indexAt + 32) };
 }
 
 describe('bench chaos: kill -9 of real hub and field processes', () => {
@@ -106,10 +109,10 @@ describe('bench chaos: kill -9 of real hub and field processes', () => {
         assert.deepEqual(net.kills, { hub: 1, field: 1 });
 
         // A blob whose bytes changed, a blob nobody names, an episode asked for and never stored.
-        const blob = firstBlob(net.hubHome);
-        const bytes = readFileSync(blob);
-        bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 0xff;
-        writeFileSync(blob, bytes);
+        const packed = firstPacked(net.hubHome);
+        const bytes = readFileSync(packed.file);
+        bytes[20] = (bytes[20] as number) ^ 0xff; // inside the pack's first blob (blobs start at byte 8)
+        writeFileSync(packed.file, bytes);
         const orphan = path.join(net.hubHome, 'hub', 'blobs', 'sha256', 'ff', 'f'.repeat(62));
         mkdirSync(path.dirname(orphan), { recursive: true });
         writeFileSync(orphan, 'not a bundle');
@@ -119,7 +122,7 @@ describe('bench chaos: kill -9 of real hub and field processes', () => {
         assert.equal(bad.orphanBlobs, 1);
         assert.equal(bad.lost, 1);
         assert.ok(
-          bad.problems.some((p) => p.includes(`has sha256`) && p.includes(path.basename(blob))),
+          bad.problems.some((p) => p.includes('reads back with sha256') && p.includes(packed.sha256)),
           `the corrupted blob is named: ${bad.problems.join('; ')}`,
         );
         assert.ok(bad.problems.some((p) => p.includes(`blob ${'f'.repeat(64)}`)));

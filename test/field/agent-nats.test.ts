@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -119,8 +118,8 @@ describe('field agent over NATS JetStream', () => {
       const transport = await NatsEpisodeTransport.connect({ url: NATS_URL, field: FIELD, layout });
       try {
         const stored = await hub.network.ingest.lookup(spooled[0]!);
-        assert.ok(stored?.file);
-        const bytes = new Uint8Array(await readFile(stored.file));
+        assert.ok(stored?.sha256);
+        const bytes = await hub.network.ingest.blobs.read(stored.sha256);
         assert.equal(await transport.send(spooled[0]!, bytes), 'duplicate');
       } finally {
         await transport.close();

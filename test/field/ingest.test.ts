@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { bundleSha256, encodeBundle } from '../../src/field/transfer/index.ts';
 import { HttpEpisodeTransport } from '../../src/field/transport/http.ts';
 import { TransportError } from '../../src/field/transport/transport.ts';
+import { BlobStore } from '../../src/hub/blobs/index.ts';
 import { Catalog } from '../../src/hub/catalog/index.ts';
 import { type NetworkHub, startNetworkHub } from '../../src/hub/ingest/network-hub.ts';
 import { makeEpisode, tempDir } from './fixtures.ts';
@@ -14,11 +15,8 @@ let home: string;
 let catalog: Catalog;
 let hub: NetworkHub;
 
-/** sha256 names of the blobs in the hub's store. */
-const blobFiles = () =>
-  readdirSync(path.join(home, 'hub/blobs/sha256')).flatMap((d) =>
-    readdirSync(path.join(home, 'hub/blobs/sha256', d)).map((f) => d + f),
-  );
+/** sha256 names of the blobs in the hub's store, as a fresh store over its directory finds them. */
+const blobFiles = async () => (await new BlobStore(path.join(home, 'hub/blobs')).list()).map((b) => b.sha256);
 
 const put = (id: string, body: Uint8Array, sha256 = bundleSha256(body)) =>
   fetch(`${hub.url}/api/episodes/${id}/bundle`, {
@@ -72,7 +70,7 @@ describe('hub ingest over HTTP', () => {
     assert.equal(rows[0]!.datasetName, `${FIELD}-arm7`);
     assert.equal(rows[0]!.recordedAt, '2025-03-01T10:00:00.000Z');
     assert.equal(rows[0]!.blobSha256, bundleSha256(bundle));
-    assert.deepEqual(blobFiles(), [bundleSha256(bundle)], 'one blob, named by its sha256');
+    assert.deepEqual(await blobFiles(), [bundleSha256(bundle)], 'one blob, named by its sha256');
   });
 
   it('a body that lies about its hash is 400 and nothing is stored', async () => {
@@ -105,7 +103,7 @@ describe('hub ingest over HTTP', () => {
       (await fetch(`${hub.url}/api/episodes/${ep.meta.id}/bundle`, { method: 'HEAD' })).status,
       404,
     );
-    assert.equal(blobFiles().length, 1, 'no blob for any refused upload');
+    assert.equal((await blobFiles()).length, 1, 'no blob for any refused upload');
     assert.deepEqual(readdirSync(path.join(home, 'hub/blobs/tmp')), []);
   });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -94,32 +94,86 @@ describe('BlobStore', () => {
     await assert.rejects(store.put(Buffer.from('x'), 'abc'), { code: 'INPUT_INVALID' });
   });
 
-  test('putHashed writes many blobs at once, durably, and read returns them', async () => {
+  test('putHashed writes many blobs as one pack, durably, and a fresh store reads them back', async () => {
     const store = new BlobStore(path.join(root, 'g'), { maxBytes: 64 });
-    const bodies = ['one', 'two', 'three', 'one'].map((t) => Buffer.from(t));
+    const bodies = ['one', 'two', 'three', 'one', ''].map((t) => Buffer.from(t));
+    const packs = [];
     for (const durable of [true, false]) {
-      const infos = await store.putHashed(
+      const pack = await store.putHashed(
         bodies.map((bytes) => ({ bytes, sha256: sha(bytes) })),
         { durable },
       );
+      assert.ok(pack);
       assert.deepEqual(
-        infos.map((i) => i.sha256),
-        bodies.map((b) => sha(b)),
+        pack.entries.map((e) => e.sha256),
+        ['one', 'two', 'three', ''].map((t) => sha(t)),
+        'the same bytes twice in a call are stored once',
       );
+      packs.push(pack.name);
     }
-    for (const b of bodies) assert.deepEqual(Buffer.from(await store.read(sha(b))), b);
-    const fanOut = await readdir(path.join(store.root, 'sha256'));
-    const files = (await Promise.all(fanOut.map((d) => readdir(path.join(store.root, 'sha256', d))))).flat();
-    assert.equal(files.length, 3, 'the same bytes twice are one blob');
+    assert.deepEqual((await readdir(path.join(store.root, 'packs'))).sort(), packs.sort());
     assert.deepEqual(await tmpFiles(store), []);
-    await assert.rejects(store.putHashed([{ bytes: Buffer.alloc(65), sha256: sha(Buffer.alloc(65)) }]), {
+    for (const reader of [store, new BlobStore(store.root)]) {
+      for (const b of bodies) {
+        assert.deepEqual(Buffer.from(await reader.read(sha(b))), b);
+        assert.equal(await text(await reader.get(sha(b))), b.toString());
+        assert.deepEqual(await reader.stat(sha(b)), { sha256: sha(b), sizeBytes: b.length });
+      }
+      assert.deepEqual(
+        (await reader.list()).map((i) => i.sha256).sort(),
+        ['one', 'two', 'three', ''].map((t) => sha(t)).sort(),
+        'a blob in two packs is listed once',
+      );
+      await assert.rejects(reader.read(sha('absent')), { code: 'NOT_FOUND' });
+    }
+    assert.equal(await store.putHashed([]), null, 'no blobs, no pack');
+  });
+
+  test('putHashed refuses an oversized blob or a malformed hash and writes nothing', async () => {
+    const store = new BlobStore(path.join(root, 'h'), { maxBytes: 64 });
+    const ok = { bytes: Buffer.from('fine'), sha256: sha('fine') };
+    await assert.rejects(store.putHashed([ok, { bytes: Buffer.alloc(65), sha256: sha(Buffer.alloc(65)) }]), {
       code: 'INPUT_INVALID',
       message: /larger than the limit of 64/,
     });
-    await assert.rejects(store.putHashed([{ bytes: Buffer.from('x'), sha256: 'abc' }]), {
+    await assert.rejects(store.putHashed([ok, { bytes: Buffer.from('x'), sha256: 'abc' }]), {
       code: 'INPUT_INVALID',
     });
-    await assert.rejects(store.read(sha('absent')), { code: 'NOT_FOUND' });
+    assert.equal(await store.has(ok.sha256), false);
+    assert.deepEqual(await readdir(path.join(store.root, 'packs')).catch(() => []), []);
     assert.deepEqual(await tmpFiles(store), []);
+  });
+
+  test('a pack written by another store is found once written; a file in packs/ that is not whole is not', async () => {
+    const writer = new BlobStore(path.join(root, 'i'));
+    const reader = new BlobStore(writer.root);
+    const first = Buffer.from('first');
+    await writer.putHashed([{ bytes: first, sha256: sha(first) }]);
+    assert.equal(await reader.has(sha('later')), false, 'the reader has loaded the packs there were');
+    const later = Buffer.from('later');
+    const pack = await writer.putHashed([{ bytes: later, sha256: sha(later) }]);
+    assert.deepEqual(Buffer.from(await reader.read(sha(later))), later, 'a miss looks for new packs');
+
+    // A pack cut short (copied in by hand, or damaged) holds nothing the store will serve.
+    const whole = await readFile(path.join(writer.root, 'packs', pack!.name));
+    const cut = Buffer.from('cut short');
+    const cutPack = await writer.putHashed([{ bytes: cut, sha256: sha(cut) }]);
+    const cutFile = path.join(writer.root, 'packs', cutPack!.name);
+    const bytes = await readFile(cutFile);
+    await writeFile(cutFile, bytes.subarray(0, bytes.length - 3));
+    await writeFile(path.join(writer.root, 'packs', 'junk.pack'), whole.subarray(0, 12));
+    const fresh = new BlobStore(writer.root);
+    assert.equal(await fresh.has(sha(cut)), false);
+    assert.deepEqual(Buffer.from(await fresh.read(sha(later))), later);
+    assert.deepEqual((await fresh.list()).map((b) => b.sha256).sort(), [sha(first), sha(later)].sort());
+  });
+
+  test('put of bytes a pack already holds stores nothing new', async () => {
+    const store = new BlobStore(path.join(root, 'j'));
+    const body = Buffer.from('packed first');
+    await store.putHashed([{ bytes: body, sha256: sha(body) }]);
+    const again = await store.put(body);
+    assert.equal(again.created, false);
+    assert.deepEqual(await readdir(path.join(store.root, 'sha256')).catch(() => []), []);
   });
 });

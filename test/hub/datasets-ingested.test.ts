@@ -3,7 +3,7 @@
  * freeze find them, and export materializes them as LeRobot v3, also mixed with a LeRobot source dataset.
  */
 import assert from 'node:assert/strict';
-import { readdir, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { RecordedEpisode } from '../../src/data/episode.ts';
@@ -143,8 +143,19 @@ for (const backend of await catalogBackends()) {
       await datasets.create('east-all', { field: 'east' });
       const v = await datasets.freeze('east-all');
       const victim = v.manifest.episodes[1]!;
-      const file = ingest.blobs.pathOf(victim.blobSha256!);
-      await writeFile(file, Buffer.from('not the bundle'));
+      // Damage the victim's bytes where its pack holds them.
+      const bundle = Buffer.from(await ingest.blobs.read(victim.blobSha256!));
+      const packs = path.join(ingest.blobs.root, 'packs');
+      let file = '';
+      for (const name of await readdir(packs)) {
+        const bytes = await readFile(path.join(packs, name));
+        const at = bytes.indexOf(bundle);
+        if (at < 0) continue;
+        file = path.join(packs, name);
+        bytes.fill(0x5a, at + 100, at + 200);
+        await writeFile(file, bytes);
+      }
+      assert.ok(file, 'a pack holds the victim');
       const exports = path.join(work, 'exports');
       const before = await readdir(exports);
       await assert.rejects(datasets.export('east-all', 1, path.join(exports, 'broken')), (err: unknown) => {

@@ -4,7 +4,6 @@
  * and the blob store keeps only the good ones.
  */
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -12,6 +11,7 @@ import { connect } from '@nats-io/transport-node';
 import { encodeBundle } from '../../src/field/transfer/index.ts';
 import { NatsEpisodeTransport } from '../../src/field/transport/nats.ts';
 import type { NatsLayout } from '../../src/field/transport/nats-layout.ts';
+import { BlobStore } from '../../src/hub/blobs/index.ts';
 import { Catalog } from '../../src/hub/catalog/index.ts';
 import { startNetworkHub } from '../../src/hub/ingest/network-hub.ts';
 import { makeEpisode, tempDir, uniqueToken } from '../field/fixtures.ts';
@@ -90,10 +90,7 @@ describe('hub ingest over NATS JetStream', () => {
       } finally {
         await nc.close();
       }
-      const fan = await readdir(path.join(home, 'hub/blobs/sha256'));
-      const blobs = (
-        await Promise.all(fan.map((d) => readdir(path.join(home, 'hub/blobs/sha256', d))))
-      ).flat();
+      const blobs = await new BlobStore(path.join(home, 'hub/blobs')).list();
       assert.equal(blobs.length, 9, 'no blob for the bad bundle');
     } finally {
       await transport.close();

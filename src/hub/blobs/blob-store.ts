@@ -1,23 +1,30 @@
 /**
- * Content-addressed blob store over a directory. A blob is stored under its sha256:
+ * Content-addressed blob store over a directory. A blob is named by its sha256 and stored either loose or
+ * in a pack:
  *
- *   <root>/sha256/ab/cdef0123...   (first two hex digits as a fan-out directory, the other 62 as the name)
- *   <root>/tmp/                    uploads in progress (same filesystem, so the final rename is atomic)
+ *   <root>/sha256/ab/cdef0123...   a loose blob (`put`): first two hex digits as a fan-out directory
+ *   <root>/packs/<name>.pack       blobs written together (`putHashed`), with an index (./pack.ts)
+ *   <root>/tmp/                    writes in progress (same filesystem, so the final rename is atomic)
  *
- * A put streams the body to a temp file while hashing it, then renames it into place: a reader sees either
- * no blob or the whole blob, never a partial one. Storing bytes that are already there is a no-op.
+ * Either way a file is written under tmp/ and renamed into place once whole: a reader sees either no blob
+ * or the whole blob, never a partial one. Storing bytes that are already there stores nothing new.
  *
  * `putHashed` is the ingest's fast path: bytes already in memory whose sha256 the caller computed while
- * verifying them are written in one go, many at a time, optionally made durable (file and directory
- * fsync'd) before it resolves, so a catalog commit that follows never points at a blob a crash could lose.
+ * verifying them are written as one pack, optionally made durable (file and directory fsync'd) before it
+ * resolves, so a catalog commit that follows never points at a blob a crash could lose. Which pack holds a
+ * blob is kept in memory: loaded from the packs' indexes when first needed, added to as this store writes
+ * packs (or is told of them: `adoptPack`), and re-read when a blob is not found (another process wrote it).
+ * A blob written twice (re-sent after a crash lost its catalog commit) may sit in two packs; either copy
+ * is whole, and the index answers with one of them.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs, { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TgError } from '../../errors/index.ts';
+import { PACK_SUFFIX, type PackEntry, packLayout, readPackIndex } from './pack.ts';
 
 /** Default largest blob accepted: 4 GiB (a long multi-camera episode file). */
 export const DEFAULT_MAX_BLOB_BYTES = 4 * 1024 ** 3;
@@ -43,6 +50,19 @@ export interface HashedBlob {
   bytes: Uint8Array;
   /** sha256 (hex) of `bytes`, computed by the caller. */
   sha256: string;
+}
+
+/** A pack `putHashed` wrote: its file name (in packs/) and its index. */
+export interface WrittenPack {
+  name: string;
+  entries: PackEntry[];
+}
+
+/** Where a blob is: a loose file, or a range of a pack file. */
+interface Location {
+  file: string;
+  offset: number;
+  length: number;
 }
 
 export class BlobStore {
@@ -94,7 +114,7 @@ export class BlobStore {
         );
       }
       const final = this.pathOf(sha256);
-      if (await exists(final)) {
+      if (await this.has(sha256)) {
         await rm(tmp, { force: true });
         return { sha256, sizeBytes, created: false };
       }
@@ -111,50 +131,95 @@ export class BlobStore {
 
   /**
    * Stores blobs whose sha256 the caller has just computed from these very bytes (the hash is trusted, not
-   * re-computed: pass nothing else). A blob that is already stored is written again over itself (the same
-   * bytes, renamed into place atomically), which saves asking first. With `durable`, each file and each
-   * directory it was renamed into is fsync'd before this resolves.
+   * re-computed: pass nothing else) as one new pack; the same bytes twice in the call are stored once. With
+   * `durable`, the pack file and the packs directory are fsync'd before this resolves. Returns the pack
+   * written (null for no blobs), which this store already knows; `adoptPack` tells another store of it.
    */
-  async putHashed(blobs: readonly HashedBlob[], opts: { durable?: boolean } = {}): Promise<BlobInfo[]> {
+  async putHashed(
+    blobs: readonly HashedBlob[],
+    opts: { durable?: boolean } = {},
+  ): Promise<WrittenPack | null> {
     const durable = opts.durable ?? true;
+    const unique = new Map<string, HashedBlob>();
+    for (const { bytes, sha256 } of blobs) {
+      const h = checkHash(sha256);
+      if (bytes.byteLength > this.maxBytes) {
+        throw new TgError('INPUT_INVALID', `blob is larger than the limit of ${this.maxBytes} bytes`);
+      }
+      if (!unique.has(h)) unique.set(h, { bytes, sha256: h });
+    }
+    if (unique.size === 0) return null;
+    const { chunks, entries } = packLayout([...unique.values()]);
+    const name = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}${PACK_SUFFIX}`;
     const tmpDir = path.join(this.root, 'tmp');
-    await this.ensureDir(tmpDir);
-    const touched = new Set<string>();
-    const results = await Promise.all(
-      blobs.map(async ({ bytes, sha256 }): Promise<BlobInfo> => {
-        const h = checkHash(sha256);
-        if (bytes.byteLength > this.maxBytes) {
-          throw new TgError('INPUT_INVALID', `blob is larger than the limit of ${this.maxBytes} bytes`);
-        }
-        const final = this.pathOf(h);
-        const tmp = path.join(tmpDir, `${h}-${randomBytes(6).toString('hex')}`);
-        try {
-          await this.ensureDir(path.dirname(final));
-          await writeNewFile(tmp, bytes, durable);
-          await fsCall<void>((cb) => fs.rename(tmp, final, cb));
-        } catch (err) {
-          await rm(tmp, { force: true });
-          throw new TgError('STORAGE_FAILED', `storing blob ${h} failed: ${(err as Error).message}`, {
-            cause: err,
-          });
-        }
-        touched.add(path.dirname(final));
-        return { sha256: h, sizeBytes: bytes.byteLength };
-      }),
-    );
-    if (durable) await Promise.all([...touched].map(syncDir));
-    return results;
+    const packDir = path.join(this.root, 'packs');
+    const tmp = path.join(tmpDir, name);
+    try {
+      await this.ensureDir(tmpDir);
+      await this.ensureDir(packDir);
+      await writeNewFile(tmp, chunks, durable);
+      await fsCall<void>((cb) => fs.rename(tmp, path.join(packDir, name), cb));
+      if (durable) await syncDir(packDir);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw new TgError(
+        'STORAGE_FAILED',
+        `storing ${unique.size} blob(s) failed: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    const pack = { name, entries };
+    this.adoptPack(pack);
+    return pack;
+  }
+
+  /** Records a pack another store (another thread's) wrote in this root, without reading it back. */
+  adoptPack(pack: WrittenPack): void {
+    const file = path.join(this.root, 'packs', pack.name);
+    this.seenPacks.add(pack.name);
+    for (const e of pack.entries) this.packed.set(e.sha256, { file, offset: e.offset, length: e.length });
+  }
+
+  /** Every blob the store holds (each sha256 once, loose or packed), for checks and audits. */
+  async list(): Promise<BlobInfo[]> {
+    const out = new Map<string, BlobInfo>();
+    const ls = (dir: string) => readdir(dir).catch(() => [] as string[]);
+    for (const fan of await ls(path.join(this.root, 'sha256'))) {
+      for (const rest of await ls(path.join(this.root, 'sha256', fan))) {
+        const s = await stat(path.join(this.root, 'sha256', fan, rest));
+        out.set(`${fan}${rest}`, { sha256: `${fan}${rest}`, sizeBytes: s.size });
+      }
+    }
+    this.loadNewPacks();
+    for (const [sha256, loc] of this.packed) {
+      if (!out.has(sha256)) out.set(sha256, { sha256, sizeBytes: loc.length });
+    }
+    return [...out.values()];
   }
 
   /** The whole blob in memory; NOT_FOUND when the store does not have it. */
   async read(sha256: string): Promise<Uint8Array> {
-    const h = checkHash(sha256);
+    const loc = await this.required(sha256);
     try {
-      return new Uint8Array(await readFile(this.pathOf(h)));
+      const fd = await fsCall<number>((cb) => fs.open(loc.file, 'r', cb));
+      try {
+        const bytes = new Uint8Array(loc.length);
+        let done = 0;
+        while (done < loc.length) {
+          const n = await fsCall<number>((cb) =>
+            fs.read(fd, bytes, done, loc.length - done, loc.offset + done, cb),
+          );
+          if (n === 0) throw new Error(`${loc.file} ends before the blob does`);
+          done += n;
+        }
+        return bytes;
+      } finally {
+        await fsCall<void>((cb) => fs.close(fd, cb));
+      }
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
-        throw new TgError('NOT_FOUND', `no blob sha256:${h}`);
-      throw new TgError('STORAGE_FAILED', `reading blob ${h} failed: ${(err as Error).message}`, {
+      throw new TgError('STORAGE_FAILED', `reading blob ${sha256} failed: ${(err as Error).message}`, {
         cause: err,
       });
     }
@@ -168,28 +233,80 @@ export class BlobStore {
   }
 
   async has(sha256: string): Promise<boolean> {
-    return exists(this.pathOf(sha256));
+    return (await this.locate(sha256)) !== null;
   }
 
   /** Size of a stored blob, or null when the store does not have it. */
   async stat(sha256: string): Promise<BlobInfo | null> {
-    const h = checkHash(sha256);
-    try {
-      const s = await stat(this.pathOf(h));
-      return { sha256: h, sizeBytes: s.size };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw new TgError('STORAGE_FAILED', `reading blob ${h} failed: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
+    const loc = await this.locate(sha256);
+    return loc ? { sha256: checkHash(sha256), sizeBytes: loc.length } : null;
   }
 
   /** A stream of the blob's bytes; NOT_FOUND when the store does not have it. */
   async get(sha256: string): Promise<Readable> {
+    const loc = await this.required(sha256);
+    if (loc.length === 0) return Readable.from([]);
+    return createReadStream(loc.file, { start: loc.offset, end: loc.offset + loc.length - 1 });
+  }
+
+  /** Blobs in packs, by sha256 (see the module comment). */
+  private readonly packed = new Map<string, Location>();
+  private readonly seenPacks = new Set<string>();
+
+  /** Where the blob is, or null: the pack index, then a loose file, then packs written meanwhile. */
+  private async locate(sha256: string): Promise<Location | null> {
     const h = checkHash(sha256);
-    if (!(await exists(this.pathOf(h)))) throw new TgError('NOT_FOUND', `no blob sha256:${h}`);
-    return createReadStream(this.pathOf(h));
+    const inPack = this.packed.get(h);
+    if (inPack) return inPack;
+    const file = this.pathOf(h);
+    try {
+      const s = await stat(file);
+      return { file, offset: 0, length: s.size };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw new TgError('STORAGE_FAILED', `reading blob ${h} failed: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+    }
+    this.loadNewPacks();
+    return this.packed.get(h) ?? null;
+  }
+
+  private async required(sha256: string): Promise<Location> {
+    const loc = await this.locate(sha256);
+    if (!loc) throw new TgError('NOT_FOUND', `no blob sha256:${checkHash(sha256)}`);
+    return loc;
+  }
+
+  /**
+   * Reads the index of every pack not seen yet. A file in packs/ that is not a whole pack (nothing this store
+   * writes: packs are renamed in once whole) is skipped, and so are the blobs it would hold.
+   */
+  private loadNewPacks(): void {
+    const dir = path.join(this.root, 'packs');
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (!name.endsWith(PACK_SUFFIX) || this.seenPacks.has(name)) continue;
+      const file = path.join(dir, name);
+      let entries: PackEntry[];
+      try {
+        const fd = fs.openSync(file, 'r');
+        try {
+          entries = readPackIndex(fd, fs.fstatSync(fd).size);
+        } finally {
+          fs.closeSync(fd);
+        }
+      } catch {
+        continue;
+      }
+      this.adoptPack({ name, entries });
+    }
   }
 }
 
@@ -209,13 +326,22 @@ function fsCall<T>(run: (cb: (err: NodeJS.ErrnoException | null, value?: T) => v
   return new Promise((resolve, reject) => run((err, value) => (err ? reject(err) : resolve(value as T))));
 }
 
-/** Creates `file` (it must not exist), writes `bytes` at once, optionally fsyncs, closes. */
-async function writeNewFile(file: string, bytes: Uint8Array, durable: boolean): Promise<void> {
+/** Creates `file` (it must not exist), writes `chunks` in order (vectored), optionally fsyncs, closes. */
+async function writeNewFile(file: string, chunks: readonly Uint8Array[], durable: boolean): Promise<void> {
   const fd = await fsCall<number>((cb) => fs.open(file, 'wx', cb));
   try {
-    let done = 0;
-    while (done < bytes.byteLength) {
-      done += await fsCall<number>((cb) => fs.write(fd, bytes, done, bytes.byteLength - done, done, cb));
+    // writev may write less than asked: go on from where it stopped.
+    let pending = chunks.filter((c) => c.byteLength > 0);
+    let position = 0;
+    while (pending.length > 0) {
+      const n = await fsCall<number>((cb) => fs.writev(fd, pending, position, cb));
+      position += n;
+      let left = n;
+      while (pending.length > 0 && left >= (pending[0] as Uint8Array).byteLength) {
+        left -= (pending[0] as Uint8Array).byteLength;
+        pending = pending.slice(1);
+      }
+      if (left > 0) pending = [(pending[0] as Uint8Array).subarray(left), ...pending.slice(1)];
     }
     if (durable) await fsCall<void>((cb) => fs.fsync(fd, cb));
   } finally {
@@ -232,9 +358,3 @@ async function syncDir(dir: string): Promise<void> {
     await fsCall<void>((cb) => fs.close(fd, cb));
   }
 }
-
-const exists = (p: string): Promise<boolean> =>
-  stat(p).then(
-    () => true,
-    () => false,
-  );

@@ -5,4 +5,5 @@ export {
   DEFAULT_MAX_BLOB_BYTES,
   type HashedBlob,
   type PutResult,
+  type WrittenPack,
 } from './blob-store.ts';

@@ -1,7 +1,7 @@
 /**
  * A verification thread of the hub's ingest (see ./bundle-workers.ts): verifies the bundles of one unit
- * (an upload or a batch), keeps their bytes, and on request writes the ones the hub keeps to the blob
- * store or forgets them. Hashing, parsing and file writes never run on the thread that serves HTTP.
+ * (an upload or a batch), keeps their bytes, and on request writes the ones the hub keeps (of one or more
+ * units, as one pack) to the blob store or forgets them. Hashing, parsing and file writes never run on the thread that serves HTTP.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { isTgError } from '../../errors/index.ts';
@@ -17,7 +17,7 @@ if (!port) throw new Error('bundle-worker must run in a worker thread');
 const data = workerData as WorkerData;
 // Verification is bulk work: the threads that answer the API (main, catalog) go first on a busy machine.
 lowerThreadPriority(INGEST_THREAD_NICE);
-const blobs = new BlobStore(data.root, { maxBytes: data.maxBundleBytes });
+const store = new BlobStore(data.root, { maxBytes: data.maxBundleBytes });
 const held = new Map<number, HashedBlob[]>();
 const reply = (r: WorkerReply) => port.postMessage(r);
 
@@ -41,14 +41,15 @@ port.on('message', async (m: WorkerRequest) => {
     held.set(m.ticket, keep);
     reply({ type: 'verified', ticket: m.ticket, verified });
   } else if (m.type === 'write') {
-    const keep = held.get(m.ticket) ?? [];
-    held.delete(m.ticket);
+    const blobs: HashedBlob[] = [];
+    for (const { ticket, indexes } of m.parts) {
+      const keep = held.get(ticket) ?? [];
+      held.delete(ticket);
+      for (const i of indexes) blobs.push(keep[i] as HashedBlob);
+    }
     try {
-      await blobs.putHashed(
-        m.indexes.map((i) => keep[i] as HashedBlob),
-        { durable: m.durable },
-      );
-      reply({ type: 'written', ticket: m.ticket });
+      const pack = await store.putHashed(blobs, { durable: m.durable });
+      reply({ type: 'written', ticket: m.ticket, pack });
     } catch (err) {
       reply({ type: 'failed', ticket: m.ticket, message: (err as Error).message });
     }

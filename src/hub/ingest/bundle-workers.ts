@@ -10,8 +10,14 @@
 import type { Worker } from 'node:worker_threads';
 import { TgError } from '../../errors/index.ts';
 import { spawnWorker } from '../../threads/index.ts';
-import { BlobStore, type HashedBlob } from '../blobs/index.ts';
+import type { BlobStore, HashedBlob, WrittenPack } from '../blobs/index.ts';
 import { type BundleUpload, type VerifiedUpload, verifyUpload } from './verify.ts';
+
+/** Which uploads of a verified unit (its ticket) to write. */
+export interface WritePart {
+  ticket: number;
+  indexes: number[];
+}
 
 export interface WorkerData {
   root: string;
@@ -30,13 +36,14 @@ export type WorkerRequest =
         id?: string | undefined;
       }>;
     }
-  | { type: 'write'; ticket: number; indexes: number[]; durable: boolean }
+  /** Writes uploads `indexes` of each part's unit as one pack; `ticket` names the request. */
+  | { type: 'write'; ticket: number; parts: WritePart[]; durable: boolean }
   | { type: 'drop'; ticket: number };
 
 export type WorkerReply =
   | { type: 'verified'; ticket: number; verified: VerifiedUpload[] }
   | { type: 'refused'; ticket: number; index: number; code: string; message: string }
-  | { type: 'written'; ticket: number }
+  | { type: 'written'; ticket: number; pack: WrittenPack | null }
   | { type: 'failed'; ticket: number; message: string };
 
 /** Upload `index` of a unit was refused (the unit with it). */
@@ -52,8 +59,8 @@ export class UploadRefused extends Error {
 export interface BundleWorkersOptions {
   /** Verification threads (0: verify on the calling thread). */
   threads: number;
-  /** Blob store root. */
-  root: string;
+  /** The blob store written to; told of the packs the threads write. */
+  store: BlobStore;
   maxBundleBytes: number;
 }
 
@@ -81,7 +88,7 @@ export class BundleWorkers {
 
   constructor(private readonly opts: BundleWorkersOptions) {
     this.threads = Array.from({ length: Math.max(0, opts.threads) }, () => null);
-    this.store = new BlobStore(opts.root, { maxBytes: opts.maxBundleBytes });
+    this.store = opts.store;
   }
 
   /** Starts the threads now (loading one takes a few hundred ms), rather than on the first upload. */
@@ -165,22 +172,37 @@ export class BundleWorkers {
     return { ticket, verified: reply.verified };
   }
 
-  /** Writes uploads `indexes` of the ticket's unit to the blob store, and forgets the unit. */
-  async write(ticket: number, indexes: number[], durable: boolean): Promise<void> {
-    const held = this.inline.get(ticket);
-    if (held) {
-      this.inline.delete(ticket);
-      await this.store.putHashed(
-        indexes.map((i) => held[i] as HashedBlob),
-        { durable },
-      );
-      return;
+  /**
+   * Writes the given uploads of verified units to the blob store and forgets those units: one pack per
+   * thread that holds some of them (one in all, usually), so a commit group costs one fsync per thread.
+   */
+  async write(parts: readonly WritePart[], durable: boolean): Promise<void> {
+    const inline: HashedBlob[] = [];
+    const byThread = new Map<Thread, WritePart[]>();
+    for (const part of parts) {
+      const held = this.inline.get(part.ticket);
+      if (held) {
+        this.inline.delete(part.ticket);
+        for (const i of part.indexes) inline.push(held[i] as HashedBlob);
+        continue;
+      }
+      const thread = this.owner.get(part.ticket);
+      this.owner.delete(part.ticket);
+      if (!thread) throw new TgError('STORAGE_FAILED', `no verified unit ${part.ticket} to write`);
+      byThread.set(thread, [...(byThread.get(thread) ?? []), part]);
     }
-    const thread = this.owner.get(ticket);
-    this.owner.delete(ticket);
-    if (!thread) throw new TgError('STORAGE_FAILED', `no verified unit ${ticket} to write`);
-    const reply = await this.request(thread, { type: 'write', ticket, indexes, durable });
-    if (reply.type === 'failed') throw new TgError('STORAGE_FAILED', reply.message);
+    const writes: Array<Promise<unknown>> = [];
+    if (inline.length > 0) writes.push(this.store.putHashed(inline, { durable }));
+    for (const [thread, threadParts] of byThread) {
+      const ticket = this.nextTicket++;
+      writes.push(
+        this.request(thread, { type: 'write', ticket, parts: threadParts, durable }).then((reply) => {
+          if (reply.type === 'failed') throw new TgError('STORAGE_FAILED', reply.message);
+          if (reply.type === 'written' && reply.pack) this.store.adoptPack(reply.pack);
+        }),
+      );
+    }
+    await Promise.all(writes);
   }
 
   /** Forgets the ticket's unit without writing anything. */
@@ -204,7 +226,7 @@ export class BundleWorkers {
   private thread(i: number): Thread {
     let thread = this.threads[i];
     if (!thread) {
-      const data: WorkerData = { root: this.opts.root, maxBundleBytes: this.opts.maxBundleBytes };
+      const data: WorkerData = { root: this.opts.store.root, maxBundleBytes: this.opts.maxBundleBytes };
       const worker = spawnWorker(WORKER, { ...data });
       worker.unref(); // referenced only while it has work (see `request`)
       const t: Thread = { worker, pending: 0 };

@@ -3,13 +3,15 @@
  * each one's transfer checksum and content id, stores it in the content-addressed blob store and registers
  * it in the catalog, in the dataset of its field and robot type.
  *
- *   <dir>/blobs/sha256/ab/cdef...   every stored bundle, named by its sha256 (src/hub/blobs)
+ *   <dir>/blobs/packs/<name>.pack   the stored bundles, named by their sha256, a pack per commit group
+ *                                   (src/hub/blobs)
  *
  * Exactly once: the episode id is the content hash of the episode, the catalog's primary key. An upload
  * is verified completely before anything is written, so a bundle that lies or is malformed leaves no
  * trace. A new episode's blob is written (and fsync'd) first and its catalog row committed after, so "the
- * catalog has the row" implies "the blob is there"; a crash in between leaves an unreferenced blob that
- * the re-sent bundle reuses. A re-sent episode is answered from the catalog and stores nothing.
+ * catalog has the row" implies "the blob is there"; a crash in between leaves an unreferenced copy, and the
+ * re-sent bundle is stored again (in a new pack) and committed. A re-sent episode the catalog has is
+ * answered from the catalog and stores nothing.
  *
  * Verification (hashes, header, content id) and blob writes run in worker threads (./bundle-workers.ts),
  * so the thread that serves the API only parses HTTP and talks to the catalog. Group commit: uploads
@@ -22,7 +24,7 @@ import { TgError } from '../../errors/index.ts';
 import type { BatchEntry } from '../../field/transfer/index.ts';
 import { BlobStore } from '../blobs/index.ts';
 import type { Catalog, EpisodeGroup, EpisodeRow, RobotRow } from '../catalog/index.ts';
-import { BundleWorkers, UploadRefused } from './bundle-workers.ts';
+import { BundleWorkers, UploadRefused, type WritePart } from './bundle-workers.ts';
 import type { BundleUpload, VerifiedUpload } from './verify.ts';
 
 export type { BundleUpload } from './verify.ts';
@@ -46,14 +48,13 @@ export interface HandOver {
   handOver?: boolean;
 }
 
-/** An episode the hub has. `sha256`/`file` name its bundle; null for an episode not stored as a blob. */
+/** An episode the hub has. `sha256` names its bundle in the blob store; null for one not stored as a blob. */
 export interface StoredEpisode {
   id: string;
   dataset: string;
   episodeIndex: number;
   sha256: string | null;
   bytes: number | null;
-  file: string | null;
 }
 
 export type IngestStatus = 'stored' | 'already stored';
@@ -115,7 +116,7 @@ export class EpisodeIngest {
     this.blobs = new BlobStore(path.join(opts.dir, 'blobs'), { maxBytes: this.maxBundleBytes });
     this.workers = new BundleWorkers({
       threads: opts.threads ?? 1,
-      root: this.blobs.root,
+      store: this.blobs,
       maxBundleBytes: this.maxBundleBytes,
     });
   }
@@ -270,21 +271,19 @@ export class EpisodeIngest {
       const ids = [...new Set(group.items.map((f) => f.u.id))].filter((id) => !this.recent.has(id));
       for (const r of await this.catalog.getEpisodes(ids)) group.known.set(r.id, this.stored(r));
       const seen = new Set<string>();
-      const writes = units.map(({ ticket, verified }) => {
+      const parts: WritePart[] = [];
+      for (const { ticket, verified } of units) {
         const fresh: number[] = [];
         for (const [i, u] of verified.entries()) {
           if (seen.has(u.id) || group.known.has(u.id) || this.recent.has(u.id)) continue;
           seen.add(u.id);
           fresh.push(i);
         }
-        if (fresh.length === 0) {
-          this.workers.drop(ticket);
-          return Promise.resolve();
-        }
-        return this.workers.write(ticket, fresh, this.durable);
-      });
+        if (fresh.length === 0) this.workers.drop(ticket);
+        else parts.push({ ticket, indexes: fresh });
+      }
       written = true;
-      await Promise.all(writes);
+      await this.workers.write(parts, this.durable);
       return group;
     } catch (err) {
       if (!written) for (const { ticket } of units) this.workers.drop(ticket);
@@ -314,7 +313,6 @@ export class EpisodeIngest {
           episodeIndex,
           sha256: u.sha256,
           bytes: u.bytes,
-          file: this.blobs.pathOf(u.sha256),
         });
       }
       if (fresh.size > 0) {
@@ -444,7 +442,6 @@ export class EpisodeIngest {
       episodeIndex: row.episodeIndex,
       sha256,
       bytes: row.blobBytes ?? null,
-      file: sha256 ? this.blobs.pathOf(sha256) : null,
     };
   }
 
