@@ -4,6 +4,7 @@ import { openPgliteDatabase, type SqlDatabase, type SqlExecutor } from './databa
 import { MIGRATIONS, MIGRATIONS_LOCK_KEY, MIGRATIONS_TABLE_SQL, type Migration } from './migrations.ts';
 import { openPgDatabase } from './pg-database.ts';
 import { openPgliteThreadDatabase } from './pglite-thread.ts';
+import { ReadCachedDatabase } from './read-cache.ts';
 import {
   type CatalogCounts,
   CURRICULUM_PHASES,
@@ -170,9 +171,12 @@ export class Catalog {
       db =
         'databaseUrl' in opts
           ? await openPgDatabase(opts.databaseUrl)
-          : opts.thread
-            ? await openPgliteThreadDatabase(opts.dataDir)
-            : await openPgliteDatabase(opts.dataDir);
+          : // Embedded: this process is the only writer, so reads can be answered from a cache.
+            new ReadCachedDatabase(
+              opts.thread
+                ? await openPgliteThreadDatabase(opts.dataDir)
+                : await openPgliteDatabase(opts.dataDir),
+            );
     } catch (err) {
       throw new TgError('STORAGE_FAILED', `cannot open catalog at ${where}: ${messageOf(err)}`, {
         cause: err,

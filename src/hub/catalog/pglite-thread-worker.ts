@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import type { ThreadReply, ThreadRequest } from './pglite-thread.ts';
+import { isPlainRead } from './read-cache.ts';
 
 const port = parentPort;
 if (!port) throw new Error('pglite-thread-worker must run in a worker thread');
@@ -14,11 +15,59 @@ let nextTx = 1;
 const running = new Set<Promise<void>>();
 const reply = (r: ThreadReply) => port.postMessage(r);
 
+/**
+ * Statements outside a transaction run one at a time, reads first: an API read waits for the statement
+ * running, not for every write queued before it (an ingest's inserts). Statements inside a transaction go
+ * straight to it (the transaction holds the database until it ends, so the queue waits meanwhile).
+ */
+const reads: Array<() => Promise<void>> = [];
+const others: Array<() => Promise<void>> = [];
+let busy = false;
+
+let pumping = false;
+
+/** Runs the next job once the messages that arrived meanwhile are queued (a statement blocks this thread). */
+function pump(): void {
+  if (busy || pumping) return;
+  pumping = true;
+  setImmediate(() => {
+    pumping = false;
+    if (busy) return;
+    const job = reads.shift() ?? others.shift();
+    if (!job) return;
+    busy = true;
+    // A job answers its own request (failures included); what it rejects with is already reported.
+    void job()
+      .catch(() => {})
+      .finally(() => {
+        busy = false;
+        pump();
+      });
+  });
+}
+
 port.on('message', (m: ThreadRequest) => {
-  const op = handle(m);
-  if (m.type === 'close') return;
+  if (m.type === 'close') {
+    void handle(m);
+    return;
+  }
+  const op = new Promise<void>((resolve) => {
+    if (m.type === 'end' || ((m.type === 'query' || m.type === 'exec') && m.tx)) {
+      void handle(m).finally(resolve);
+    } else if (m.type === 'begin') {
+      // The queue waits while the transaction is open (PGlite would hold its statements anyway).
+      others.push(() =>
+        handle(m)
+          .then(() => [...open.values()].at(-1)?.done)
+          .finally(resolve),
+      );
+    } else {
+      (m.type === 'query' && isPlainRead(m.sql) ? reads : others).push(() => handle(m).finally(resolve));
+    }
+  });
   running.add(op);
   void op.finally(() => running.delete(op));
+  pump();
 });
 
 async function handle(m: ThreadRequest): Promise<void> {
