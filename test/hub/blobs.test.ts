@@ -168,6 +168,18 @@ describe('BlobStore', () => {
     assert.deepEqual((await fresh.list()).map((b) => b.sha256).sort(), [sha(first), sha(later)].sort());
   });
 
+  test('removeLeftovers clears what killed writes left in tmp/ and keeps every stored blob', async () => {
+    const store = new BlobStore(path.join(root, 'k'));
+    const body = Buffer.from('kept');
+    await store.putHashed([{ bytes: body, sha256: sha(body) }]);
+    await store.put(Buffer.from('loose'));
+    await writeFile(path.join(store.root, 'tmp', 'killed-midway.pack'), 'TGPACK01 partial');
+    assert.equal(await store.removeLeftovers(), 1);
+    assert.deepEqual(await tmpFiles(store), []);
+    assert.deepEqual(Buffer.from(await store.read(sha(body))), body);
+    assert.deepEqual(Buffer.from(await new BlobStore(store.root).read(sha('loose'))), Buffer.from('loose'));
+  });
+
   test('put of bytes a pack already holds stores nothing new', async () => {
     const store = new BlobStore(path.join(root, 'j'));
     const body = Buffer.from('packed first');

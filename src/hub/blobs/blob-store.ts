@@ -175,6 +175,17 @@ export class BlobStore {
     return pack;
   }
 
+  /**
+   * Removes what writes killed midway left in tmp/ (never read: a write is renamed out of tmp/ once whole).
+   * Call only while nothing writes to this store, as the hub does when its ingest opens.
+   */
+  async removeLeftovers(): Promise<number> {
+    const dir = path.join(this.root, 'tmp');
+    const names = await readdir(dir).catch(() => [] as string[]);
+    await Promise.all(names.map((n) => rm(path.join(dir, n), { force: true, recursive: true })));
+    return names.length;
+  }
+
   /** Records a pack another store (another thread's) wrote in this root, without reading it back. */
   adoptPack(pack: WrittenPack): void {
     const file = path.join(this.root, 'packs', pack.name);

@@ -123,6 +123,8 @@ export class EpisodeIngest {
 
   static async open(opts: EpisodeIngestOptions): Promise<EpisodeIngest> {
     const ingest = new EpisodeIngest(opts);
+    // A hub killed during a write left a partial file behind; nothing writes before the ingest opens.
+    await ingest.blobs.removeLeftovers();
     ingest.workers.warm();
     ingest.datasets = new Map(
       (await ingest.catalog.listDatasets()).map((d) => [d.name, { storage: d.storage, fps: d.fps }]),
