@@ -11,6 +11,8 @@ let db: PGlite | null = null;
 /** Open transactions: each holds PGlite's lock until the hub's thread ends it. */
 const open = new Map<number, { tx: Transaction; end: (commit: boolean) => void; done: Promise<void> }>();
 let nextTx = 1;
+/** Ends when the transaction begun last has ended (the statement queue waits for it). */
+let lastTransaction: Promise<void> = Promise.resolve();
 /** Statements still running: `close` waits for them (closing under a running statement loses writes). */
 const running = new Set<Promise<void>>();
 const reply = (r: ThreadReply) => port.postMessage(r);
@@ -58,7 +60,7 @@ port.on('message', (m: ThreadRequest) => {
       // The queue waits while the transaction is open (PGlite would hold its statements anyway).
       others.push(() =>
         handle(m)
-          .then(() => [...open.values()].at(-1)?.done)
+          .then(() => lastTransaction)
           .finally(resolve),
       );
     } else {
@@ -108,6 +110,7 @@ async function handle(m: ThreadRequest): Promise<void> {
             if (err !== rolledBack) throw err;
           })
           .finally(() => open.delete(id));
+        lastTransaction = done.catch(() => {});
         // A failure to begin (nothing opened) is reported on `begin`; a failed commit on `end`.
         await Promise.race([started, done]);
         if (!open.has(id)) throw new Error('could not begin a transaction');

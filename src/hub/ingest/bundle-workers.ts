@@ -189,7 +189,9 @@ export class BundleWorkers {
       const thread = this.owner.get(part.ticket);
       this.owner.delete(part.ticket);
       if (!thread) throw new TgError('STORAGE_FAILED', `no verified unit ${part.ticket} to write`);
-      byThread.set(thread, [...(byThread.get(thread) ?? []), part]);
+      const list = byThread.get(thread);
+      if (list) list.push(part);
+      else byThread.set(thread, [part]);
     }
     const writes: Array<Promise<unknown>> = [];
     if (inline.length > 0) writes.push(this.store.putHashed(inline, { durable }));
