@@ -21,7 +21,7 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { setPriority, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -30,6 +30,7 @@ import { verifyBundle } from '../src/field/transfer/index.ts';
 import { natsLayout } from '../src/field/transport/nats-layout.ts';
 import { BlobStore } from '../src/hub/blobs/index.ts';
 import { Catalog } from '../src/hub/catalog/index.ts';
+import { lowerProcessPriority } from '../src/threads/index.ts';
 import { defineBenchmark, type Measurement } from './harness.ts';
 import { type Child, startChild } from './ingest/child.ts';
 import type { FieldReport, HubReport, LoadReport, Transport } from './ingest/protocol.ts';
@@ -209,10 +210,17 @@ async function ingestRun(
     children.push(...fields);
     // The fields stand for machines of their own: here they share the hub's cores, so they run at a lower
     // priority and use the CPU the hub and the API client leave (0: compete with them as equals).
-    for (const f of fields) if (opts.fieldNice && f.process.pid) setPriority(f.process.pid, opts.fieldNice);
+    // Every thread of theirs: os.setPriority(pid) would lower only the main thread, not the V8 and libuv
+    // helpers that garbage-collect and read their spools.
+    const lowerFields = () => {
+      for (const f of fields)
+        if (opts.fieldNice && f.process.pid) lowerProcessPriority(f.process.pid, opts.fieldNice);
+    };
+    lowerFields();
     const load = opts.rate > 0 ? startChild('load', './load.child.ts', { url, ratePerSec: opts.rate }) : null;
     if (load) children.push(load);
     await Promise.all([...fields, ...(load ? [load] : [])].map((c) => c.next('ready')));
+    lowerFields();
 
     ctx.progress(0.1, 'streaming');
     const started = performance.now();

@@ -20,6 +20,7 @@ runChild(async () => {
     natsUrl: cfg.natsUrl,
     nats: cfg.layout,
     ingest: { durable: cfg.durable, threads: cfg.threads },
+    ownsProcess: true,
   });
   const stopped = new Promise<void>((resolve) => process.once('SIGTERM', resolve));
   report({ type: 'ready', url: hub.url });

@@ -59,6 +59,7 @@ export function registerHubCommand(program: Command): void {
           port: ctx.config.port,
           natsUrl: ctx.config.natsUrl,
           nats: natsLayoutFor(flags.natsPrefix),
+          ownsProcess: true,
           ...(catalog ? { catalog } : {}),
           ...(consoleDir ? { consoleDir } : {}),
         });

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { TgError } from '../../errors/index.ts';
 import type { NatsLayout } from '../../field/transport/nats-layout.ts';
+import { lowerHelperThreads } from '../../threads/index.ts';
 import { Catalog } from '../catalog/index.ts';
 import { buildHubApp } from '../server/app.ts';
 import { EpisodeIngest, type EpisodeIngestOptions } from './episode-ingest.ts';
@@ -34,7 +35,17 @@ export interface NetworkHubOptions {
   consoleDir?: string;
   /** Live run summary served at /api/status (`tg up --fields`); default: the catalog's totals. */
   status?: () => unknown;
+  /**
+   * Whether the hub owns its process (`tg hub start`): then, once it listens, the process's helper threads
+   * (garbage collection, file I/O) run at a lower priority than the threads that answer requests (the main
+   * thread and the catalog's), so ingest at full speed does not queue API answers behind it on a small
+   * machine. Off (the default) where the hub shares its process with other work (`tg up`, tests).
+   */
+  ownsProcess?: boolean;
 }
+
+/** Priority (nice) of the hub's helper threads when it owns its process, as the bundle workers run. */
+const HELPER_THREAD_NICE = 10;
 
 export interface NetworkHub {
   url: string;
@@ -92,6 +103,7 @@ export async function startNetworkHub(opts: NetworkHubOptions): Promise<NetworkH
       }
       throw err;
     }
+    if (opts.ownsProcess) lowerHelperThreads(HELPER_THREAD_NICE);
     const { port } = app.server.address() as AddressInfo;
     const host = opts.host === '0.0.0.0' || opts.host === '' ? '127.0.0.1' : opts.host;
     const link = nats;
