@@ -8,6 +8,7 @@ import { encodeBundle } from '../../src/field/transfer/index.ts';
 import { NatsEpisodeTransport } from '../../src/field/transport/nats.ts';
 import type { NatsLayout } from '../../src/field/transport/nats-layout.ts';
 import type { EpisodeIngest, IngestResult } from '../../src/hub/ingest/index.ts';
+import { NatsConsumerThread } from '../../src/hub/ingest/nats-consumer.ts';
 import { INGEST_ACK_WAIT_MS, NatsHubLink } from '../../src/hub/ingest/nats-hub.ts';
 import { makeEpisode, uniqueToken } from '../field/fixtures.ts';
 
@@ -115,5 +116,28 @@ describe('NATS ingest after a hub crash', () => {
       await link?.close();
       await field?.close();
     }
+  });
+});
+
+describe('NATS consumer thread', () => {
+  it('fails to start with a clear error when its stream does not exist, and leaves no thread behind', async () => {
+    const token = uniqueToken();
+    const failures: string[] = [];
+    await assert.rejects(
+      NatsConsumerThread.start(
+        {
+          url: NATS_URL,
+          stream: `${token}_MISSING`,
+          consumer: 'hub-ingest',
+          maxInFlight: 8,
+          batchMessages: 4,
+          ackWaitMs: 5000,
+        },
+        () => assert.fail('no bundles from a stream that does not exist'),
+        (m) => failures.push(m),
+      ),
+      (err: Error) => /NATS consumer thread: .*stream not found/i.test(err.message),
+    );
+    assert.deepEqual(failures, [], 'a failure to start is the rejection, not a later report');
   });
 });

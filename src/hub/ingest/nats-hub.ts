@@ -4,18 +4,17 @@
  * crash mid-ingest redelivers it; the catalog's content-hash ids make the redelivery harmless), puts drill
  * jobs on the work queue, and listens to field events. Layout: src/field/transport/nats-layout.ts.
  *
- * Messages are handed to the ingest as they arrive, without waiting for each commit: the ingest queues
- * them in arrival order and commits them in groups, and each message is acked when its group committed.
- * Bundles that arrive together go to the ingest as one batch (one verification round trip instead of
- * one each); a batch the ingest refuses (it is all or nothing) is handed over again one bundle at a
- * time, so only the bad ones are refused. At most `MAX_IN_FLIGHT` bundles wait for their commit.
+ * Messages are read on a thread of their own (./nats-consumer.ts) and handed to the ingest as they arrive,
+ * without waiting for each commit: the ingest queues them in arrival order and commits them in groups, and
+ * each message is acked when its group committed. Bundles that arrive together go to the ingest as one
+ * batch (one verification round trip instead of one each); a batch the ingest refuses (it is all or
+ * nothing) is delivered again one bundle at a time, so only the bad ones are refused. At most
+ * `MAX_IN_FLIGHT` messages wait for their commit.
  */
 import {
   AckPolicy,
-  type ConsumerMessages,
   type JetStreamClient,
   type JetStreamManager,
-  type JsMsg,
   jetstream,
   jetstreamManager,
   RetentionPolicy,
@@ -25,16 +24,13 @@ import { connect, type NatsConnection, nanos, type Subscription } from '@nats-io
 import { isTgError } from '../../errors/index.ts';
 import {
   episodesSubject,
-  HDR_CHUNK,
-  HDR_CHUNKS,
-  HDR_EPISODE_ID,
-  HDR_SHA256,
   jobsSubject,
   type NatsLayout,
   natsLayout,
 } from '../../field/transport/nats-layout.ts';
 import type { EpisodeIngest, IngestResult } from './episode-ingest.ts';
 import { type DrillJob, type DrillJobSpec, type JobQueue, newDrillJob } from './job-board.ts';
+import { type DeliveredBundle, NatsConsumerThread } from './nats-consumer.ts';
 
 export interface NatsHubOptions {
   url: string;
@@ -48,10 +44,8 @@ export interface NatsHubOptions {
   onReject?: (id: string, reason: string) => void;
 }
 
-/** Bundles handed to the ingest and not yet committed, at most. */
+/** Messages taken from NATS and not yet settled, at most (the consumer thread pauses there). */
 const MAX_IN_FLIGHT = 512;
-/** Messages taken from the consumer between two turns of the event loop. */
-const YIELD_EVERY_MESSAGES = 32;
 /** Most bundles handed to the ingest as one batch. */
 const BATCH_MESSAGES = 64;
 
@@ -62,24 +56,11 @@ const BATCH_MESSAGES = 64;
  */
 export const INGEST_ACK_WAIT_MS = 5000;
 
-interface Assembly {
-  parts: Array<Uint8Array | undefined>;
-  received: number;
-  msgs: JsMsg[];
-}
-
 export class NatsHubLink implements JobQueue {
-  private messages: ConsumerMessages | null = null;
-  private loop: Promise<void> = Promise.resolve();
+  private consumer: NatsConsumerThread | null = null;
   private events: Subscription | null = null;
-  private readonly assemblies = new Map<string, Assembly>();
+  /** Ingests handed bundles and not yet settled. */
   private readonly inFlight = new Set<Promise<void>>();
-  /** Messages taken and not yet acked, nak'ed or terminated (chunks waiting for the rest included). */
-  private readonly held = new Set<JsMsg>();
-  /** Single-message bundles not yet handed to the ingest (see `flush`). */
-  private pending: Array<{ id: string; bundle: Uint8Array; sha256: string | undefined; msg: JsMsg }> = [];
-  private flushing = false;
-  private keepAlive: ReturnType<typeof setInterval> | null = null;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -162,116 +143,72 @@ export class NatsHubLink implements JobQueue {
   }
 
   private async consume(): Promise<void> {
-    const consumer = await this.js.consumers.get(this.layout.episodesStream, this.layout.ingestConsumer);
-    const messages = await consumer.consume({ max_messages: 64 });
-    this.messages = messages;
-    this.keepAlive = setInterval(() => {
-      for (const m of this.held) m.working();
-    }, INGEST_ACK_WAIT_MS / 3);
-    this.loop = (async () => {
-      let handled = 0;
-      for await (const msg of messages) {
-        this.handle(msg);
-        if (this.held.size >= MAX_IN_FLIGHT) this.flush();
-        while (this.held.size >= MAX_IN_FLIGHT && this.inFlight.size > 0) await Promise.race(this.inFlight);
-        // Buffered messages come back to back as microtasks: let HTTP requests in between now and then.
-        if (++handled % YIELD_EVERY_MESSAGES === 0) await new Promise((resolve) => setImmediate(resolve));
-      }
-      this.flush();
-      await Promise.all(this.inFlight);
-    })();
+    this.consumer = await NatsConsumerThread.start(
+      {
+        url: this.opts.url,
+        stream: this.layout.episodesStream,
+        consumer: this.layout.ingestConsumer,
+        maxInFlight: MAX_IN_FLIGHT,
+        batchMessages: BATCH_MESSAGES,
+        ackWaitMs: INGEST_ACK_WAIT_MS,
+      },
+      (buffer, bundles) => this.delivered(buffer, bundles),
+      (message) => this.opts.onReject?.('?', `NATS consumer thread failed: ${message}`),
+    );
   }
 
-  private handle(msg: JsMsg): void {
-    this.held.add(msg);
-    const id = msg.headers?.get(HDR_EPISODE_ID) ?? '';
-    const sha256 = msg.headers?.get(HDR_SHA256) || undefined;
-    const chunks = Number(msg.headers?.get(HDR_CHUNKS) || '1');
-    if (chunks <= 1) {
-      this.pending.push({ id, bundle: msg.data, sha256, msg });
-      if (this.pending.length >= BATCH_MESSAGES) this.flush();
-      else if (!this.flushing) {
-        this.flushing = true;
-        setImmediate(() => this.flush());
-      }
+  /**
+   * A delivery from the consumer thread: one bundle goes to the ingest alone, several as one batch (one
+   * verification round trip). The buffer is the delivery's own, so the ingest may move it, not copy it.
+   */
+  private delivered(buffer: ArrayBuffer, bundles: DeliveredBundle[]): void {
+    const consumer = this.consumer;
+    if (!consumer) return;
+    const upload = (b: DeliveredBundle) => ({
+      bundle: new Uint8Array(buffer, b.offset, b.length),
+      ...(b.sha256 ? { sha256: b.sha256 } : {}),
+      ...(b.id ? { id: b.id } : {}),
+    });
+    const [only] = bundles;
+    if (bundles.length === 1 && only) {
+      const { bundle, ...expected } = upload(only);
+      this.track(
+        this.opts.ingest.ingest(bundle, expected, { handOver: true }).then(
+          (result) => {
+            consumer.settle([only.key], { action: 'ack' }); // after the catalog commit, never before
+            this.opts.onIngest?.(result);
+          },
+          (err: unknown) => {
+            if (isTgError(err) && err.code === 'NOT_FOUND') {
+              // Robot not registered yet: it may be soon; try again later.
+              consumer.settle([only.key], { action: 'nak', delayMs: 5000 });
+            } else if (isTgError(err) && err.code === 'INPUT_INVALID') {
+              consumer.settle([only.key], { action: 'term' });
+              this.opts.onReject?.(only.id, err.message);
+            } else {
+              // Unexpected (storage) failure: leave it for redelivery.
+              consumer.settle([only.key], { action: 'nak', delayMs: 2000 });
+              this.opts.onReject?.(only.id || '?', (err as Error).message);
+            }
+          },
+        ),
+      );
       return;
     }
-    const index = Number(msg.headers?.get(HDR_CHUNK));
-    if (!Number.isInteger(index) || index < 0 || index >= chunks || chunks > 100_000) {
-      this.held.delete(msg);
-      msg.term(); // bad chunk headers (no reason: see below)
-      return;
-    }
-    let a = this.assemblies.get(id);
-    if (!a || a.parts.length !== chunks) {
-      a = { parts: Array.from({ length: chunks }, () => undefined), received: 0, msgs: [] };
-      this.assemblies.set(id, a);
-    }
-    if (a.parts[index] === undefined) a.received++;
-    a.parts[index] = msg.data;
-    a.msgs.push(msg);
-    if (a.received < chunks) return; // wait for the rest (all acked together after the commit)
-    this.assemblies.delete(id);
-    const bundle = Buffer.concat(a.parts as Uint8Array[]);
-    this.ingest(id, new Uint8Array(bundle.buffer, bundle.byteOffset, bundle.byteLength), sha256, a.msgs);
-  }
-
-  /** Hands the pending single-message bundles to the ingest, as one batch. */
-  private flush(): void {
-    this.flushing = false;
-    const items = this.pending.splice(0);
-    if (items.length === 0) return;
-    const [only] = items;
-    if (items.length === 1 && only) {
-      this.ingest(only.id, only.bundle, only.sha256, [only.msg]);
-      return;
-    }
-    const done = this.opts.ingest
-      .ingestBatch(items.map((i) => ({ bundle: i.bundle, sha256: i.sha256, id: i.id || undefined })))
-      .then(
+    const keys = bundles.map((b) => b.key);
+    this.track(
+      this.opts.ingest.ingestBatch(bundles.map(upload), { handOver: true }).then(
         (results) => {
-          for (const [k, i] of items.entries()) {
-            i.msg.ack(); // after the catalog commit, never before
-            this.held.delete(i.msg);
-            this.opts.onIngest?.(results[k] as IngestResult);
-          }
+          consumer.settle(keys, { action: 'ack' }); // after the catalog commit, never before
+          for (const r of results) this.opts.onIngest?.(r);
         },
-        () => {
-          // Refused as a whole: one at a time, so only the bad ones are refused (nothing was stored).
-          for (const i of items) this.ingest(i.id, i.bundle, i.sha256, [i.msg]);
-        },
-      );
-    this.inFlight.add(done);
-    void done.finally(() => this.inFlight.delete(done));
+        // Refused as a whole (nothing was stored): again one at a time, so only the bad ones are refused.
+        () => consumer.resend(keys),
+      ),
+    );
   }
 
-  /** Hands a bundle to the ingest now (so it keeps its place in line) and acks its messages on commit. */
-  private ingest(id: string, bundle: Uint8Array, sha256: string | undefined, msgs: JsMsg[]): void {
-    const done = this.opts.ingest
-      .ingest(bundle, { ...(sha256 ? { sha256 } : {}), ...(id ? { id } : {}) })
-      .then(
-        (result) => {
-          for (const m of msgs) m.ack(); // after the catalog commit, never before
-          for (const m of msgs) this.held.delete(m);
-          this.opts.onIngest?.(result);
-        },
-        (err: unknown) => {
-          for (const m of msgs) this.held.delete(m);
-          if (isTgError(err) && err.code === 'NOT_FOUND') {
-            // Robot not registered yet: it may be soon; try again later.
-            for (const m of msgs) m.nak(5000);
-          } else if (isTgError(err) && err.code === 'INPUT_INVALID') {
-            // No reason on the term: servers before 2.10.4 ignore a "+TERM <reason>" (the message then stays
-            // pending and is redelivered forever); onReject has the reason.
-            for (const m of msgs) m.term();
-            this.opts.onReject?.(id, err.message);
-          } else {
-            // Unexpected (storage) failure: leave it for redelivery.
-            for (const m of msgs) m.nak(2000);
-            this.opts.onReject?.(id || '?', (err as Error).message);
-          }
-        },
-      );
+  private track(done: Promise<void>): void {
     this.inFlight.add(done);
     void done.finally(() => this.inFlight.delete(done));
   }
@@ -292,10 +229,10 @@ export class NatsHubLink implements JobQueue {
   }
 
   async close(): Promise<void> {
-    if (this.keepAlive) clearInterval(this.keepAlive);
     this.events?.unsubscribe();
-    await this.messages?.close();
-    await this.loop.catch(() => {});
+    // What the ingest is committing gets its acks first; the rest is redelivered to the next consumer.
+    await Promise.all(this.inFlight);
+    await this.consumer?.close();
     await this.nc.drain().catch(() => this.nc.close());
   }
 }
