@@ -119,6 +119,28 @@ describe('NATS ingest after a hub crash', () => {
   });
 });
 
+describe('NATS fields registering at once', () => {
+  it('every field gets its subject on the episodes stream (additions do not overwrite each other)', async () => {
+    const layout = layoutFor(uniqueToken());
+    layouts.push(layout);
+    const link = await NatsHubLink.start({ url: NATS_URL, ingest: recordingIngest().ingest, layout });
+    const nc = await connect({ servers: NATS_URL });
+    try {
+      const fields = Array.from({ length: 8 }, (_, i) => `field-${i}`);
+      await Promise.all(fields.map((f) => link.addField(f)));
+      await link.addField('field-3'); // again: nothing changes
+      const info = await (await jetstreamManager(nc)).streams.info(layout.episodesStream);
+      assert.deepEqual(
+        [...(info.config.subjects ?? [])].sort(),
+        fields.map((f) => `${layout.prefix}.${f}.episodes`).sort(),
+      );
+    } finally {
+      await link.close();
+      await nc.close();
+    }
+  });
+});
+
 describe('NATS consumer thread', () => {
   it('fails to start with a clear error when its stream does not exist, and leaves no thread behind', async () => {
     const token = uniqueToken();

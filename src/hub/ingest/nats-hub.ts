@@ -21,7 +21,7 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection, nanos, type Subscription } from '@nats-io/transport-node';
-import { isTgError } from '../../errors/index.ts';
+import { isTgError, TgError } from '../../errors/index.ts';
 import {
   episodesSubject,
   jobsSubject,
@@ -46,6 +46,8 @@ export interface NatsHubOptions {
 
 /** Messages taken from NATS and not yet settled, at most (the consumer thread pauses there). */
 const MAX_IN_FLIGHT = 512;
+/** Times a field's subject is written to the stream before giving up (see `addField`). */
+const ADD_SUBJECT_ATTEMPTS = 5;
 /** Most bundles handed to the ingest as one batch. */
 const BATCH_MESSAGES = 64;
 
@@ -59,6 +61,8 @@ export const INGEST_ACK_WAIT_MS = 5000;
 export class NatsHubLink implements JobQueue {
   private consumer: NatsConsumerThread | null = null;
   private events: Subscription | null = null;
+  /** Ends when the last subject addition to the episodes stream ended (see `addField`). */
+  private subjectsChanging: Promise<void> = Promise.resolve();
   /** Ingests handed bundles and not yet settled. */
   private readonly inFlight = new Set<Promise<void>>();
 
@@ -127,13 +131,32 @@ export class NatsHubLink implements JobQueue {
     }
   }
 
-  /** Lets field `field` publish bundles: adds its subject to the episodes stream (idempotent). */
-  async addField(field: string): Promise<void> {
-    const subject = episodesSubject(this.layout, field);
-    const info = await this.jsm.streams.info(this.layout.episodesStream);
-    if (info.config.subjects?.includes(subject)) return;
-    const subjects = [...(info.config.subjects ?? []).filter((s) => !s.includes('._none_.')), subject];
-    await this.jsm.streams.update(this.layout.episodesStream, { ...info.config, subjects });
+  /**
+   * Lets field `field` publish bundles: adds its subject to the episodes stream (idempotent). A stream's
+   * subjects change by read-modify-write of its whole config, so two fields registering at once could
+   * each write a list without the other's subject, and that field's bundles would have no stream (seen:
+   * one of 4 fields starting together never delivered). Here additions take turns, and each reads the
+   * config back until its subject is there (another hub on the same stream may race it too).
+   */
+  addField(field: string): Promise<void> {
+    const added = this.subjectsChanging.then(() => this.addSubject(episodesSubject(this.layout, field)));
+    this.subjectsChanging = added.catch(() => {});
+    return added;
+  }
+
+  private async addSubject(subject: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const info = await this.jsm.streams.info(this.layout.episodesStream);
+      if (info.config.subjects?.includes(subject)) return;
+      if (attempt > ADD_SUBJECT_ATTEMPTS) {
+        throw new TgError(
+          'STORAGE_FAILED',
+          `could not add ${subject} to stream ${this.layout.episodesStream} (changed by others ${ADD_SUBJECT_ATTEMPTS} times)`,
+        );
+      }
+      const subjects = [...(info.config.subjects ?? []).filter((s) => !s.includes('._none_.')), subject];
+      await this.jsm.streams.update(this.layout.episodesStream, { ...info.config, subjects });
+    }
   }
 
   async submit(spec: DrillJobSpec): Promise<DrillJob> {
