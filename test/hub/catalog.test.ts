@@ -157,6 +157,36 @@ for (const backend of await catalogBackends()) {
         });
       });
 
+      test('atomic: false inserts every row; a failure keeps what committed only on the embedded database', async () => {
+        await withCatalog('non-atomic', async (c) => {
+          await seedCatalog(c, 2);
+          const batch = Array.from({ length: 70 }, (_, i) => episode(200 + i));
+          const ok = await c.insertEpisodeGroups([{ dataset: 'drills', episodes: batch }], { atomic: false });
+          assert.deepEqual(ok, { inserted: 70, skipped: 0 });
+          const again = await c.insertEpisodeGroups([{ dataset: 'drills', episodes: batch }], {
+            atomic: false,
+          });
+          assert.deepEqual(
+            again,
+            { inserted: 0, skipped: 70 },
+            'idempotent by id, statement by statement too',
+          );
+          assert.equal((await c.counts()).episodes, 72);
+
+          // Row 41 names a robot the catalog lacks: on PGlite the first statement (32 rows) has committed.
+          const failing = Array.from({ length: 50 }, (_, i) => episode(400 + i));
+          failing[40] = episode(440, { robotId: 'ghost' });
+          await assert.rejects(
+            c.insertEpisodeGroups([{ dataset: 'drills', episodes: failing }], { atomic: false }),
+            (err: unknown) => err instanceof TgError && /ghost/.test(err.message),
+          );
+          const kept = backend.name === 'pglite' ? 32 : 0;
+          assert.equal((await c.counts()).episodes, 72 + kept);
+          const stored = new Set((await c.getEpisodes(failing.map((e) => e.id))).map((e) => e.id));
+          assert.deepEqual(stored, new Set(failing.slice(0, kept).map((e) => e.id)));
+        });
+      });
+
       test('an unknown dataset is NOT_FOUND', async () => {
         await withCatalog('no-dataset', async (c) => {
           await seedCatalog(c, 0);

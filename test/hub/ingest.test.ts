@@ -419,3 +419,47 @@ describe('episode ingest over HTTP', () => {
     assert.equal((await fetch(`${hub.url}/api/episodes/${u.id}/bundle`, { method: 'HEAD' })).status, 404);
   });
 });
+
+describe('episode ingest after a catalog commit that failed part way', () => {
+  test('the indexes it had handed out are read afresh: no two episodes of a dataset share one', async () => {
+    const [backend] = await catalogBackends();
+    const catalog = await Catalog.open(await backend!.place('partial-commit'));
+    const ingest = await (async () => {
+      await catalog.upsertRobot({ ...ROBOT, name: ROBOT.id, field: FIELD });
+      return EpisodeIngest.open({ catalog, dir: tempDir('tg-ingest-partial-'), threads: 0 });
+    })();
+    try {
+      // The first commit stores half of its rows, then fails (a disk error between two statements).
+      const insert = catalog.insertEpisodeGroups.bind(catalog);
+      let failOnce = true;
+      catalog.insertEpisodeGroups = async (groups, opts) => {
+        if (!failOnce) return insert(groups, opts);
+        failOnce = false;
+        await insert(
+          groups.map((g) => ({ ...g, episodes: g.episodes.slice(0, g.episodes.length >> 1) })),
+          opts,
+        );
+        throw new TgError('STORAGE_FAILED', 'disk full');
+      };
+      const first = Array.from({ length: 10 }, (_, i) => upload(episode(500 + i)));
+      await assert.rejects(ingest.ingestBatch(first), /disk full/);
+      // The field sends the batch again, then more.
+      const again = await ingest.ingestBatch(first);
+      assert.deepEqual(
+        again.map((r) => r.status),
+        [...Array(5).fill('already stored'), ...Array(5).fill('stored')],
+      );
+      await ingest.ingestBatch(Array.from({ length: 5 }, (_, i) => upload(episode(600 + i))));
+      const rows = await catalog.listEpisodes({ limit: 100, offset: 0 });
+      assert.equal(rows.length, 15);
+      assert.deepEqual(
+        rows.map((r) => r.episodeIndex).sort((a, b) => a - b),
+        Array.from({ length: 15 }, (_, i) => i),
+      );
+    } finally {
+      await ingest.close();
+      await catalog.close();
+      await backend!.cleanup();
+    }
+  });
+});

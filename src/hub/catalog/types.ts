@@ -113,6 +113,16 @@ export interface EpisodeGroup {
   episodes: EpisodeInput[];
 }
 
+export interface InsertEpisodesOptions {
+  /**
+   * false: the episodes are independent of each other (as the hub ingest's are: each is its own upload,
+   * idempotent by id), so they need not commit all or none. On the embedded database, where a read waits
+   * for the statement running, they then go in short statements each committed on its own, and reads get
+   * in between; on PostgreSQL nothing changes. Default true.
+   */
+  atomic?: boolean;
+}
+
 export interface InsertEpisodesResult {
   /** Episodes newly added. */
   inserted: number;

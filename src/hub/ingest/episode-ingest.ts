@@ -318,7 +318,14 @@ export class EpisodeIngest {
         });
       }
       if (fresh.size > 0) {
-        const { inserted } = await this.catalog.insertEpisodeGroups([...inserts.values()]);
+        // Each episode is its own upload, idempotent by id: the group need not commit all or none. If it
+        // fails part way, the indexes handed out are read afresh (some rows may have committed).
+        const { inserted } = await this.catalog
+          .insertEpisodeGroups([...inserts.values()], { atomic: false })
+          .catch((err: unknown) => {
+            for (const d of inserts.keys()) this.nextIndex.delete(d);
+            throw err;
+          });
         if (inserted !== fresh.size) {
           // Another writer (a second hub on the same PostgreSQL) added some of these meanwhile: answer
           // from the catalog, and read the datasets' next indexes afresh.
