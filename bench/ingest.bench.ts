@@ -38,6 +38,11 @@ import type { FieldReport, HubReport, LoadReport, Transport } from './ingest/pro
 const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 /** How long the hub may take to commit what the fields delivered, after the last field is done. */
 const HUB_CATCH_UP_MS = 120_000;
+/**
+ * How long a field may take to drain its spool (a normal run: ~10 s). A field that gets nowhere (a hub
+ * that never takes its bundles) fails the run, named, instead of leaving it waiting forever.
+ */
+const FIELD_DRAIN_MS = 600_000;
 
 export default defineBenchmark({
   name: 'ingest',
@@ -228,7 +233,14 @@ async function ingestRun(
     let done = 0;
     const reports = await Promise.all(
       fields.map(async (f) => {
-        const r = await f.next('field-done');
+        let timer: NodeJS.Timeout | undefined;
+        const stuck = new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`${f.name} did not drain its spool within ${FIELD_DRAIN_MS / 1000} s`)),
+            FIELD_DRAIN_MS,
+          );
+        });
+        const r = await Promise.race([f.next('field-done'), stuck]).finally(() => clearTimeout(timer));
         ctx.progress(0.1 + (0.7 * ++done) / fields.length, `${done}/${fields.length} fields drained`);
         return r;
       }),
