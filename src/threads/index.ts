@@ -10,6 +10,12 @@ export function spawnWorker(moduleUrl: URL, data: Record<string, unknown> = {}):
 }
 
 /**
+ * Priority (nice) of a process's bulk threads (ingest verification, NATS consumption, V8 and libuv
+ * helpers): the threads that answer requests run first on a busy machine, bulk work fills the gaps.
+ */
+export const BULK_THREAD_NICE = 10;
+
+/**
  * Gives the calling thread a lower scheduling priority (a nice value; Linux, where a thread has its own
  * id under /proc/thread-self). For bulk threads that share cores with latency-sensitive ones: on a small
  * machine the API's threads then run first and bulk work fills the gaps. Returns false where unsupported.

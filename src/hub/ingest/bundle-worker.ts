@@ -5,18 +5,16 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { isTgError } from '../../errors/index.ts';
-import { lowerThreadPriority } from '../../threads/index.ts';
+import { BULK_THREAD_NICE, lowerThreadPriority } from '../../threads/index.ts';
 import { BlobStore, type HashedBlob } from '../blobs/index.ts';
 import type { WorkerData, WorkerReply, WorkerRequest } from './bundle-workers.ts';
 import { verifyUpload } from './verify.ts';
-
-const INGEST_THREAD_NICE = 10;
 
 const port = parentPort;
 if (!port) throw new Error('bundle-worker must run in a worker thread');
 const data = workerData as WorkerData;
 // Verification is bulk work: the threads that answer the API (main, catalog) go first on a busy machine.
-lowerThreadPriority(INGEST_THREAD_NICE);
+lowerThreadPriority(BULK_THREAD_NICE);
 const store = new BlobStore(data.root, { maxBytes: data.maxBundleBytes });
 const held = new Map<number, HashedBlob[]>();
 const reply = (r: WorkerReply) => port.postMessage(r);

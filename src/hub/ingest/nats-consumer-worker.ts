@@ -8,18 +8,16 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { type JsMsg, jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { HDR_CHUNK, HDR_CHUNKS, HDR_EPISODE_ID, HDR_SHA256 } from '../../field/transport/nats-layout.ts';
-import { lowerThreadPriority } from '../../threads/index.ts';
+import { BULK_THREAD_NICE, lowerThreadPriority } from '../../threads/index.ts';
 import type { ConsumerReply, ConsumerRequest, DeliveredBundle, NatsConsumerConfig } from './nats-consumer.ts';
 
-/** Same as the bundle workers: consuming is bulk work, the threads that answer the API go first. */
-const INGEST_THREAD_NICE = 10;
 /** Messages taken between two turns of the event loop (settlements arrive as events). */
 const YIELD_EVERY_MESSAGES = 32;
 
 const port = parentPort;
 if (!port) throw new Error('nats-consumer-worker must run in a worker thread');
 const config = workerData as NatsConsumerConfig;
-lowerThreadPriority(INGEST_THREAD_NICE);
+lowerThreadPriority(BULK_THREAD_NICE);
 const reply = (r: ConsumerReply, transfer: ArrayBuffer[] = []) => port.postMessage(r, transfer);
 
 /** A bundle taken and not settled: its messages (several when chunked) and its bytes, for a resend. */

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { TgError } from '../../errors/index.ts';
 import type { NatsLayout } from '../../field/transport/nats-layout.ts';
-import { lowerHelperThreads } from '../../threads/index.ts';
+import { BULK_THREAD_NICE, lowerHelperThreads } from '../../threads/index.ts';
 import { Catalog } from '../catalog/index.ts';
 import { buildHubApp } from '../server/app.ts';
 import { EpisodeIngest, type EpisodeIngestOptions } from './episode-ingest.ts';
@@ -43,9 +43,6 @@ export interface NetworkHubOptions {
    */
   ownsProcess?: boolean;
 }
-
-/** Priority (nice) of the hub's helper threads when it owns its process, as the bundle workers run. */
-const HELPER_THREAD_NICE = 10;
 
 export interface NetworkHub {
   url: string;
@@ -103,7 +100,7 @@ export async function startNetworkHub(opts: NetworkHubOptions): Promise<NetworkH
       }
       throw err;
     }
-    if (opts.ownsProcess) lowerHelperThreads(HELPER_THREAD_NICE);
+    if (opts.ownsProcess) lowerHelperThreads(BULK_THREAD_NICE);
     const { port } = app.server.address() as AddressInfo;
     const host = opts.host === '0.0.0.0' || opts.host === '' ? '127.0.0.1' : opts.host;
     const link = nats;
