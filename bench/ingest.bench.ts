@@ -215,17 +215,14 @@ async function ingestRun(
     children.push(...fields);
     // The fields stand for machines of their own: here they share the hub's cores, so they run at a lower
     // priority and use the CPU the hub and the API client leave (0: compete with them as equals).
-    // Every thread of theirs: os.setPriority(pid) would lower only the main thread, not the V8 and libuv
-    // helpers that garbage-collect and read their spools.
-    const lowerFields = () => {
-      for (const f of fields)
-        if (opts.fieldNice && f.process.pid) lowerProcessPriority(f.process.pid, opts.fieldNice);
-    };
-    lowerFields();
     const load = opts.rate > 0 ? startChild('load', './load.child.ts', { url, ratePerSec: opts.rate }) : null;
     if (load) children.push(load);
     await Promise.all([...fields, ...(load ? [load] : [])].map((c) => c.next('ready')));
-    lowerFields();
+    // Every thread of theirs, once all have started (later ones inherit it): os.setPriority(pid) would
+    // lower only the main thread, not the V8 and libuv helpers that garbage-collect and read their spools.
+    for (const f of fields) {
+      if (opts.fieldNice && f.process.pid) lowerProcessPriority(f.process.pid, opts.fieldNice);
+    }
 
     ctx.progress(0.1, 'streaming');
     const started = performance.now();
