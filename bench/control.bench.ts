@@ -9,8 +9,13 @@
  * wall time of the worker's ticks is what a second of simulated time costs). The baseline is the bare
  * physics step of the same robots in the same run (each mj_step is timed inside the tick): the ratio is the
  * physics' share of the control tick, which a loaded machine does not skew.
+ *
+ * A layer's compute time leaves out the time the kernel kept its thread off the core (the scheduler reads
+ * the thread's run-queue wait around a tick over budget): such a tick is `preempted`, not a miss, and its
+ * wall time shows in `maxWallMs`. realTimeFactor is wall time all the same, preemption included.
  */
 import os from 'node:os';
+import v8 from 'node:v8';
 import { z } from 'zod';
 import type { LayerName } from '../src/control/contracts.ts';
 import { LatencyHistogram, LayerTelemetry } from '../src/control/scheduler/index.ts';
@@ -34,6 +39,11 @@ export interface ControlBenchOptions {
 
 /** Runs the fleet and returns the issue's figures. */
 export async function runControlBench(o: ControlBenchOptions) {
+  // A controller collects garbage at safe points, between control slices (bench/control/worker.ts). V8's
+  // memory reducer would instead start its own incremental mark-compact whenever a worker's allocation
+  // rate looks low, and finish it with a 10-15 ms pause inside some tick. Process-wide; read when an
+  // isolate's heap is set up, so before the workers start.
+  v8.setFlagsFromString('--no-memory-reducer');
   const workers = Math.max(1, Math.min(o.robots, o.workers ?? os.availableParallelism()));
   const threads = Array.from({ length: workers }, (_, w) => {
     const from = Math.floor((w * o.robots) / workers);
@@ -76,6 +86,8 @@ export async function runControlBench(o: ControlBenchOptions) {
       part.ticks = l.ticks;
       part.misses = l.misses;
       part.faults = l.faults;
+      part.preempted = l.preempted;
+      part.maxWallMs = l.maxWallMs;
       total.merge(part);
     }
     layers[name] = total;
@@ -95,12 +107,23 @@ export async function runControlBench(o: ControlBenchOptions) {
           maxMs: round(r.maxMs),
           budgetMs: r.budgetMs,
           misses: r.misses,
+          preempted: r.preempted,
+          maxWallMs: round(r.maxWallMs),
         },
       ];
     }),
   ) as Record<
     LayerName,
-    { ticks: number; p50Ms: number; p99Ms: number; maxMs: number; budgetMs: number; misses: number }
+    {
+      ticks: number;
+      p50Ms: number;
+      p99Ms: number;
+      maxMs: number;
+      budgetMs: number;
+      misses: number;
+      preempted: number;
+      maxWallMs: number;
+    }
   >;
   return {
     robots: o.robots,

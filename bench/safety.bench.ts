@@ -472,10 +472,8 @@ async function runSegment(
           mover.advance(dtc);
           if (fault === 'cerebellum_exception' && k === faultTick) throw new Error('skill crashed');
           if (fault === 'cerebellum_timeout' && k === faultTick) {
-            const end = performance.now() + 15;
-            while (performance.now() < end) {
-              // hung skill
-            }
+            // A hung skill: the thread blocks 15 ms (blocked time is compute time; preemption would not be).
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 15);
           }
           cmd.set(mover.x);
           if (fault === 'cerebellum_nan' && k === faultTick)

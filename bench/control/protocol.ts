@@ -17,6 +17,8 @@ export interface LayerSnapshot {
   ticks: number;
   misses: number;
   faults: number;
+  preempted: number;
+  maxWallMs: number;
   histogram: HistogramSnapshot;
 }
 

@@ -109,6 +109,8 @@ try {
       ticks: t.ticks,
       misses: t.misses,
       faults: t.faults,
+      preempted: t.preempted,
+      maxWallMs: t.maxWallMs,
       histogram: t.histogram.snapshot(),
     };
   }

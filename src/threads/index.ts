@@ -2,6 +2,8 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
+export { runQueueWaitMs } from './run-queue.ts';
+
 const ENTRY = new URL('./worker-entry.js', import.meta.url);
 
 /** Starts a worker thread running a TypeScript module; `data` arrives as `workerData` (minus `__tgModule`). */

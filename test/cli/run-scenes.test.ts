@@ -78,7 +78,7 @@ describe('tg run: every arm scene with the built-in planner', () => {
     assert.match(run.stdout, /^outcome: SUCCESS after [\d.]+ s simulated/m);
     assert.match(run.stdout, /cubeToBinM [\d.e-]+, cubeHeightM/);
     assert.match(run.stdout, /^safety events: /m);
-    assert.match(run.stdout, /^layer\s+ticks\s+p50 ms\s+p99 ms\s+max ms\s+budget ms\s+misses$/m);
+    assert.match(run.stdout, /^layer\s+ticks\s+p50 ms\s+p99 ms\s+max ms\s+budget ms\s+misses\s+preempted$/m);
     for (const [layer, budget] of [
       ['brain', 500],
       ['perception', 50],
@@ -87,7 +87,10 @@ describe('tg run: every arm scene with the built-in planner', () => {
     ] as const) {
       assert.match(
         run.stdout,
-        new RegExp(`^${layer}\\s+\\d+\\s+[\\d.e-]+\\s+[\\d.e-]+\\s+[\\d.e-]+\\s+${budget}\\s+\\d+\\s*$`, 'm'),
+        new RegExp(
+          `^${layer}\\s+\\d+\\s+[\\d.e-]+\\s+[\\d.e-]+\\s+[\\d.e-]+\\s+${budget}\\s+\\d+\\s+\\d+\\s*$`,
+          'm',
+        ),
       );
     }
   });

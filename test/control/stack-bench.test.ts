@@ -16,8 +16,17 @@ test('bench control: robots, realTimeFactor, deadlineMisses and the four layers,
   assert.equal(d.simSecPerRobot, seconds);
   assert.deepEqual(Object.keys(d.layers), ['brain', 'perception', 'cerebellum', 'spine']);
   for (const l of Object.values(d.layers)) {
-    assert.deepEqual(Object.keys(l), ['ticks', 'p50Ms', 'p99Ms', 'maxMs', 'budgetMs', 'misses']);
-    assert.ok(l.p50Ms <= l.p99Ms && l.p99Ms <= l.maxMs);
+    assert.deepEqual(Object.keys(l), [
+      'ticks',
+      'p50Ms',
+      'p99Ms',
+      'maxMs',
+      'budgetMs',
+      'misses',
+      'preempted',
+      'maxWallMs',
+    ]);
+    assert.ok(l.p50Ms <= l.p99Ms && l.p99Ms <= l.maxMs && l.maxMs <= l.maxWallMs);
   }
   // 500 Hz spine, 250 Hz cerebellum, 50 Hz perception, one plan per robot (its episode starts at once).
   assert.equal(d.layers.spine.ticks, 3 * 300);

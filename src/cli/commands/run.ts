@@ -323,10 +323,10 @@ export function formatOutcome(o: EpisodeOutcome, recorded?: Recorded): string {
   );
   lines.push(
     formatTable(
-      ['layer', 'ticks', 'p50 ms', 'p99 ms', 'max ms', 'budget ms', 'misses'],
+      ['layer', 'ticks', 'p50 ms', 'p99 ms', 'max ms', 'budget ms', 'misses', 'preempted'],
       (['brain', 'perception', 'cerebellum', 'spine'] as const).map((name) => {
         const l = o.layers[name];
-        return [name, l.ticks, num(l.p50Ms), num(l.p99Ms), num(l.maxMs), l.budgetMs, l.misses];
+        return [name, l.ticks, num(l.p50Ms), num(l.p99Ms), num(l.maxMs), l.budgetMs, l.misses, l.preempted];
       }),
     ),
   );

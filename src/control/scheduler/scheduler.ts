@@ -5,6 +5,11 @@
  *   plant.sense -> perception (when due) -> brain pick-up/start (at cerebellum ticks) -> cerebellum (when
  *   due) -> spine.tick (the only actuator write) -> observe -> plant.advance
  * Each layer's compute time goes into its histogram against its budget; over budget is a deadline miss.
+ * A tick over budget in wall time is checked against the kernel's count of the thread's run-queue wait
+ * (read at a tick's start when the last reading is older than PREEMPTION_MARK_MS, and after the slow tick):
+ * the time the operating system had the
+ * thread off its core is not the layer's compute. In simulated time that also keeps a preempted tick from
+ * timing out (the simulated world did not move meanwhile); in realtime mode a timeout is wall time.
  *
  * A slower layer never blocks a faster one: the brain is asynchronous, its result is handed over at the
  * first cerebellum tick after it lands, and the cerebellum keeps executing the last plan meanwhile. A
@@ -18,6 +23,7 @@
  * real robots) and picks the brain's result up whenever it arrives.
  */
 import { TgError } from '../../errors/index.ts';
+import { runQueueWaitMs } from '../../threads/index.ts';
 import { LAYER_BUDGET_MS, type LayerName } from '../contracts.ts';
 import type { Spine, StopCategory } from '../spine/index.ts';
 import { type LayerReport, LayerTelemetry } from './layer-telemetry.ts';
@@ -123,6 +129,14 @@ interface BrainFlight<R> {
 
 const now = (): number => performance.now();
 
+/**
+ * Wall time after which a tick reads the thread's run-queue wait afresh. A reading costs about a
+ * microsecond; the wall time between the last reading and a slow tick's start is what the scheduler cannot
+ * tell apart from preemption, and is charged to the tick (so robots taking turns on a thread, or a pause
+ * between ticks, cost one reading each time, not a wrongly counted miss).
+ */
+const PREEMPTION_MARK_MS = 0.5;
+
 export class RateScheduler<R = unknown> {
   readonly telemetry: Record<LayerName, LayerTelemetry>;
   readonly faults: LayerFault[] = [];
@@ -144,6 +158,9 @@ export class RateScheduler<R = unknown> {
   private k = 0;
   private planWanted = false;
   private flight: BrainFlight<R> | null = null;
+  /** Wall time and run-queue wait at the last preemption mark. */
+  private markWall = 0;
+  private markWaitMs = Number.NaN;
 
   constructor(opts: SchedulerOptions<R>) {
     this.o = opts;
@@ -220,6 +237,11 @@ export class RateScheduler<R = unknown> {
     const t = this.tSec;
     // The cerebellum's first command starts from where the spine holds the robot (primed by its reset).
     if (this.k === 0) this.command.set(this.spine.output);
+    const wall = now();
+    if (wall - this.markWall > PREEMPTION_MARK_MS) {
+      this.markWall = wall;
+      this.markWaitMs = runQueueWaitMs();
+    }
     this.plant.sense(t);
     if (this.percEvery > 0 && this.k % this.percEvery === 0) this.runPerception(t);
     const cerebDue = this.k % this.cerebEvery === 0;
@@ -289,11 +311,36 @@ export class RateScheduler<R = unknown> {
     const spine = this.spine;
     const t0 = now();
     spine.tick(t);
-    this.telemetry.spine.record(now() - t0);
+    this.charge(this.telemetry.spine, t0);
     spine.flushEvents();
     this.o.observe?.(t);
     this.plant.advance();
     this.k++;
+  }
+
+  /**
+   * Records the compute time of a run that started at wall time `t0` and returns it: its wall time, less
+   * the time the thread was preempted when that made it go over budget (in realtime mode the wall time is
+   * returned all the same, for the timeout: there the world moved on while the thread waited).
+   */
+  private charge(tel: LayerTelemetry, t0: number): number {
+    const wall = now() - t0;
+    if (wall <= tel.budgetMs) {
+      tel.record(wall);
+      return wall;
+    }
+    // Preempted for at least the run-queue wait since the mark, less the wall time between mark and start.
+    // The wall time is read again after the wait, so that a preemption between the two is charged too. (A
+    // kernel that delays dequeuing a sleeping thread, EEVDF, counts a little of a sleep as wait: control
+    // ticks compute, they do not sleep.)
+    const preempted = runQueueWaitMs() - this.markWaitMs - (t0 - this.markWall);
+    const wallAfter = now() - t0;
+    if (!(preempted > 0)) {
+      tel.record(wallAfter);
+      return wallAfter;
+    }
+    tel.recordPreempted(wallAfter, preempted);
+    return this.o.realtime ? wallAfter : Math.max(0, wallAfter - preempted);
   }
 
   private fault(layer: LayerFault['layer'], reason: string, tSec: number): void {
@@ -310,12 +357,11 @@ export class RateScheduler<R = unknown> {
     try {
       p.layer.tick(t);
     } catch (err) {
-      this.telemetry.perception.record(now() - t0);
+      this.charge(this.telemetry.perception, t0);
       this.fault('perception', `exception: ${message(err)}`, t);
       return;
     }
-    const ms = now() - t0;
-    this.telemetry.perception.record(ms);
+    const ms = this.charge(this.telemetry.perception, t0);
     if (ms > this.percTimeoutMs)
       this.fault('perception', `timeout: ${round(ms)} ms > ${this.percTimeoutMs} ms`, t);
   }
@@ -327,12 +373,11 @@ export class RateScheduler<R = unknown> {
     try {
       fresh = this.o.cerebellum.layer.tick(t, cmd);
     } catch (err) {
-      this.telemetry.cerebellum.record(now() - t0);
+      this.charge(this.telemetry.cerebellum, t0);
       this.fault('cerebellum', `exception: ${message(err)}`, t);
       return;
     }
-    const ms = now() - t0;
-    this.telemetry.cerebellum.record(ms);
+    const ms = this.charge(this.telemetry.cerebellum, t0);
     if (ms > this.cerebTimeoutMs) {
       this.fault('cerebellum', `timeout: ${round(ms)} ms > ${this.cerebTimeoutMs} ms`, t);
       return;
