@@ -4,6 +4,9 @@
  * episode ends starts the next seeded one at once. The baseline is the physics step of the same robots
  * in the same run: the stack times each mj_step (RobotStack.physicsMs), so both are measured under the
  * same machine load and the same contacts.
+ *
+ * Before the timed run (not measured): one throwaway robot runs whole episodes, so that every skill's code
+ * is compiled, and each robot runs its first second, so that its world's memory is touched.
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -20,6 +23,9 @@ const init = workerData as ControlWorkerData;
 const post = (m: ControlReply) => port.postMessage(m);
 const INSTRUCTION = 'put the red cube in the bin';
 const LAYERS: LayerName[] = ['brain', 'perception', 'cerebellum', 'spine'];
+const WARM_UP_EPISODES = 2;
+const WARM_UP_TICKS = 500;
+const WARM_UP_SEED = 1_000_000;
 /**
  * A controller collects garbage at a safe point, between control slices, as real-time runtimes do: the
  * ticks allocate ~200 B each, so the young generation fills every few seconds and V8 would otherwise
@@ -38,6 +44,17 @@ try {
   const stacks: RobotStack[] = [];
   for (const _ of init.robots) {
     stacks.push(await RobotStack.create({ robot: arm, scene, brain: { planner, placement: 'edge' } }));
+  }
+  await warmUp(arm, scene, planner);
+  // Each robot's first ticks touch its world's memory for the first time (page faults of a few ms on a
+  // virtual machine): a short unmeasured episode first, then its totals start from zero.
+  for (const s of stacks) {
+    s.begin(INSTRUCTION, WARM_UP_SEED);
+    for (let i = 0; i < WARM_UP_TICKS && !s.done; i++) {
+      const wait = s.tick();
+      if (wait) await wait;
+    }
+    s.resetTotals();
   }
   const episode = new Array<number>(stacks.length).fill(0);
   const seedOf = (k: number) => init.seed + init.robots[k]! + 1000 * episode[k]!;
@@ -131,4 +148,29 @@ try {
   });
 } catch (err) {
   post({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+}
+
+/**
+ * Runs one throwaway robot through whole episodes before the timed run, as a controller is exercised
+ * before it is given the motors: the first pass through each skill's code compiles it (2-9 ms ticks in
+ * the first simulated seconds otherwise, which are the JIT's, not the controller's). Not measured.
+ */
+async function warmUp(
+  arm: ReturnType<typeof loadEmbodiment>,
+  scene: NonNullable<(typeof ARM_SCENES)[string]>,
+  planner: BuiltinPlanner,
+): Promise<void> {
+  const s = await RobotStack.create({ robot: arm, scene, brain: { planner, placement: 'edge' } });
+  try {
+    for (let episode = 0; episode < WARM_UP_EPISODES; episode++) {
+      s.begin(INSTRUCTION, WARM_UP_SEED + episode);
+      while (!s.done) {
+        const wait = s.tick();
+        if (wait) await wait;
+      }
+      s.endEpisode();
+    }
+  } finally {
+    s.dispose();
+  }
 }

@@ -544,6 +544,20 @@ export class RobotStack {
     this.phase = 'idle';
   }
 
+  /**
+   * Forgets the timing, simulated time and episode count gathered so far (a benchmark's warm-up). The
+   * episode in progress, if any, is abandoned first.
+   */
+  resetTotals(): void {
+    this.endEpisode();
+    for (const layer of ['brain', 'perception', 'cerebellum', 'spine'] as const) {
+      this.telemetry[layer] = new LayerTelemetry(layer, this.telemetry[layer].budgetMs);
+    }
+    this.simSecDone = 0;
+    this.physicsMs = 0;
+    this.episodes = 0;
+  }
+
   /** Folds an episode's layer timing and simulated time into the stack's totals. */
   private collect(scheduler: RateScheduler<void>): void {
     for (const layer of ['brain', 'perception', 'cerebellum', 'spine'] as const) {
