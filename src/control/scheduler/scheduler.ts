@@ -6,10 +6,10 @@
  *   due) -> spine.tick (the only actuator write) -> observe -> plant.advance
  * Each layer's compute time goes into its histogram against its budget; over budget is a deadline miss.
  * A tick over budget in wall time is checked against the kernel's count of the thread's run-queue wait
- * (read at a tick's start when the last reading is older than PREEMPTION_MARK_MS, and after the slow tick):
- * the time the operating system had the
- * thread off its core is not the layer's compute. In simulated time that also keeps a preempted tick from
- * timing out (the simulated world did not move meanwhile); in realtime mode a timeout is wall time.
+ * (read at a tick's start when the last reading is older than PREEMPTION_MARK_MS, and after the slow
+ * tick): the time the operating system had the thread off its core is not the layer's compute. In
+ * simulated time that also keeps a preempted tick from timing out (the simulated world did not move
+ * meanwhile); in realtime mode a timeout is wall time.
  *
  * A slower layer never blocks a faster one: the brain is asynchronous, its result is handed over at the
  * first cerebellum tick after it lands, and the cerebellum keeps executing the last plan meanwhile. A
