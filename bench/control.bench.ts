@@ -17,7 +17,7 @@
 import os from 'node:os';
 import v8 from 'node:v8';
 import { z } from 'zod';
-import type { LayerName } from '../src/control/contracts.ts';
+import { LAYER_NAMES, type LayerName } from '../src/control/contracts.ts';
 import { LatencyHistogram, LayerTelemetry } from '../src/control/scheduler/index.ts';
 import { TgError } from '../src/errors/index.ts';
 import { spawnWorker } from '../src/threads/index.ts';
@@ -25,7 +25,6 @@ import type { ControlReply, ControlWorkerData, ControlWorkerResult } from './con
 import { defineBenchmark } from './harness.ts';
 
 const WORKER = new URL('./control/worker.ts', import.meta.url);
-const LAYERS: LayerName[] = ['brain', 'perception', 'cerebellum', 'spine'];
 const round = (x: number, digits = 4) => Number(x.toPrecision(digits));
 
 export interface ControlBenchOptions {
@@ -77,7 +76,7 @@ export async function runControlBench(o: ControlBenchOptions) {
   }
 
   const layers = {} as Record<LayerName, LayerTelemetry>;
-  for (const name of LAYERS) {
+  for (const name of LAYER_NAMES) {
     const total = new LayerTelemetry(name, results[0]!.layers[name].budgetMs);
     for (const r of results) {
       const l = r.layers[name];
@@ -96,7 +95,7 @@ export async function runControlBench(o: ControlBenchOptions) {
   // The physics alone would run this fast: the same robots' mj_step time in the same run.
   const baselineRealTimeFactor = Math.min(...results.map((r) => r.simSec / r.physicsSec));
   const layerRows = Object.fromEntries(
-    LAYERS.map((name) => {
+    LAYER_NAMES.map((name) => {
       const r = layers[name].report();
       return [
         name,
@@ -128,7 +127,7 @@ export async function runControlBench(o: ControlBenchOptions) {
   return {
     robots: o.robots,
     realTimeFactor: round(realTimeFactor),
-    deadlineMisses: LAYERS.reduce((n, name) => n + layers[name].misses, 0),
+    deadlineMisses: LAYER_NAMES.reduce((n, name) => n + layers[name].misses, 0),
     layers: layerRows,
     workers,
     simSecPerRobot: round(Math.min(...results.map((r) => r.simSec))),
@@ -139,7 +138,7 @@ export async function runControlBench(o: ControlBenchOptions) {
     episodes: results.reduce((n, r) => n + r.episodes, 0),
     successes: results.reduce((n, r) => n + r.successes, 0),
     safeStops: results.reduce((n, r) => n + r.safeStops, 0),
-    layerFaults: LAYERS.reduce((n, name) => n + layers[name].faults, 0),
+    layerFaults: LAYER_NAMES.reduce((n, name) => n + layers[name].faults, 0),
     baselineRealTimeFactor: round(baselineRealTimeFactor),
     loadAverage: os.loadavg().map((x) => round(x, 3)),
   };

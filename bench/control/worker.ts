@@ -12,7 +12,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { BuiltinPlanner } from '../../src/control/brain/index.ts';
-import type { LayerName } from '../../src/control/contracts.ts';
+import { LAYER_NAMES, type LayerName } from '../../src/control/contracts.ts';
 import { ARM_SCENES, RobotStack } from '../../src/control/stack/index.ts';
 import { loadEmbodiment } from '../../src/embodiment/index.ts';
 import type { ControlReply, ControlRequest, ControlWorkerData, LayerSnapshot } from './protocol.ts';
@@ -22,7 +22,6 @@ if (!port) throw new Error('bench/control/worker must run in a worker thread');
 const init = workerData as ControlWorkerData;
 const post = (m: ControlReply) => port.postMessage(m);
 const INSTRUCTION = 'put the red cube in the bin';
-const LAYERS: LayerName[] = ['brain', 'perception', 'cerebellum', 'spine'];
 const WARM_UP_EPISODES = 2;
 const WARM_UP_TICKS = 500;
 const WARM_UP_SEED = 1_000_000;
@@ -50,10 +49,7 @@ try {
   // virtual machine): a short unmeasured episode first, then its totals start from zero.
   for (const s of stacks) {
     s.begin(INSTRUCTION, WARM_UP_SEED);
-    for (let i = 0; i < WARM_UP_TICKS && !s.done; i++) {
-      const wait = s.tick();
-      if (wait) await wait;
-    }
+    await tickUntilDone(s, WARM_UP_TICKS);
     s.resetTotals();
   }
   const episode = new Array<number>(stacks.length).fill(0);
@@ -118,7 +114,7 @@ try {
   const simSec = Math.min(...stacks.map((s) => s.simSecTotal));
 
   const layers = {} as Record<LayerName, LayerSnapshot>;
-  for (const layer of LAYERS) {
+  for (const layer of LAYER_NAMES) {
     const t = stacks[0]!.telemetry[layer];
     for (const s of stacks.slice(1)) t.merge(s.telemetry[layer]);
     layers[layer] = {
@@ -164,13 +160,18 @@ async function warmUp(
   try {
     for (let episode = 0; episode < WARM_UP_EPISODES; episode++) {
       s.begin(INSTRUCTION, WARM_UP_SEED + episode);
-      while (!s.done) {
-        const wait = s.tick();
-        if (wait) await wait;
-      }
+      await tickUntilDone(s, Number.POSITIVE_INFINITY);
       s.endEpisode();
     }
   } finally {
     s.dispose();
+  }
+}
+
+/** Ticks `s` until its episode is done or `maxTicks` ran. */
+async function tickUntilDone(s: RobotStack, maxTicks: number): Promise<void> {
+  for (let i = 0; i < maxTicks && !s.done; i++) {
+    const wait = s.tick();
+    if (wait) await wait;
   }
 }

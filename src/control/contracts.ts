@@ -9,6 +9,8 @@
 
 /** The four layers and their budgets (ms), from the national "big brain / small brain" architecture. */
 export type LayerName = 'brain' | 'perception' | 'cerebellum' | 'spine';
+/** The layers, slowest first (the order of every per-layer table). */
+export const LAYER_NAMES: readonly LayerName[] = ['brain', 'perception', 'cerebellum', 'spine'];
 
 export const LAYER_BUDGET_MS: Readonly<Record<LayerName, number>> = {
   brain: 500,

@@ -9,7 +9,7 @@ import {
   type Placement,
   type Planner,
 } from '../../control/brain/index.ts';
-import { LAYER_BUDGET_MS } from '../../control/contracts.ts';
+import { LAYER_BUDGET_MS, LAYER_NAMES } from '../../control/contracts.ts';
 import { toEpisodeEvent } from '../../control/spine/index.ts';
 import {
   ARM_SCENE_IDS,
@@ -324,7 +324,7 @@ export function formatOutcome(o: EpisodeOutcome, recorded?: Recorded): string {
   lines.push(
     formatTable(
       ['layer', 'ticks', 'p50 ms', 'p99 ms', 'max ms', 'budget ms', 'misses', 'preempted'],
-      (['brain', 'perception', 'cerebellum', 'spine'] as const).map((name) => {
+      LAYER_NAMES.map((name) => {
         const l = o.layers[name];
         return [name, l.ticks, num(l.p50Ms), num(l.p99Ms), num(l.maxMs), l.budgetMs, l.misses, l.preempted];
       }),

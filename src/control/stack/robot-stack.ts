@@ -42,7 +42,13 @@ import {
 } from '../brain/index.ts';
 import { ArmSkills, armProfile } from '../cerebellum/index.ts';
 import { LocomotionSkills } from '../cerebellum/locomotion-skills.ts';
-import { LAYER_BUDGET_MS, type LayerName, type SafetyEvent, type WorldState } from '../contracts.ts';
+import {
+  LAYER_BUDGET_MS,
+  LAYER_NAMES,
+  type LayerName,
+  type SafetyEvent,
+  type WorldState,
+} from '../contracts.ts';
 import { HumanoidModel } from '../humanoid-model.ts';
 import {
   ArmPerception,
@@ -550,7 +556,7 @@ export class RobotStack {
    */
   resetTotals(): void {
     this.endEpisode();
-    for (const layer of ['brain', 'perception', 'cerebellum', 'spine'] as const) {
+    for (const layer of LAYER_NAMES) {
       this.telemetry[layer] = new LayerTelemetry(layer, this.telemetry[layer].budgetMs);
     }
     this.simSecDone = 0;
@@ -560,7 +566,7 @@ export class RobotStack {
 
   /** Folds an episode's layer timing and simulated time into the stack's totals. */
   private collect(scheduler: RateScheduler<void>): void {
-    for (const layer of ['brain', 'perception', 'cerebellum', 'spine'] as const) {
+    for (const layer of LAYER_NAMES) {
       this.telemetry[layer].merge(scheduler.telemetry[layer]);
     }
     this.simSecDone += scheduler.ticks * this.world.timestepSec;
