@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TgError } from '../../errors/index.ts';
 import { openPgliteDatabase, type SqlDatabase, type SqlExecutor } from './database.ts';
+import { EpisodeReadModel } from './episode-read-model.ts';
 import { MIGRATIONS, MIGRATIONS_LOCK_KEY, MIGRATIONS_TABLE_SQL, type Migration } from './migrations.ts';
 import { openPgDatabase } from './pg-database.ts';
 import { openPgliteThreadDatabase } from './pglite-thread.ts';
@@ -161,10 +162,40 @@ export class Catalog {
 
   /** The embedded database (PGlite: one connection, a read waits for the statement running). */
   readonly #embedded: boolean;
+  /** Embedded only: the episodes' hottest reads answered from memory (see ./episode-read-model.ts). */
+  readonly #episodeModel: EpisodeReadModel | null;
 
   private constructor(db: SqlDatabase, embedded: boolean) {
     this.#db = db;
     this.#embedded = embedded;
+    this.#episodeModel = null;
+    if (embedded && db instanceof ReadCachedDatabase) {
+      const model = new EpisodeReadModel({
+        idsAfter: async (after, limit) => {
+          const rows = await db.query<{ j: string | null }>(
+            `SELECT json_agg(id ORDER BY id)::text AS j
+             FROM (SELECT id FROM episodes WHERE id > $1 ORDER BY id LIMIT $2) p`,
+            [after, limit],
+          );
+          return JSON.parse(rows[0]?.j ?? '[]') as string[];
+        },
+        newest: (limit) =>
+          selectEpisodeRows(
+            db,
+            `SELECT ${EPISODE_COLUMNS} FROM episodes ORDER BY ${NEWEST_FIRST} LIMIT $1`,
+            [limit],
+            NEWEST_FIRST,
+          ),
+      });
+      // Any write that names the episodes table, other than this catalog's own inserts (which tell the
+      // model what they committed), may have changed what the model holds.
+      db.observeWrites((statements) => {
+        if (statements.some((sql) => sql !== EPISODE_INSERT_SQL && /\bepisodes\b/i.test(sql))) {
+          model.invalidate();
+        }
+      });
+      this.#episodeModel = model;
+    }
   }
 
   /**
@@ -312,23 +343,35 @@ export class Catalog {
     // transaction held open across round trips (each one is a message when the database runs on another
     // thread (pglite-thread.ts) or server, and reads wait behind an open transaction on PGlite meanwhile).
     const rows = parsed.flatMap(({ dataset, rows }) => rows.map((row) => ({ dataset, row })));
+    this.#episodeModel?.willInsert(rows.map(({ row }) => row.id));
     // Non-atomic on PGlite: short statements, each committed on its own. Measured under full-speed ingest,
     // a 128-row insert held reads for 30-70 ms; in statements of 32 the API's server-side p99 fell from
     // 46-58 ms to 34-41 ms, at the same CPU per episode.
     const separately = opts.atomic === false && this.#embedded;
     const chunks = chunked(rows, separately ? EMBEDDED_SHORT_INSERT_ROWS : EPISODE_INSERT_CHUNK);
     let inserted = 0;
+    // What went in, for the read model, once committed (before the caller is answered).
+    const committed = (chunk: typeof rows, ids: ReadonlySet<string>) =>
+      this.#episodeModel?.inserted(
+        chunk.filter(({ row }) => ids.has(row.id)).map(({ dataset, row }) => insertedRow(dataset, row)),
+      );
     try {
       if (separately || chunks.length === 1) {
-        for (const chunk of chunks) inserted += await this.#run(what, (db) => insertEpisodeChunk(db, chunk));
+        for (const chunk of chunks) {
+          const ids = await this.#run(what, (db) => insertEpisodeChunk(db, chunk));
+          committed(chunk, ids);
+          inserted += ids.size;
+        }
       } else {
-        inserted = await this.#run(what, (db) =>
+        const ids = await this.#run(what, (db) =>
           db.transaction(async (tx) => {
-            let count = 0;
-            for (const chunk of chunks) count += await insertEpisodeChunk(tx, chunk);
-            return count;
+            const all = new Set<string>();
+            for (const chunk of chunks) for (const id of await insertEpisodeChunk(tx, chunk)) all.add(id);
+            return all;
           }),
         );
+        committed(rows, ids);
+        inserted = ids.size;
       }
     } finally {
       if (inserted > 0) this.#maybeAnalyze(inserted);
@@ -363,7 +406,9 @@ export class Catalog {
 
   /** The episodes the catalog has among `ids` (in no particular order; unknown ids are left out). */
   async getEpisodes(ids: readonly string[]): Promise<EpisodeRow[]> {
-    const wanted = ids.map((v, i) => parse(id, v, `episode id ${i}`));
+    const asked = ids.map((v, i) => parse(id, v, `episode id ${i}`));
+    // Ids the catalog certainly lacks need no statement.
+    const wanted = asked.filter((v) => this.#episodeModel?.mayHave(v) !== false);
     if (wanted.length === 0) return [];
     // One id: a plain equality binds and plans faster than an array (the hub's lookup per HEAD request).
     const [where, param] = wanted.length === 1 ? ['id = $1', wanted[0]] : ['id = ANY($1::text[])', wanted];
@@ -398,6 +443,8 @@ export class Catalog {
       o.robotId === undefined
         ? ['', [o.limit, o.offset]]
         : ['WHERE robot_id = $3', [o.limit, o.offset, o.robotId]];
+    const kept = this.#episodeModel?.page(o);
+    if (kept) return kept;
     return this.#run('listing episodes', (db) =>
       selectEpisodeRows(
         db,
@@ -617,6 +664,7 @@ export class Catalog {
 
   async close(): Promise<void> {
     await this.#analyzing;
+    await this.#episodeModel?.close();
     await this.#db.close();
   }
 
@@ -694,13 +742,11 @@ function chunked<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-async function insertEpisodeChunk(
-  tx: SqlExecutor,
-  rows: ReadonlyArray<{ dataset: string; row: ParsedEpisode }>,
-): Promise<number> {
-  const column = <T>(pick: (e: ParsedEpisode) => T) => rows.map(({ row }) => pick(row));
-  const inserted = await tx.query<{ id: string }>(
-    `INSERT INTO episodes (id, dataset_name, robot_id, episode_index, task, instruction, source, phase, success,
+/**
+ * The one statement that adds episodes (the read model is told what it inserted; any other write naming
+ * the episodes table makes the model read the table again).
+ */
+const EPISODE_INSERT_SQL = `INSERT INTO episodes (id, dataset_name, robot_id, episode_index, task, instruction, source, phase, success,
                            seed, length, duration_sec, recorded_at, blob_sha256, blob_bytes,
                            quality_verdict, quality_failed)
      SELECT id, dataset_name, robot_id, episode_index, task, instruction, source, phase, success,
@@ -712,30 +758,57 @@ async function insertEpisodeChunk(
        AS r(id, dataset_name, robot_id, episode_index, task, instruction, source, phase, success,
             seed, length, duration_sec, recorded_at, blob_sha256, blob_bytes, quality_verdict, quality_failed)
      ON CONFLICT (id) DO NOTHING
-     RETURNING id`,
-    [
-      column((e) => e.id),
-      rows.map((r) => r.dataset),
-      column((e) => e.robotId),
-      column((e) => e.episodeIndex),
-      column((e) => e.task),
-      column((e) => e.instruction),
-      column((e) => e.source),
-      column((e) => e.phase),
-      column((e) => e.success),
-      column((e) => e.seed),
-      column((e) => e.length),
-      column((e) => e.durationSec),
-      column((e) => e.recordedAt.toISOString()),
-      column((e) => e.blobSha256 ?? null),
-      column((e) => e.blobBytes ?? null),
-      column((e) => e.qualityVerdict ?? null),
-      // A list per row cannot be an element of an array parameter (unnest would flatten a 2-D array):
-      // it goes as one comma-separated text ('' for none), split back by string_to_array.
-      column((e) => (e.qualityVerdict === undefined ? null : (e.qualityFailed ?? []).join(','))),
-    ],
-  );
-  return inserted.length;
+     RETURNING id`;
+
+/** Inserts `rows` (ids already present are skipped); returns the ids it inserted. */
+async function insertEpisodeChunk(
+  tx: SqlExecutor,
+  rows: ReadonlyArray<{ dataset: string; row: ParsedEpisode }>,
+): Promise<Set<string>> {
+  const column = <T>(pick: (e: ParsedEpisode) => T) => rows.map(({ row }) => pick(row));
+  const inserted = await tx.query<{ id: string }>(EPISODE_INSERT_SQL, [
+    column((e) => e.id),
+    rows.map((r) => r.dataset),
+    column((e) => e.robotId),
+    column((e) => e.episodeIndex),
+    column((e) => e.task),
+    column((e) => e.instruction),
+    column((e) => e.source),
+    column((e) => e.phase),
+    column((e) => e.success),
+    column((e) => e.seed),
+    column((e) => e.length),
+    column((e) => e.durationSec),
+    column((e) => e.recordedAt.toISOString()),
+    column((e) => e.blobSha256 ?? null),
+    column((e) => e.blobBytes ?? null),
+    column((e) => e.qualityVerdict ?? null),
+    // A list per row cannot be an element of an array parameter (unnest would flatten a 2-D array):
+    // it goes as one comma-separated text ('' for none), split back by string_to_array.
+    column((e) => (e.qualityVerdict === undefined ? null : (e.qualityFailed ?? []).join(','))),
+  ]);
+  return new Set(inserted.map((r) => String(r.id)));
+}
+
+/** The row the catalog answers for an episode it just inserted (what `selectEpisodeRows` would read). */
+function insertedRow(dataset: string, e: ParsedEpisode): EpisodeRow {
+  return toEpisodeRow({
+    id: e.id,
+    dataset_name: dataset,
+    robot_id: e.robotId,
+    episode_index: e.episodeIndex,
+    task: e.task,
+    instruction: e.instruction,
+    source: e.source,
+    phase: e.phase,
+    success: e.success,
+    seed: e.seed,
+    length: e.length,
+    duration_sec: e.durationSec,
+    recorded_at: e.recordedAt,
+    blob_sha256: e.blobSha256 ?? null,
+    blob_bytes: e.blobBytes ?? null,
+  });
 }
 
 const NEWEST_FIRST = 'recorded_at DESC, episode_index DESC, id';

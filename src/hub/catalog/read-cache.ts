@@ -34,16 +34,27 @@ export interface ReadCacheStats {
   writes: number;
 }
 
+/**
+ * Told the statements of each write as it ends (committed or not), before its caller is answered: for
+ * whatever else keeps answers derived from the database in memory (the catalog's episode read model).
+ */
+export type WriteObserver = (statements: readonly string[]) => void;
+
 export class ReadCachedDatabase implements SqlDatabase {
   readonly stats: ReadCacheStats = { hits: 0, misses: 0, writes: 0 };
   /** Bumped as each write ends. */
   #generation = 0;
   readonly #entries = new Map<string, { generation: number; rows: Promise<readonly unknown[]> }>();
+  readonly #observers: WriteObserver[] = [];
 
   constructor(private readonly db: SqlDatabase) {}
 
+  observeWrites(observer: WriteObserver): void {
+    this.#observers.push(observer);
+  }
+
   query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
-    if (!isPlainRead(sql)) return this.#write(() => this.db.query<T>(sql, params));
+    if (!isPlainRead(sql)) return this.#write([sql], () => this.db.query<T>(sql, params));
     const key = `${sql}\u0000${JSON.stringify(params)}`;
     const hit = this.#entries.get(key);
     if (hit && hit.generation === this.#generation) {
@@ -65,11 +76,25 @@ export class ReadCachedDatabase implements SqlDatabase {
   exec(sql: string): Promise<void> {
     // Refreshing planner statistics changes no answer.
     if (/^\s*analyze\b/i.test(sql)) return this.db.exec(sql);
-    return this.#write(() => this.db.exec(sql));
+    return this.#write([sql], () => this.db.exec(sql));
   }
 
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    return this.#write(() => this.db.transaction(fn));
+    const statements: string[] = [];
+    return this.#write(statements, () =>
+      this.db.transaction((tx) =>
+        fn({
+          query: (sql, params) => {
+            statements.push(sql);
+            return tx.query(sql, params);
+          },
+          exec: (sql) => {
+            statements.push(sql);
+            return tx.exec(sql);
+          },
+        }),
+      ),
+    );
   }
 
   close(): Promise<void> {
@@ -77,13 +102,14 @@ export class ReadCachedDatabase implements SqlDatabase {
     return this.db.close();
   }
 
-  async #write<T>(run: () => Promise<T>): Promise<T> {
+  async #write<T>(statements: readonly string[], run: () => Promise<T>): Promise<T> {
     this.stats.writes++;
     try {
       return await run();
     } finally {
       this.#generation++;
       this.#entries.clear();
+      for (const observe of this.#observers) observe(statements);
     }
   }
 }
