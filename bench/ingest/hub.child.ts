@@ -9,7 +9,7 @@ import path from 'node:path';
 import { constants, monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
 import { startNetworkHub } from '../../src/hub/ingest/network-hub.ts';
 import { childConfig, report, runChild, whenParentSays } from './child.ts';
-import { type HubChildConfig, summarize } from './protocol.ts';
+import { type HubChildConfig, RECEIVED_HEADER, summarize } from './protocol.ts';
 
 runChild(async () => {
   const cfg = childConfig<HubChildConfig>();
@@ -50,6 +50,9 @@ runChild(async () => {
   hub.server.on('connection', () => connections++);
   hub.server.on('request', (req, res) => {
     if (req.method === 'POST' || req.method === 'PUT') return;
+    // When the hub got to the request (a monotonic clock every process on the machine shares): the load
+    // splits each latency into waiting to be read and what came after.
+    res.setHeader(RECEIVED_HEADER, process.hrtime.bigint().toString());
     const t0 = performance.now();
     res.once('finish', () => apiMs.push(performance.now() - t0));
   });

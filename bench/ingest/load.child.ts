@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { childConfig, report, runChild, whenParentSays } from './child.ts';
-import { type LoadChildConfig, summarize } from './protocol.ts';
+import { type LoadChildConfig, RECEIVED_HEADER, summarize } from './protocol.ts';
 
 /** Route name -> share of requests. */
 export const LOAD_MIX: Record<string, number> = {
@@ -55,6 +55,8 @@ runChild(async () => {
   const latencies = new Map<string, number[]>(routes.map(([r]) => [r, []]));
   const statuses = new Map<string, Record<string, number>>(routes.map(([r]) => [r, {}]));
   const lags: number[] = [];
+  const beforeHub: number[] = [];
+  const fromHub: number[] = [];
   let errors = 0;
   let sent = 0;
   let inFlight = 0;
@@ -121,9 +123,16 @@ runChild(async () => {
   const request = (route: string) => {
     const { method, path, expect = 200 } = target(route);
     const t0 = performance.now();
+    const sentNs = process.hrtime.bigint();
     inFlight++;
     sent++;
     const req = http.request({ host: url.hostname, port: url.port, path, method, agent }, (res) => {
+      const receivedNs = res.headers[RECEIVED_HEADER];
+      if (typeof receivedNs === 'string') {
+        const at = BigInt(receivedNs);
+        beforeHub.push(Number(at - sentNs) / 1e6);
+        fromHub.push(Number(process.hrtime.bigint() - at) / 1e6);
+      }
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -180,6 +189,7 @@ runChild(async () => {
       [...latencies].map(([r, v]) => [r, { ...summarize(v), statuses: statuses.get(r)! }]),
     ),
     lagP99Ms: summarize(lags).p99Ms,
+    split: { beforeHub: summarize(beforeHub), fromHub: summarize(fromHub) },
     cpuMs: Math.round((process.cpuUsage(cpu0).user + process.cpuUsage(cpu0).system) / 1000),
   });
   agent.destroy();

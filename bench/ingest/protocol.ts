@@ -61,6 +61,9 @@ export interface LatencySummary {
   maxMs: number;
 }
 
+/** Response header in which the benchmark's hub says when (process.hrtime, ns) it took a request up. */
+export const RECEIVED_HEADER = 'x-bench-received-ns';
+
 export interface LoadReport {
   type: 'load-done';
   sent: number;
@@ -72,6 +75,11 @@ export interface LoadReport {
   byRoute: Record<string, LatencySummary & { statuses: Record<string, number> }>;
   /** How late the generator itself sent requests (its own scheduling on a busy machine). */
   lagP99Ms: number;
+  /**
+   * Each latency in two: from sending to the hub's HTTP server taking the request up (`beforeHub`: the
+   * hub's event loop busy or off the CPU), and from then to the answer's first bytes here.
+   */
+  split: { beforeHub: LatencySummary; fromHub: LatencySummary };
   cpuMs: number;
 }
 
