@@ -31,6 +31,8 @@ export class EpisodeReadModel {
   #filter = new EpisodeIdFilter();
   #newest: NewestEpisodes | null = null;
   #filterReady = false;
+  /** Whether the newest rows are being read: rows committed meanwhile wait in `#pending`. */
+  #reading = true;
   /** Rows committed while the newest rows are being read (added once they are; duplicates are ignored). */
   #pending: EpisodeRow[] = [];
   /** Bumped by each invalidation: a load that began before it is discarded. */
@@ -63,7 +65,7 @@ export class EpisodeReadModel {
   /** Rows the catalog just committed, before it answers the writer. */
   inserted(rows: readonly EpisodeRow[]): void {
     if (this.#newest) this.#newest.add(rows);
-    else this.#pending.push(...rows);
+    else if (this.#reading) this.#pending.push(...rows);
   }
 
   /** Another write changed the episodes table: forget everything and read it again. */
@@ -73,6 +75,7 @@ export class EpisodeReadModel {
     this.#filterReady = false;
     this.#newest = null;
     this.#pending = [];
+    this.#reading = true;
     const epoch = this.#epoch;
     this.#loading = this.#loading.then(() => this.#load(epoch));
   }
@@ -91,6 +94,7 @@ export class EpisodeReadModel {
       const newest = new NewestEpisodes(this.newestKept, rows, rows.length <= this.newestKept);
       newest.add(this.#pending);
       this.#pending = [];
+      this.#reading = false;
       this.#newest = newest;
       const filter = this.#filter;
       for (let after = ''; ; ) {
@@ -103,6 +107,11 @@ export class EpisodeReadModel {
       this.#filterReady = true;
     } catch {
       // Closed meanwhile, or unreadable: reads keep going to the database.
+    } finally {
+      if (current() || this.#closed) {
+        this.#reading = false;
+        this.#pending = [];
+      }
     }
   }
 }
