@@ -168,34 +168,36 @@ export class Catalog {
   private constructor(db: SqlDatabase, embedded: boolean) {
     this.#db = db;
     this.#embedded = embedded;
-    this.#episodeModel = null;
-    if (embedded && db instanceof ReadCachedDatabase) {
-      const model = new EpisodeReadModel({
-        idsAfter: async (after, limit) => {
-          const rows = await db.query<{ j: string | null }>(
-            `SELECT json_agg(id ORDER BY id)::text AS j
-             FROM (SELECT id FROM episodes WHERE id > $1 ORDER BY id LIMIT $2) p`,
-            [after, limit],
-          );
-          return JSON.parse(rows[0]?.j ?? '[]') as string[];
-        },
-        newest: (limit) =>
-          selectEpisodeRows(
-            db,
-            `SELECT ${EPISODE_COLUMNS} FROM episodes ORDER BY ${NEWEST_FIRST} LIMIT $1`,
-            [limit],
-            NEWEST_FIRST,
-          ),
-      });
-      // Any write that names the episodes table, other than this catalog's own inserts (which tell the
-      // model what they committed), may have changed what the model holds.
-      db.observeWrites((statements) => {
-        if (statements.some((sql) => sql !== EPISODE_INSERT_SQL && /\bepisodes\b/i.test(sql))) {
-          model.invalidate();
-        }
-      });
-      this.#episodeModel = model;
-    }
+    this.#episodeModel = embedded && db instanceof ReadCachedDatabase ? Catalog.#readModel(db) : null;
+  }
+
+  /** The embedded catalog's read model, told of every write that may change what it holds. */
+  static #readModel(db: ReadCachedDatabase): EpisodeReadModel {
+    const model = new EpisodeReadModel({
+      idsAfter: async (after, limit) => {
+        const rows = await db.query<{ j: string | null }>(
+          `SELECT json_agg(id ORDER BY id)::text AS j
+           FROM (SELECT id FROM episodes WHERE id > $1 ORDER BY id LIMIT $2) p`,
+          [after, limit],
+        );
+        return JSON.parse(rows[0]?.j ?? '[]') as string[];
+      },
+      newest: (limit) =>
+        selectEpisodeRows(
+          db,
+          `SELECT ${EPISODE_COLUMNS} FROM episodes ORDER BY ${NEWEST_FIRST} LIMIT $1`,
+          [limit],
+          NEWEST_FIRST,
+        ),
+    });
+    // Any write that names the episodes table, other than this catalog's own inserts (which tell the
+    // model what they committed), may have changed what the model holds.
+    db.observeWrites((statements) => {
+      if (statements.some((sql) => sql !== EPISODE_INSERT_SQL && /\bepisodes\b/i.test(sql))) {
+        model.invalidate();
+      }
+    });
+    return model;
   }
 
   /**
@@ -437,14 +439,14 @@ export class Catalog {
   /** A page of episodes, newest recording first (ties broken by id so pages are stable). */
   async listEpisodes(opts: ListEpisodesOptions): Promise<EpisodeRow[]> {
     const o = parse(listEpisodesSchema, opts, 'episode listing');
+    const kept = this.#episodeModel?.page(o);
+    if (kept) return kept;
     // Two statements rather than one "($3 IS NULL OR robot_id = $3)": each matches an index in page order
     // (episodes_newest_idx, episodes_robot_newest_idx) under any plan, so a page reads about its own rows.
     const [where, params] =
       o.robotId === undefined
         ? ['', [o.limit, o.offset]]
         : ['WHERE robot_id = $3', [o.limit, o.offset, o.robotId]];
-    const kept = this.#episodeModel?.page(o);
-    if (kept) return kept;
     return this.#run('listing episodes', (db) =>
       selectEpisodeRows(
         db,
